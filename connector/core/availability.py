@@ -1,0 +1,70 @@
+"""Whether a rep can take a record now, and the calendar periods their caps count in.
+
+Working hours are wall-clock ranges in the rep's IANA time zone, so a rep in
+Europe/Berlin who works 09:00-17:00 keeps those hours across daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from .model import Rep, RepStatus, TimeRange
+
+
+class SkipReason(StrEnum):
+    UNAVAILABLE = "unavailable"
+    OUT_OF_OFFICE = "out of office"
+    OUTSIDE_WORKING_HOURS = "outside working hours"
+    DAILY_CAP = "daily cap reached"
+    WEEKLY_CAP = "weekly cap reached"
+    NOT_A_USER = "user no longer exists"
+
+
+def _parse_hhmm(text: str) -> time | None:
+    """'24:00' means end of day and is returned as None."""
+    if text == "24:00":
+        return None
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _in_range(local: time, span: TimeRange) -> bool:
+    start = _parse_hhmm(span.start) or time(0, 0)
+    end = _parse_hhmm(span.end)
+    if end is None:
+        return local >= start
+    if end <= start:  # an overnight shift, e.g. 22:00-06:00
+        return local >= start or local < end
+    return start <= local < end
+
+
+def local_time(rep: Rep, now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo(rep.timezone))
+
+
+def within_working_hours(rep: Rep, now: datetime) -> bool:
+    if rep.working_hours is None:
+        return True
+    local = local_time(rep, now)
+    spans = rep.working_hours.get(local.weekday(), ())
+    return any(_in_range(local.time().replace(tzinfo=None), span) for span in spans)
+
+
+def unavailability(rep: Rep, now: datetime, *, check_hours: bool = True) -> SkipReason | None:
+    """Why ``rep`` cannot take a record at ``now``, or None when they can."""
+    if rep.status != RepStatus.AVAILABLE:
+        return SkipReason.UNAVAILABLE
+    if any(p.start <= now < p.end for p in rep.out_of_office):
+        return SkipReason.OUT_OF_OFFICE
+    if check_hours and not within_working_hours(rep, now):
+        return SkipReason.OUTSIDE_WORKING_HOURS
+    return None
+
+
+def period_keys(rep: Rep, now: datetime) -> dict[str, str]:
+    """The rep-local day and ISO week that a cap counts assignments in."""
+    local = local_time(rep, now)
+    year, week, _ = local.isocalendar()
+    return {"day": local.date().isoformat(), "week": f"{year}-W{week:02d}"}

@@ -1,0 +1,177 @@
+"""The router: one pure function from (account, router, record, reps, state, now) to a
+decision with its reasons.
+
+Outcome precedence, first that applies wins: account, router, published, settings,
+object, trigger, overwrite, availability (backup user), caps, distribution.
+The caller loads ``state`` and persists ``Decision.new_state`` in one transaction while
+holding the router's lock; see ``connector.jobs.dispatch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .availability import SkipReason, period_keys, unavailability
+from .distribution import RotationState, pick_member
+from .model import Account, OverwriteMode, Rep, RoutableObject, Router, RouterMember
+from .outcomes import Outcome
+from .triggers import evaluate
+
+
+@dataclass(frozen=True)
+class RouterState:
+    """What the store loads under the router lock before a decision."""
+
+    rotation: RotationState = field(default_factory=RotationState)
+    #: assignments per (rep id, "day"|"week", period key) in the current periods
+    period_counts: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
+    #: assignments per rep id within the load-balancing window
+    window_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skip:
+    rep_id: str
+    email: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    rep: Rep | None = None
+    via_backup: bool = False
+    model: str | None = None
+    matched_groups: tuple[int, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    new_rotation: RotationState | None = None
+    #: the rep-local periods the assignment counts against ({"day": ..., "week": ...})
+    periods: Mapping[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def assigned(self) -> bool:
+        return self.outcome.assigned
+
+    def explain(self) -> dict:
+        """The decision's reason in a JSON-friendly shape, stored with every decision."""
+        return {
+            "outcome": self.outcome.name.lower(),
+            "message": self.outcome.message,
+            "model": self.model,
+            "matched_groups": list(self.matched_groups),
+            "skipped": [{"rep_id": s.rep_id, "email": s.email, "reason": s.reason}
+                        for s in self.skipped],
+            "picked": self.rep.email if self.rep else None,
+            "via_backup": self.via_backup,
+            "note": self.note,
+        }
+
+
+def _cap_reason(member: RouterMember, rep: Rep, state: RouterState, now: datetime) -> str | None:
+    keys = period_keys(rep, now)
+    day = state.period_counts.get((rep.id, "day", keys["day"]), 0)
+    week = state.period_counts.get((rep.id, "week", keys["week"]), 0)
+    if member.daily_cap is not None and day >= member.daily_cap:
+        return SkipReason.DAILY_CAP
+    if member.weekly_cap is not None and week >= member.weekly_cap:
+        return SkipReason.WEEKLY_CAP
+    return None
+
+
+def _available_members(
+    router: Router, reps: Mapping[str, Rep], now: datetime, skipped: list[Skip]
+) -> list[RouterMember]:
+    settings = router.settings
+    assert settings is not None
+    available, off_hours = [], []
+    for member in settings.members:
+        rep = reps.get(member.rep_id)
+        if rep is None:
+            skipped.append(Skip(member.rep_id, "", SkipReason.NOT_A_USER))
+            continue
+        reason = unavailability(rep, now)
+        if reason is None:
+            available.append(member)
+        elif reason == SkipReason.OUTSIDE_WORKING_HOURS:
+            off_hours.append(member)
+            skipped.append(Skip(rep.id, rep.email, reason))
+        else:
+            skipped.append(Skip(rep.id, rep.email, reason))
+    if not available and off_hours and settings.ignore_working_hours_when_none_available:
+        ids = {m.rep_id for m in off_hours}
+        skipped[:] = [s for s in skipped if s.rep_id not in ids]
+        return off_hours
+    return available
+
+
+def decide(
+    *,
+    account: Account | None,
+    router: Router | None,
+    obj: RoutableObject | None,
+    reps: Mapping[str, Rep],
+    state: RouterState,
+    now: datetime,
+) -> Decision:
+    if account is None:
+        return Decision(Outcome.ACCOUNT_NOT_FOUND)
+    if not account.active:
+        return Decision(Outcome.ACCOUNT_INACTIVE)
+    if router is None or router.account_id != account.id:
+        return Decision(Outcome.ROUTER_NOT_FOUND)
+    if not router.published:
+        return Decision(Outcome.ROUTER_UNPUBLISHED)
+    settings = router.settings
+    if settings is None:
+        return Decision(Outcome.ROUTER_NO_SETTINGS)
+    if obj is None or obj.archived or obj.object_type != router.object_type:
+        return Decision(Outcome.OBJECT_NOT_FOUND)
+
+    trigger = evaluate(settings.trigger, obj.fields)
+    if not trigger.matched:
+        return Decision(Outcome.TRIGGER_NOT_MATCHED, model=settings.model.value)
+    groups = trigger.matched_groups
+
+    if obj.owner_rep_id is not None:
+        owner = reps.get(obj.owner_rep_id)
+        if settings.overwrite == OverwriteMode.NEVER:
+            return Decision(Outcome.CANNOT_OVERWRITE, matched_groups=groups,
+                            note="the record already has an owner and overwrite is off")
+        if settings.overwrite == OverwriteMode.IF_OWNER_UNAVAILABLE and owner is not None \
+                and unavailability(owner, now) is None:
+            return Decision(Outcome.CANNOT_OVERWRITE, matched_groups=groups,
+                            note=f"the current owner {owner.email} is available")
+
+    skipped: list[Skip] = []
+    available = _available_members(router, reps, now, skipped)
+    if not available:
+        backup = reps.get(settings.backup_rep_id) if settings.backup_rep_id else None
+        if settings.backup_enabled and backup is not None:
+            return Decision(Outcome.ASSIGNED, rep=backup, via_backup=True,
+                            model=settings.model.value, matched_groups=groups,
+                            skipped=tuple(skipped), periods=period_keys(backup, now),
+                            note="no user was available; assigned to the backup user")
+        return Decision(Outcome.NO_USERS_AVAILABLE, model=settings.model.value,
+                        matched_groups=groups, skipped=tuple(skipped))
+
+    eligible = []
+    for member in available:
+        rep = reps[member.rep_id]
+        reason = _cap_reason(member, rep, state, now)
+        if reason is None:
+            eligible.append(member)
+        else:
+            skipped.append(Skip(rep.id, rep.email, reason))
+    if not eligible:
+        return Decision(Outcome.LIMIT_REACHED, model=settings.model.value,
+                        matched_groups=groups, skipped=tuple(skipped))
+
+    member, rotation = pick_member(settings.model, eligible, state.rotation,
+                                   state.window_counts)
+    rep = reps[member.rep_id]
+    return Decision(Outcome.ASSIGNED, rep=rep, model=settings.model.value,
+                    matched_groups=groups, skipped=tuple(skipped), new_rotation=rotation,
+                    periods=period_keys(rep, now))

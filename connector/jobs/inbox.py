@@ -1,0 +1,135 @@
+"""The inbox: every accepted event is a row before we answer 2xx, and the row is the
+truth about its processing.
+
+Claiming takes a lease; a worker that dies leaves a lease that expires, and the next
+claim picks the row up again (so processing must be idempotent, and is). Failures are
+retried on a schedule and end as dead letters that can be replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from connector.store.db import Database
+from connector.store.models import InboxEventRow, new_id
+
+#: Seconds to wait before each retry; after the last one the event is a dead letter.
+RETRY_SCHEDULE: tuple[int, ...] = (5, 30, 120, 600, 3600, 21600, 86400)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    source: str
+    account_key: str
+    event_key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    id: str
+    source: str
+    account_key: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def store_events(db: Database, events: Sequence[NewEvent]) -> int:
+    """Insert a whole batch in one transaction, ignoring duplicates; returns how many
+    were new. Either every event of the batch is stored or none is."""
+    if not events:
+        return 0
+    now = _now()
+    rows = [{"id": new_id(), "source": e.source, "account_key": e.account_key,
+             "event_key": e.event_key, "kind": e.kind, "payload": e.payload,
+             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for e in events]
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    statement = insert(InboxEventRow).on_conflict_do_nothing(
+        index_elements=["source", "account_key", "event_key"])
+    with db.session() as session:
+        inserted = session.execute(statement.returning(InboxEventRow.id), rows).all()
+        return len(inserted)
+
+
+def claim(db: Database, *, limit: int = 100, lease_seconds: int = 60,
+          kinds: Iterable[str] | None = None) -> list[InboxEvent]:
+    """Lease up to ``limit`` due events: pending, failed and due, or with a lapsed lease."""
+    now = _now()
+    due = or_(
+        and_(InboxEventRow.status.in_(("pending", "failed")),
+             InboxEventRow.next_attempt_at <= now),
+        and_(InboxEventRow.status == "processing", InboxEventRow.lease_until < now),
+    )
+    query = select(InboxEventRow).where(due)
+    if kinds is not None:
+        query = query.where(InboxEventRow.kind.in_(list(kinds)))
+    query = query.order_by(InboxEventRow.next_attempt_at).limit(limit)
+    if db.is_postgres:
+        query = query.with_for_update(skip_locked=True)
+    with db.session() as session:
+        rows = list(session.scalars(query))
+        lease = now + timedelta(seconds=lease_seconds)
+        for row in rows:
+            row.status, row.lease_until = "processing", lease
+        return [InboxEvent(r.id, r.source, r.account_key, r.kind, dict(r.payload), r.attempts)
+                for r in rows]
+
+
+def complete(db: Database, ids: Sequence[str]) -> None:
+    if not ids:
+        return
+    with db.session() as session:
+        session.execute(update(InboxEventRow).where(InboxEventRow.id.in_(list(ids)))
+                        .values(status="done", lease_until=None, processed_at=_now(),
+                                last_error=None))
+
+
+def fail(db: Database, event_id: str, error: str, *, retryable: bool = True) -> str:
+    """Record a failure; returns the new status ("failed" to retry later, or "dead")."""
+    with db.session() as session:
+        row = session.get(InboxEventRow, event_id)
+        if row is None:
+            return "missing"
+        row.attempts += 1
+        row.last_error = error[:4000]
+        row.lease_until = None
+        if retryable and row.attempts <= len(RETRY_SCHEDULE):
+            row.status = "failed"
+            row.next_attempt_at = _now() + timedelta(seconds=RETRY_SCHEDULE[row.attempts - 1])
+        else:
+            row.status = "dead"
+        return row.status
+
+
+def replay(db: Database, ids: Sequence[str] | None = None, *, all_failed: bool = False) -> int:
+    """Put dead or failed events back in line now; returns how many."""
+    query = update(InboxEventRow).where(InboxEventRow.status.in_(("dead", "failed")))
+    if ids is not None:
+        query = query.where(InboxEventRow.id.in_(list(ids)))
+    elif not all_failed:
+        return 0
+    with db.session() as session:
+        result = session.execute(query.values(status="pending", next_attempt_at=_now(),
+                                              attempts=0, lease_until=None))
+        return result.rowcount
+
+
+def counts(db: Database) -> dict[str, int]:
+    with db.session() as session:
+        rows = session.execute(select(InboxEventRow.status, func.count())
+                               .group_by(InboxEventRow.status))
+        return {status: n for status, n in rows}

@@ -1,0 +1,159 @@
+"""Run a router on one object: load under the router's lock, decide, persist, commit.
+
+The lock makes rotation and cap counters exact under any number of concurrent
+dispatchers: PostgreSQL serialises on ``SELECT ... FOR UPDATE`` of the router row,
+SQLite on its single write lock (every transaction begins IMMEDIATE).
+After the commit the owner is written back to the CRM the object came from, if any;
+a failed write-back leaves the assignment in place and is reported, never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any, Protocol
+
+from connector.core.engine import Decision, RouterState, decide
+from connector.core.model import DistributionModel, Rep
+from connector.store import repositories as repo
+from connector.store.db import Database
+from connector.store.models import DecisionRow, ObjectRow, RouterRow
+
+
+class OwnerSync(Protocol):
+    """Writes a fresh assignment back to the CRM the object came from."""
+
+    def __call__(self, account_id: str, obj: ObjectRow, rep: Rep, decision_id: str) -> None:
+        """Raise ``connector.core.errors.CrmError`` when the write-back failed."""
+        ...
+
+
+@dataclass
+class DispatchResult:
+    decision: Decision
+    decision_id: str
+    field_name: str | None = None
+    assigned_at: datetime | None = None
+    sync_error: str | None = None
+    sync_source: str | None = None
+
+    def as_response(self) -> dict[str, Any]:
+        """The body of ``POST /dispatch/router``: message only unless assigned."""
+        body: dict[str, Any] = {"message": self.decision.outcome.message}
+        if self.decision.assigned and self.decision.rep is not None:
+            assert self.assigned_at is not None
+            body.update(success=True, user=self.decision.rep.email,
+                        field_name=self.field_name,
+                        owner_assigned_at=format_datetime(self.assigned_at, usegmt=True))
+            if self.sync_error is not None:
+                body.update(hubspot_sync_failed=True, hubspot_error=self.sync_error)
+        return body
+
+
+def _rep_ids(router: RouterRow, obj: ObjectRow | None) -> set[str]:
+    settings = router.settings or {}
+    ids = {u["user_id"] for u in settings.get("users", [])}
+    backup = (settings.get("backup_user") or {}).get("user_id")
+    if backup:
+        ids.add(backup)
+    if obj is not None and obj.owner_rep_id:
+        ids.add(obj.owner_rep_id)
+    return ids
+
+
+def _persist(session, router: RouterRow, obj: ObjectRow | None, account_id: str,
+             decision: Decision, now: datetime) -> DecisionRow:
+    row = DecisionRow(
+        account_id=account_id, router_id=router.id if router else None,
+        object_id=obj.id if obj else None, outcome=decision.outcome.name.lower(),
+        message=decision.outcome.message, assigned=decision.assigned,
+        rep_id=decision.rep.id if decision.rep else None,
+        rep_email=decision.rep.email if decision.rep else None,
+        field_name=None, reason=decision.explain(), created_at=now,
+    )
+    if decision.assigned and decision.rep is not None and obj is not None:
+        row.field_name = repo.router_to_domain(router).owner_field
+        obj.owner_rep_id = decision.rep.id
+        obj.owner_assigned_at = now
+        obj.updated_at = now
+        if decision.new_rotation is not None:
+            router.rr_last_position = decision.new_rotation.last_position
+            router.current_weights = dict(decision.new_rotation.current_weights)
+        repo.count_assignment(session, router.id, decision.rep.id, dict(decision.periods))
+        if obj.source != "api":
+            row.sync_status = "pending"
+    session.add(row)
+    session.flush()
+    return row
+
+
+def dispatch(
+    db: Database,
+    account_id: str,
+    router_id: str,
+    object_id: str,
+    *,
+    now: datetime | None = None,
+    sync: OwnerSync | None = None,
+    lookup: Callable[[Any, str, str], ObjectRow | None] | None = None,
+) -> DispatchResult:
+    """Run ``router_id`` on ``object_id`` for ``account_id``; see the module docstring.
+
+    ``lookup(session, account_id, object_id)`` finds the object (by CRM id, for example);
+    by default the object's own id is used.
+    """
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        account_row = repo.get_account(session, account_id)
+        account = repo.account_to_domain(account_row) if account_row else None
+        router_row = obj_row = None
+        router = obj = None
+        reps: dict[str, Rep] = {}
+        state = RouterState()
+        if account is not None and account.active:
+            router_row = repo.get_router(session, account_id, router_id, lock=True)
+        if router_row is not None:
+            router = repo.router_to_domain(router_row)
+            find = lookup or (lambda s, a, o: repo.get_object(s, a, o))
+            obj_row = find(session, account_id, object_id)
+            obj = repo.object_to_domain(obj_row) if obj_row is not None else None
+            if router.settings is not None and obj is not None:
+                reps = repo.reps_by_id(session, account_id, _rep_ids(router_row, obj_row))
+                window = None
+                if router.settings.model == DistributionModel.LOAD_BALANCED:
+                    window = now - timedelta(hours=router.settings.load_window_hours)
+                state = repo.load_router_state(session, router_row, list(reps), window)
+        decision = decide(account=account, router=router, obj=obj, reps=reps, state=state,
+                          now=now)
+        if account is None:
+            return DispatchResult(decision, decision_id="")
+        row = _persist(session, router_row, obj_row, account_id, decision, now)
+        result = DispatchResult(decision, row.id, field_name=row.field_name,
+                                assigned_at=now if decision.assigned else None,
+                                sync_source=obj_row.source if obj_row is not None else None)
+    if decision.assigned and sync is not None and obj_row is not None \
+            and obj_row.source != "api" and decision.rep is not None:
+        result.sync_error = _sync(db, sync, account_id, obj_row, decision.rep, row.id)
+    return result
+
+
+def _sync(db: Database, sync: OwnerSync, account_id: str, obj: ObjectRow, rep: Rep,
+          decision_id: str) -> str | None:
+    from connector.core.errors import CrmError
+
+    try:
+        sync(account_id, obj, rep, decision_id)
+    except CrmError as exc:
+        error = str(exc)
+        with db.session() as session:
+            row = session.get(DecisionRow, decision_id)
+            row.sync_status, row.sync_error = "failed", error
+            row.sync_attempts += 1
+        return error
+    with db.session() as session:
+        row = session.get(DecisionRow, decision_id)
+        row.sync_status, row.sync_error = "synced", None
+        row.sync_attempts += 1
+    return None

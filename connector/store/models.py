@@ -1,0 +1,211 @@
+"""Tables. Rows are mapped to the plain domain objects of ``connector.core`` by the
+repositories, so the core never sees SQLAlchemy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RepRow(Base):
+    __tablename__ = "reps"
+    __table_args__ = (UniqueConstraint("account_id", "email", name="uq_reps_account_email"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="available")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    working_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    out_of_office: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    crm_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RouterRow(Base):
+    __tablename__ = "routers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    object_type: Mapped[str] = mapped_column(String(40))
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: rotation state, changed only while the row is locked (SELECT ... FOR UPDATE)
+    rr_last_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    current_weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AssignmentCounterRow(Base):
+    """Assignments per router, rep and rep-local day/week: what caps count against."""
+
+    __tablename__ = "assignment_counters"
+    router_id: Mapped[str] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    rep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FieldDefinitionRow(Base):
+    """Custom fields an account adds to an object type."""
+
+    __tablename__ = "field_definitions"
+    __table_args__ = (UniqueConstraint("account_id", "object_type", "internal_name",
+                                       name="uq_field_definitions"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    object_type: Mapped[str] = mapped_column(String(40))
+    internal_name: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    type: Mapped[str] = mapped_column(String(20), default="string")
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ObjectRow(Base):
+    """A routable record: a contact or ticket created through the API, or a CRM record
+    (``source``/``source_id``) mirrored for routing."""
+
+    __tablename__ = "objects"
+    __table_args__ = (
+        Index("ix_objects_email_active", "account_id", "object_type", "email", unique=True,
+              sqlite_where=text("archived_at IS NULL AND email IS NOT NULL"),
+              postgresql_where=text("archived_at IS NULL AND email IS NOT NULL")),
+        Index("ix_objects_website_active", "account_id", "object_type", "website_url",
+              unique=True,
+              sqlite_where=text("archived_at IS NULL AND website_url IS NOT NULL"),
+              postgresql_where=text("archived_at IS NULL AND website_url IS NOT NULL")),
+        Index("ix_objects_external_active", "account_id", "object_type", "external_id",
+              unique=True,
+              sqlite_where=text("archived_at IS NULL AND external_id IS NOT NULL"),
+              postgresql_where=text("archived_at IS NULL AND external_id IS NOT NULL")),
+        UniqueConstraint("account_id", "source", "object_type", "source_id",
+                         name="uq_objects_source"),
+        Index("ix_objects_list", "account_id", "object_type", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    object_type: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    website_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner_rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    owner_assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    source: Mapped[str] = mapped_column(String(20), default="api")
+    source_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    archived_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DecisionRow(Base):
+    """Every run of a router, with its reason; assignments are the successful ones."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_object", "account_id", "object_id", "created_at"),
+        Index("ix_decisions_router_rep", "router_id", "rep_id", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    router_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    object_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(200))
+    assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    rep_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    field_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: write-back to the CRM: none | pending | synced | failed | dead
+    sync_status: Mapped[str] = mapped_column(String(20), default="none")
+    sync_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_sync_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxEventRow(Base):
+    """An accepted inbound event. Written before the 2xx; the row is the truth."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        UniqueConstraint("source", "account_key", "event_key", name="uq_inbox_event"),
+        Index("ix_inbox_ready", "status", "next_attempt_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(20))
+    account_key: Mapped[str] = mapped_column(String(100))
+    event_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: pending | processing | done | failed (will retry) | dead
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(nullable=True)

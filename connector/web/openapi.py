@@ -1,0 +1,182 @@
+"""``GET /openapi.json``: the API described from the same pydantic models that validate it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from .schemas import AccountIn, AccountPatch, FieldIn, RouterIn, RouterPatch, UserIn, UserPatch
+
+bp = Blueprint("openapi", __name__)
+
+_REF = "#/components/schemas/"
+
+
+def _json(schema: str | dict[str, Any]) -> dict[str, Any]:
+    body = {"$ref": _REF + schema} if isinstance(schema, str) else schema
+    return {"content": {"application/json": {"schema": body}}}
+
+
+def _resp(description: str, schema: str | dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        out.update(_json(schema))
+    return out
+
+
+_ERRORS = {code: _resp(text, "Error") for code, text in
+           {"400": "Invalid input", "401": "Missing or invalid bearer token",
+            "404": "Not found", "500": "Processing error"}.items()}
+
+
+def _op(summary: str, responses: dict[str, Any], body: str | None = None,
+        params: list[dict[str, Any]] | None = None, errors=("400", "401", "500")) -> dict:
+    op: dict[str, Any] = {"summary": summary, "responses": {**responses,
+                                                           **{e: _ERRORS[e] for e in errors}}}
+    if body:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _object_paths(kind: str, plural: str) -> dict[str, Any]:
+    title = kind.capitalize()
+    page = {"type": "object", "properties": {
+        "results": {"type": "array", "items": {"$ref": _REF + title}},
+        "paging": {"type": ["object", "null"]}}}
+    return {
+        f"/{plural}": {
+            "post": _op(f"Create {kind}", {"201": _resp("Created", title),
+                                            "409": _resp("Duplicate active record", "Error")},
+                        "FieldsPayload"),
+            "get": _op(f"List {plural}", {"200": _resp("A page", page)}, params=[
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                             "maximum": 200}},
+                {"name": "after", "in": "query", "schema": {"type": "string"}},
+                {"name": "archived", "in": "query", "schema": {"type": "boolean"}}]),
+        },
+        f"/{plural}/{{id}}": {
+            "get": _op(f"Get {kind}", {"200": _resp("Found", title)}, params=_ID,
+                       errors=("401", "404", "500")),
+            "patch": _op(f"Update {kind}", {"200": _resp("Updated", title),
+                                             "409": _resp("Duplicate", "Error")},
+                         "FieldsPayload", _ID, errors=("400", "401", "404", "500")),
+            "delete": _op(f"Archive {kind}", {"200": _resp("Archived", title)}, params=_ID,
+                          errors=("401", "404", "500")),
+        },
+        f"/{plural}/{{id}}/restore": {
+            "post": _op(f"Restore an archived {kind}", {"200": _resp("Restored", title),
+                                                         "409": _resp("Duplicate", "Error")},
+                        params=_ID, errors=("401", "404", "500")),
+        },
+    }
+
+
+def _crud(path: str, name: str, model_in: str, model_patch: str) -> dict[str, Any]:
+    item = {"type": "object", "additionalProperties": True}
+    listing = {"type": "object", "properties": {"results": {"type": "array", "items": item}}}
+    return {
+        f"/{path}": {"post": _op(f"Create {name}", {"201": _resp("Created", item)}, model_in),
+                     "get": _op(f"List {name}s", {"200": _resp("All", listing)},
+                                errors=("401", "500"))},
+        f"/{path}/{{id}}": {
+            "get": _op(f"Get {name}", {"200": _resp("Found", item)}, params=_ID,
+                       errors=("401", "404", "500")),
+            "patch": _op(f"Update {name}", {"200": _resp("Updated", item)}, model_patch, _ID,
+                         errors=("400", "401", "404", "500")),
+            "delete": _op(f"Delete {name}", {"204": {"description": "Deleted"}}, params=_ID,
+                          errors=("401", "404", "500")),
+        },
+    }
+
+
+def _object_schema(fields: list[str], owner: str) -> dict[str, Any]:
+    props: dict[str, Any] = {"id": {"type": "string"},
+                             "external_id": {"type": ["string", "null"]},
+                             "created_at": {"type": "string", "format": "date-time"},
+                             "updated_at": {"type": "string", "format": "date-time"},
+                             "archived": {"oneOf": [{"type": "boolean"}, {"type": "string"}]},
+                             "archived_by": {"type": ["string", "null"]},
+                             owner: {"type": ["string", "null"]}}
+    for name in fields:
+        props.setdefault(name, {})
+    return {"type": "object", "properties": props, "additionalProperties": True,
+            "required": ["id", "created_at", "updated_at", "archived"]}
+
+
+def spec() -> dict[str, Any]:
+    from connector.service.objects import SYSTEM_FIELDS
+
+    schemas: dict[str, Any] = {
+        "Error": {"type": "object", "required": ["message", "error"],
+                  "properties": {"message": {"type": "string"}, "error": {"type": "boolean"}}},
+        "DispatchRequest": {"type": "object", "required": ["router_id", "object_id"],
+                            "properties": {"router_id": {"type": "string"},
+                                           "object_id": {"type": "string"}}},
+        "DispatchResponse": {"type": "object", "required": ["message"], "properties": {
+            "message": {"type": "string"}, "success": {"type": "boolean"},
+            "user": {"type": "string"}, "field_name": {"type": "string"},
+            "owner_assigned_at": {"type": "string"},
+            "hubspot_sync_failed": {"type": "boolean"}, "hubspot_error": {"type": "string"}}},
+        "FieldsPayload": {"type": "object", "required": ["fields"],
+                          "properties": {"fields": {"type": "object"}}},
+        "Contact": _object_schema(list(SYSTEM_FIELDS["contact"]), "contact_owner"),
+        "Ticket": _object_schema(list(SYSTEM_FIELDS["ticket"]), "ticket_owner"),
+    }
+    for model in (UserIn, UserPatch, RouterIn, RouterPatch, FieldIn, AccountIn, AccountPatch):
+        schema = model.model_json_schema(ref_template=_REF + "{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            schemas[name] = sub
+        schemas[model.__name__] = schema
+
+    paths: dict[str, Any] = {
+        "/dispatch/router": {"post": _op(
+            "Dispatch object to router",
+            {"200": _resp("Dispatch completed: assigned, or a non-error outcome",
+                          "DispatchResponse")}, "DispatchRequest")},
+        **_object_paths("contact", "contacts"),
+        **_object_paths("ticket", "tickets"),
+        **_crud("users", "user", "UserIn", "UserPatch"),
+        **_crud("routers", "router", "RouterIn", "RouterPatch"),
+        "/routers/{id}/publish": {"post": _op("Publish a router", {"200": _resp("Published")},
+                                              params=_ID, errors=("401", "404", "500"))},
+        "/routers/{id}/unpublish": {"post": _op("Unpublish a router",
+                                                {"200": _resp("Unpublished")}, params=_ID,
+                                                errors=("401", "404", "500"))},
+        "/fields": {"post": _op("Define a custom field", {"201": _resp("Created"),
+                                                          "409": _resp("Exists", "Error")},
+                                "FieldIn"),
+                    "get": _op("List custom fields", {"200": _resp("All")},
+                               errors=("401", "500"))},
+        "/decisions": {"get": _op("Routing decisions with their reasons",
+                                  {"200": _resp("Decisions")}, params=[
+                                      {"name": n, "in": "query", "schema": {"type": "string"}}
+                                      for n in ("object_id", "user_id", "router_id")])},
+        "/account": {"get": _op("The token's account", {"200": _resp("Account")},
+                                errors=("401", "404", "500"))},
+        "/accounts": {"post": _op("Create an account (admin token)", {"201": _resp("Created"),
+                                  "403": _resp("Not an admin token", "Error")}, "AccountIn"),
+                      "get": _op("List accounts (admin token)", {"200": _resp("All"),
+                                 "403": _resp("Not an admin token", "Error")})},
+        "/healthz": {"get": {"summary": "Liveness", "security": [],
+                             "responses": {"200": {"description": "Healthy"},
+                                           "503": {"description": "Database unreachable"}}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "CRM lead-routing connector", "version": "1"},
+        "components": {"schemas": schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(spec())

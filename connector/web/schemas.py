@@ -1,0 +1,184 @@
+"""Request bodies of the management API, validated with pydantic.
+
+Validation errors become 400s whose message names the field, e.g.
+``Invalid field 'users.0.weight': Input should be greater than or equal to 0``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connector.core.codec import WEEKDAYS
+from connector.core.triggers import OPERATORS
+
+_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeSpan(Strict):
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("must be a time of day as HH:MM")
+        return value
+
+
+class OutOfOffice(Strict):
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must include a time zone offset, e.g. 2026-01-05T09:00:00Z")
+        return value
+
+
+class UserIn(Strict):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: str = ""
+    status: Literal["available", "unavailable"] = "available"
+    timezone: str = "UTC"
+    working_hours: dict[str, list[TimeSpan]] | None = None
+    out_of_office: list[OutOfOffice] = []
+    crm_ids: dict[str, str] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone '{value}'") from None
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _days(cls, value: dict[str, list[TimeSpan]] | None):
+        if value is not None:
+            for day in value:
+                if day not in WEEKDAYS:
+                    raise ValueError(f"unknown weekday '{day}', use {', '.join(WEEKDAYS)}")
+        return value
+
+
+class UserPatch(UserIn):
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: str | None = None
+    status: Literal["available", "unavailable"] | None = None
+    timezone: str | None = None
+    out_of_office: list[OutOfOffice] | None = None
+    crm_ids: dict[str, str] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else UserIn._zone(value)
+
+
+class ConditionIn(Strict):
+    field: str = Field(min_length=1)
+    operator: str
+    value: Any = None
+
+    @field_validator("operator")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in OPERATORS:
+            raise ValueError(f"unknown operator '{value}', use one of {', '.join(OPERATORS)}")
+        return value
+
+
+class GroupIn(Strict):
+    match: Literal["all", "any"] = "all"
+    conditions: list[ConditionIn]
+
+
+class TriggerIn(Strict):
+    match: Literal["all", "any"] = "any"
+    groups: list[GroupIn] = []
+
+
+class MemberIn(Strict):
+    user_id: str
+    weight: int = Field(default=1, ge=0, le=1000)
+    daily_cap: int | None = Field(default=None, ge=0)
+    weekly_cap: int | None = Field(default=None, ge=0)
+
+
+class BackupIn(Strict):
+    enabled: bool = False
+    user_id: str | None = None
+
+
+class SettingsIn(Strict):
+    users: list[MemberIn] = []
+    distribution: Literal["round_robin", "weighted", "load_balanced"] = "round_robin"
+    load_window_hours: int = Field(default=24, ge=1, le=24 * 90)
+    trigger: TriggerIn = TriggerIn()
+    overwrite: Literal["never", "if_owner_unavailable", "always"] = "never"
+    backup_user: BackupIn = BackupIn()
+    ignore_working_hours_when_none_available: bool = False
+    #: which CRM events start the router: record creation, change of listed properties
+    start_on: list[Literal["creation", "change"]] = ["creation"]
+    watch_properties: list[str] = []
+    destination: dict[str, Any] | None = None
+
+
+OBJECT_TYPES = ("contact", "ticket", "company", "deal", "lead", "case", "conversation")
+
+
+class RouterIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    object_type: Literal["contact", "ticket", "company", "deal", "lead", "case",
+                         "conversation"]
+    published: bool = False
+    settings: SettingsIn | None = None
+
+
+class RouterPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    published: bool | None = None
+    settings: SettingsIn | None = None
+
+
+class FieldIn(Strict):
+    object_type: Literal["contact", "ticket"]
+    internal_name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,99}$")
+    label: str = ""
+    type: Literal["string", "number", "boolean", "date", "datetime", "enum", "email"] = "string"
+    options: list[str] = []
+
+
+class AccountIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+
+
+class AccountPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = None
+
+
+def first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "body"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"Unknown field '{where}'"
+    if error["type"] == "missing":
+        return f"Missing required field '{where}'"
+    return f"Invalid field '{where}': {message}"

@@ -1,0 +1,73 @@
+from datetime import date
+
+import pytest
+
+from connector.core.model import Condition, ConditionGroup, Trigger
+from connector.core.triggers import InvalidCondition, condition_matches, evaluate
+
+RECORD = {"country": " Germany ", "employees": "250", "revenue": 1_500_000.5,
+          "email": "ada@Example.com", "created": "2026-03-01T10:00:00Z",
+          "tags": "a;b;c", "empty": "", "flag": True, "signup": date(2026, 1, 15)}
+
+
+@pytest.mark.parametrize("field,op,value,expected", [
+    ("country", "equals", "germany", True),
+    ("country", "equals", "France", False),
+    ("country", "not_equals", "France", True),
+    ("missing", "not_equals", "France", True),
+    ("email", "contains", "EXAMPLE", True),
+    ("email", "not_contains", "gmail", True),
+    ("email", "starts_with", "ADA@", True),
+    ("email", "ends_with", ".com", True),
+    ("email", "ends_with", ".org", False),
+    ("country", "in", ["France", "germany"], True),
+    ("country", "in", "France, Germany", True),
+    ("country", "not_in", ["France", "Spain"], True),
+    ("country", "not_in", ["germany"], False),
+    ("country", "is_known", None, True),
+    ("empty", "is_known", None, False),
+    ("empty", "is_unknown", None, True),
+    ("missing", "is_unknown", None, True),
+    ("employees", "gt", 99, True),          # "250" compares as a number, not as text
+    ("employees", "gt", "1000", False),
+    ("employees", "gte", 250, True),
+    ("employees", "lt", 1000, True),
+    ("employees", "lte", 249, False),
+    ("revenue", "between", [1_000_000, 2_000_000], True),
+    ("revenue", "between", [0, 1_000_000], False),
+    ("created", "gt", "2026-02-28", True),  # dates compare as instants
+    ("created", "lt", "2026-03-01T09:00:00-02:00", True),
+    ("signup", "between", ["2026-01-01", "2026-01-31"], True),
+    ("missing", "gt", 1, False),
+    ("tags", "equals", "b", True),           # multi-value checkbox field
+    ("tags", "in", ["x", "c"], True),
+    ("flag", "equals", "true", True),
+    ("flag", "equals", "false", False),
+])
+def test_operator(field, op, value, expected):
+    assert condition_matches(Condition(field, op, value), RECORD) is expected
+
+
+def test_unknown_operator_is_rejected():
+    with pytest.raises(InvalidCondition, match="unknown operator 'near'"):
+        condition_matches(Condition("country", "near", "x"), RECORD)
+
+
+def test_between_needs_a_pair():
+    with pytest.raises(InvalidCondition, match=r"\[low, high\]"):
+        condition_matches(Condition("revenue", "between", 5), RECORD)
+
+
+def test_groups_combine_with_all_and_any():
+    de = Condition("country", "equals", "Germany")
+    big = Condition("employees", "gte", 1000)
+    fr = Condition("country", "equals", "France")
+    trigger = Trigger(groups=(ConditionGroup((de, big), "all"), ConditionGroup((de, fr), "any")),
+                      match="any")
+    result = evaluate(trigger, RECORD)
+    assert result.matched and result.matched_groups == (1,)
+    assert not evaluate(Trigger(trigger.groups, match="all"), RECORD).matched
+
+
+def test_empty_trigger_matches_everything():
+    assert evaluate(Trigger(), {}).matched
