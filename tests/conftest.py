@@ -21,9 +21,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture
-def config(tmp_path) -> Config:
-    return Config(database_url=f"sqlite:///{tmp_path / 'connector.db'}", executor="inline",
-                  jwt_secret=JWT_SECRET, secret_key="k" * 32)
+def database_url(request, tmp_path) -> str:
+    """SQLite by default; ``TEST_DATABASE=postgres`` runs the same tests on PostgreSQL."""
+    if os.environ.get("TEST_DATABASE") == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'connector.db'}"
+
+
+@pytest.fixture
+def config(database_url) -> Config:
+    return Config(database_url=database_url, executor="inline", jwt_secret=JWT_SECRET,
+                  secret_key="k" * 32)
 
 
 @pytest.fixture

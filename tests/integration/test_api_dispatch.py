@@ -1,0 +1,180 @@
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from tests.conftest import auth
+from tests.integration.helpers import dispatch, make_contact, make_router, make_user
+
+INVALID = {"message": "Invalid event: require router_id and object_id", "error": True}
+
+
+def test_success_shape_matches_the_document(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    router = make_router(client, headers, [jane])
+    contact = make_contact(client, headers, email="ada@example.com")
+    response = dispatch(client, headers, router, contact)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert list(body) == ["message", "success", "user", "field_name", "owner_assigned_at"]
+    assert body["message"] == "The object was successfully assigned"
+    assert body["success"] is True and body["user"] == "jane@example.com"
+    assert body["field_name"] == "contact_owner"
+    assert body["owner_assigned_at"].endswith(" GMT")
+    assert parsedate_to_datetime(body["owner_assigned_at"]).tzinfo is not None
+    assert client.get(f"/contacts/{contact}", headers=headers).get_json()["contact_owner"] \
+        == "jane@example.com"
+
+
+def test_ticket_router_writes_ticket_owner(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    router = make_router(client, headers, [jane], object_type="ticket")
+    ticket = client.post("/tickets", json={"fields": {"ticket_name": "Help", "pipeline": "p",
+                                                      "ticket_stage": "new"}},
+                         headers=headers).get_json()["id"]
+    body = dispatch(client, headers, router, ticket).get_json()
+    assert body["field_name"] == "ticket_owner"
+    assert client.get(f"/tickets/{ticket}", headers=headers).get_json()["ticket_owner"] == \
+        "jane@example.com"
+
+
+def _only_message(response, message):
+    assert response.status_code == 200
+    assert response.get_json() == {"message": message}
+
+
+def test_account_not_found_and_inactive(client, container, make_account):
+    ghost = auth("no-such-account")
+    _only_message(dispatch(client, ghost, "r", "o"), "Account not found")
+    inactive = make_account("Sleepy", active=False)
+    _only_message(dispatch(client, auth(inactive), "r", "o"), "Account is not active")
+
+
+def test_router_outcomes(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    contact = make_contact(client, headers)
+    _only_message(dispatch(client, headers, "missing", contact), "Router not found")
+    draft = make_router(client, headers, [jane], published=False)
+    _only_message(dispatch(client, headers, draft, contact), "The router is unpublished")
+    bare = client.post("/routers", json={"name": "x", "object_type": "contact",
+                                         "published": True}, headers=headers).get_json()["id"]
+    _only_message(dispatch(client, headers, bare, contact), "The router has no settings")
+    router = make_router(client, headers, [jane])
+    _only_message(dispatch(client, headers, router, "missing"), "Object not found")
+
+
+def test_trigger_overwrite_availability_backup_and_limit(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    away = make_user(client, headers, "away@example.com", status="unavailable")
+    boss = make_user(client, headers, "boss@example.com")
+    trigger = {"groups": [{"conditions": [{"field": "country", "operator": "equals",
+                                           "value": "DE"}]}]}
+    picky = make_router(client, headers, [jane], trigger=trigger)
+    _only_message(dispatch(client, headers, picky, make_contact(client, headers, country="US")),
+                  "Trigger did not match")
+
+    router = make_router(client, headers, [jane])
+    owned = make_contact(client, headers, first_name="Owned")
+    assert dispatch(client, headers, router, owned).get_json()["success"]
+    _only_message(dispatch(client, headers, router, owned), "The router can not overwrite")
+
+    nobody = make_router(client, headers, [away])
+    _only_message(dispatch(client, headers, nobody, make_contact(client, headers)),
+                  "There are no users available and the backup user is disabled")
+    with_backup = make_router(client, headers, [away],
+                              backup_user={"enabled": True, "user_id": boss})
+    body = dispatch(client, headers, with_backup, make_contact(client, headers)).get_json()
+    assert body["success"] and body["user"] == "boss@example.com"
+
+    capped = client.post("/routers", json={
+        "name": "capped", "object_type": "contact", "published": True,
+        "settings": {"users": [{"user_id": jane, "daily_cap": 1}]}}, headers=headers)
+    capped = capped.get_json()["id"]
+    assert dispatch(client, headers, capped, make_contact(client, headers)).get_json()["success"]
+    _only_message(dispatch(client, headers, capped, make_contact(client, headers)),
+                  "Assignment limit reached")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"data": "{not json", "content_type": "application/json"},
+    {"json": {"router_id": "r"}},
+    {"json": {"object_id": "o"}},
+    {"json": {"router_id": "", "object_id": "o"}},
+    {"json": {"router_id": 5, "object_id": "o"}},
+    {"json": ["router_id", "object_id"]},
+])
+def test_bad_request(client, headers, kwargs):
+    response = client.post("/dispatch/router", headers=headers, **kwargs)
+    assert response.status_code == 400 and response.get_json() == INVALID
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-jwt", "Basic abc"])
+def test_unauthorized(client, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.post("/dispatch/router", json={"router_id": "r", "object_id": "o"},
+                           headers=headers)
+    assert response.status_code == 401 and response.get_json()["error"] is True
+
+
+def test_token_signed_with_another_secret_is_refused(client, account_id):
+    from connector.web.auth import issue_token
+
+    forged = issue_token("another-secret-of-enough-length-here", account_id)
+    response = client.post("/dispatch/router", json={"router_id": "r", "object_id": "o"},
+                           headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+def test_processing_error_is_500_with_detail(client, headers, container, monkeypatch):
+    from connector.web import api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(api, "dispatch", broken)
+    response = dispatch(client, headers, "r", "o")
+    assert response.status_code == 500
+    assert response.get_json() == {"message": "RuntimeError: database went away",
+                                   "error": True}
+
+
+def test_hubspot_sync_failure_is_reported_with_the_assignment(client, headers, container):
+    from connector.core.errors import TransientCrmError
+    from connector.store.models import ObjectRow
+
+    def failing_sync(account_id, obj, rep, decision_id):
+        raise TransientCrmError("HubSpot answered 503 after 5 attempts", status=503)
+
+    container.owner_sync = failing_sync
+    jane = make_user(client, headers, "jane@example.com")
+    router = make_router(client, headers, [jane])
+    contact = make_contact(client, headers)
+    with container.db.session() as session:
+        session.get(ObjectRow, contact).source = "hubspot"
+    body = dispatch(client, headers, router, contact).get_json()
+    assert body["success"] is True and body["user"] == "jane@example.com"
+    assert body["hubspot_sync_failed"] is True
+    assert body["hubspot_error"] == "HubSpot answered 503 after 5 attempts (HTTP 503)"
+    decision = client.get(f"/decisions?object_id={contact}", headers=headers).get_json()
+    assert decision["results"][0]["sync_status"] == "failed"
+
+
+def test_decisions_explain_who_was_skipped(client, headers):
+    away = make_user(client, headers, "away@example.com", status="unavailable")
+    jane = make_user(client, headers, "jane@example.com")
+    router = make_router(client, headers, [away, jane])
+    contact = make_contact(client, headers)
+    dispatch(client, headers, router, contact)
+    [decision] = client.get(f"/decisions?object_id={contact}",
+                            headers=headers).get_json()["results"]
+    assert decision["user"] == "jane@example.com"
+    assert decision["reason"]["skipped"] == [
+        {"rep_id": away, "email": "away@example.com", "reason": "unavailable"}]
+    assert decision["reason"]["model"] == "round_robin"
+
+
+def test_round_robin_over_http_is_fair(client, headers):
+    users = [make_user(client, headers, f"rep{i}@example.com") for i in range(3)]
+    router = make_router(client, headers, users)
+    picks = [dispatch(client, headers, router, make_contact(client, headers)).get_json()["user"]
+             for _ in range(9)]
+    assert picks == [f"rep{i % 3}@example.com" for i in range(9)]
