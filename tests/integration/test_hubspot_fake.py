@@ -181,3 +181,28 @@ def test_subscriptions_sync_against_fake(hs):
     bad = SubscriptionsClient(hs.app_id, "wrong", base_url=hs.url, retry=FAST)
     with pytest.raises(AuthenticationFailed):
         bad.list()
+
+
+def test_batch_create_and_single_get(hs):
+    auth = {"Authorization": f"Bearer {hs.token}"}
+    resp = requests.post(f"{hs.url}/crm/v3/objects/tickets/batch/create", headers=auth,
+                         json={"inputs": [{"properties": {"subject": "Help"}}]})
+    assert resp.status_code == 201 and resp.json()["status"] == "COMPLETE"
+    ticket_id = resp.json()["results"][0]["id"]
+    got = requests.get(f"{hs.url}/crm/v3/objects/tickets/{ticket_id}?properties=subject",
+                       headers=auth).json()
+    assert got["id"] == ticket_id and got["properties"]["subject"] == "Help"
+    missing = requests.get(f"{hs.url}/crm/v3/objects/tickets/999999", headers=auth)
+    assert missing.status_code == 404 and missing.json()["category"] == "OBJECT_NOT_FOUND"
+    assert hs.calls["GET /crm/v3/objects/{type}/{id}"] == 2
+
+
+def test_retry_after_from_fake_is_honoured():
+    with FakeHubSpot(send_retry_after=True) as hs:
+        hs.faults.force_429 = 1
+        hs.add_owner("rep@x.com")
+        sleeps = []
+        client = HubSpotClient(StaticToken(hs.token), base_url=hs.url, sleep=sleeps.append,
+                               retry=RetryPolicy(backoff_base=0.01, retry_after_cap=30))
+        assert client.owner_id_for_email("rep@x.com")
+        assert sleeps and sleeps[0] >= 1.0 and hs.rate_limited == 1
