@@ -1,0 +1,214 @@
+"""HubSpot CRM client implementing the connector's RecordReader, OwnerDirectory, OwnerWriter.
+
+Endpoints (the SDK method each corresponds to, for readers who know ``hubspot-api-client``):
+
+* ``POST /crm/v3/objects/{type}/batch/read``  ~ ``client.crm.objects.batch_api.read``
+* ``POST /crm/v3/objects/{type}/batch/update`` ~ ``client.crm.objects.batch_api.update``
+* ``GET /crm/v3/owners``                       ~ ``client.crm.owners.owners_api.get_page``
+
+The calls go through :class:`adapters.hubspot.transport.Transport` over a passed-in
+``requests.Session`` rather than the SDK: the SDK's urllib3 retries skip POST, and its
+generated models collapse a 207 multi-status answer into one object whose per-record errors
+we would have to re-parse anyway. The JSON shapes are the same ones the SDK sends.
+
+Batches hold at most 100 inputs (HubSpot rejects more with a 400). A batch update answers
+200 (all done), 207 (``errors[].context.ids`` name the records that failed) or 400 for the
+whole batch when one input is invalid; on a 400 we bisect the batch so one bad record
+cannot fail 99 good ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import requests
+
+from adapters.hubspot.auth import TokenProvider
+from adapters.hubspot.budget import CallBudget, SlidingWindowBudget
+from adapters.hubspot.transport import DEFAULT_API_BASE, RetryPolicy, Transport
+from connector.core.errors import AuthenticationFailed, CrmError, PermanentCrmError
+from connector.core.ports import OwnerWrite, WriteResult
+
+BATCH_LIMIT = 100
+OWNER_PROPERTY = "hubspot_owner_id"
+OWNERS_PAGE_SIZE = 100
+
+_OBJECT_PATHS = {
+    "contact": "contacts", "contacts": "contacts", "0-1": "contacts",
+    "company": "companies", "companies": "companies", "0-2": "companies",
+    "deal": "deals", "deals": "deals", "0-3": "deals",
+    "ticket": "tickets", "tickets": "tickets", "0-5": "tickets",
+}
+_RETRYABLE_CATEGORIES = {"RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}
+
+
+def object_path(object_type: str) -> str:
+    """The URL segment for contact/company/deal/ticket (singular, plural or type id)."""
+    try:
+        return _OBJECT_PATHS[object_type.strip().lower()]
+    except KeyError:
+        raise PermanentCrmError(f"unsupported HubSpot object type {object_type!r}") from None
+
+
+def chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class HubSpotClient:
+    """One portal's CRM access. Thread-safe; ``calls`` counts HTTP attempts (benchmarks)."""
+
+    def __init__(
+        self,
+        token_provider: TokenProvider,
+        *,
+        base_url: str = DEFAULT_API_BASE,
+        session: requests.Session | None = None,
+        budget: CallBudget | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        owners_min_refresh_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.transport = Transport(
+            token_provider=token_provider, base_url=base_url, session=session,
+            budget=budget or SlidingWindowBudget(), retry=retry, timeout=timeout, sleep=sleep,
+        )
+        self.owners_min_refresh_interval = owners_min_refresh_interval
+        self._clock = clock
+        self._owners: dict[str, str] = {}
+        self._owners_loaded_at: float | None = None
+        self._owners_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient(base_url={self.transport.base_url!r})"
+
+    @property
+    def calls(self) -> int:
+        return self.transport.calls
+
+    # RecordReader -------------------------------------------------------------------------
+
+    def read_records(
+        self, object_type: str, ids: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """Batch-read records (100 per call); ids HubSpot does not know are absent."""
+        path = f"/crm/v3/objects/{object_path(object_type)}/batch/read"
+        props = list(dict.fromkeys([*properties, OWNER_PROPERTY]))
+        unique_ids = list(dict.fromkeys(str(i) for i in ids))
+        found: dict[str, dict[str, Any]] = {}
+        for part in chunks(unique_ids):
+            body = {"properties": props, "propertiesWithHistory": [],
+                    "inputs": [{"id": i} for i in part]}
+            data = self.transport.request("POST", path, json=body).json()
+            for result in data.get("results", []):
+                found[str(result["id"])] = dict(result.get("properties") or {})
+        return found
+
+    # OwnerDirectory -----------------------------------------------------------------------
+
+    def list_owners(self) -> list[dict[str, Any]]:
+        """Every active owner, following ``paging.next.after``."""
+        owners: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": OWNERS_PAGE_SIZE, "archived": "false"}
+            if after:
+                params["after"] = after
+            data = self.transport.request("GET", "/crm/v3/owners", params=params).json()
+            owners.extend(data.get("results", []))
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return owners
+
+    def refresh_owners(self) -> None:
+        owners = self.list_owners()
+        mapping = {str(o["email"]).lower(): str(o["id"]) for o in owners if o.get("email")}
+        self._owners = mapping
+        self._owners_loaded_at = self._clock()
+
+    def owner_id_for_email(self, email: str) -> str | None:
+        """Cached lookup; a miss reloads the owners unless they were loaded very recently."""
+        key = email.strip().lower()
+        with self._owners_lock:
+            if key in self._owners:
+                return self._owners[key]
+            loaded = self._owners_loaded_at
+            if loaded is None or self._clock() - loaded >= self.owners_min_refresh_interval:
+                self.refresh_owners()
+            return self._owners.get(key)
+
+    # OwnerWriter --------------------------------------------------------------------------
+
+    def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        """Batch-update ``hubspot_owner_id``; one WriteResult per input, in input order.
+
+        A record written twice in one call keeps the last owner (HubSpot refuses duplicate
+        ids in a batch). A batch call that fails after retries turns into failed results
+        for its records; only when every batch failed is the error raised, and an
+        authentication failure is always raised (nothing else can succeed).
+        """
+        latest: dict[tuple[str, str], str] = {}
+        for w in writes:
+            latest[(object_path(w.object_type), str(w.record_id))] = str(w.owner_id)
+        by_type: dict[str, list[tuple[str, str]]] = {}
+        for (path, rid), owner in latest.items():
+            by_type.setdefault(path, []).append((rid, owner))
+
+        outcome: dict[tuple[str, str], WriteResult] = {}
+        last_error: CrmError | None = None
+        any_call_ok = False
+        for path, items in by_type.items():
+            for part in chunks(items):
+                try:
+                    results = self._update_batch(path, list(part))
+                    any_call_ok = True
+                except AuthenticationFailed:
+                    raise
+                except CrmError as exc:
+                    last_error = exc
+                    results = [WriteResult(rid, False, str(exc), exc.retryable)
+                               for rid, _ in part]
+                for res in results:
+                    outcome[(path, res.record_id)] = res
+        if last_error is not None and not any_call_ok:
+            raise last_error
+        return [outcome[(object_path(w.object_type), str(w.record_id))] for w in writes]
+
+    def _update_batch(self, path: str, items: list[tuple[str, str]]) -> list[WriteResult]:
+        body = {"inputs": [{"id": rid, "properties": {OWNER_PROPERTY: owner}}
+                           for rid, owner in items]}
+        try:
+            resp = self.transport.request(
+                "POST", f"/crm/v3/objects/{path}/batch/update", json=body)
+        except PermanentCrmError as exc:
+            if exc.status != 400:
+                raise
+            if len(items) == 1:
+                return [WriteResult(items[0][0], False, str(exc), False)]
+            mid = len(items) // 2
+            return self._update_batch(path, items[:mid]) + self._update_batch(path, items[mid:])
+        data = resp.json() if resp.content else {}
+        done = {str(r.get("id")) for r in data.get("results", [])}
+        failed: dict[str, WriteResult] = {}
+        for err in data.get("errors", []):
+            category = err.get("category")
+            retryable = category in _RETRYABLE_CATEGORIES or str(err.get("status")) in {
+                "429", "500", "502", "503", "504"}
+            message = f"{category}: {err.get('message', 'error')}" if category else str(
+                err.get("message", "error"))
+            for rid in (err.get("context") or {}).get("ids", []):
+                failed[str(rid)] = WriteResult(str(rid), False, message, retryable)
+        results = []
+        for rid, _ in items:
+            if rid in failed:
+                results.append(failed[rid])
+            elif rid in done or (resp.status_code == 200 and not data.get("errors")):
+                results.append(WriteResult(rid, True))
+            else:
+                results.append(WriteResult(rid, False, "not confirmed by HubSpot", True))
+        return results

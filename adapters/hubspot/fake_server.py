@@ -1,0 +1,268 @@
+"""A fake HubSpot API for tests, the demo and benchmarks: a real HTTP server on 127.0.0.1.
+
+It follows HubSpot's public API documentation for what the connector uses: CRM objects
+(batch read/update/create with the 100-input limit, single GET), owners with paging, the
+OAuth token endpoint, the webhooks subscriptions API, Bearer checking with HubSpot's 401
+body, and a rolling 10-second rate limit answering 429 with HubSpot's documented body and
+``X-HubSpot-RateLimit-*`` headers. HubSpot does not document ``Retry-After`` on 429s, so it
+is only sent when ``send_retry_after`` is set. Faults can be injected (see :class:`Faults`)
+and everything is counted (``calls``, ``owner_writes``, ``rate_limited``).
+
+    with FakeHubSpot(rate_limit=190) as hs:
+        owner = hs.add_owner("ana@example.com")
+        cid = hs.create_object("contacts", {"email": "lead@example.com"})
+        client = HubSpotClient(StaticToken(hs.token), base_url=hs.url)
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from adapters.hubspot.fake_http import ThreadedServer
+from adapters.hubspot.fake_routes import (
+    OBJECT_TYPES,
+    OwnerWriteRecord,
+    Reply,
+    _error,
+    _now_iso,
+    route,
+)
+from adapters.hubspot.fake_webhooks import WebhookSender, make_event  # noqa: F401 (re-export)
+
+
+@dataclass
+class Faults:
+    """Injected misbehaviour; change the fields while the server runs."""
+
+    error_rate: float = 0.0  # fraction of CRM calls answered 500/502/503
+    latency: float = 0.0  # seconds added to every CRM call
+    stall_calls: int = 0  # the next N CRM calls sleep ``stall_seconds`` first
+    stall_seconds: float = 0.0
+    force_429: int = 0  # the next N CRM calls are answered 429
+    record_errors: dict[str, str] = field(default_factory=dict)  # record id -> category (207)
+
+
+class FakeHubSpot:
+    """In-memory HubSpot portal served over HTTP. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "fake-access-token",
+        rate_limit: int = 190,
+        rate_window: float = 10.0,
+        send_retry_after: bool = False,
+        client_id: str = "fake-client-id",
+        client_secret: str = "fake-client-secret",
+        developer_api_key: str = "fake-developer-key",
+        app_id: int = 1000,
+        portal_id: int = 62515,
+        token_ttl: int = 1800,
+        seed: int = 0,
+    ) -> None:
+        self.token = token
+        self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.send_retry_after = send_retry_after
+        self.client_id, self.client_secret = client_id, client_secret
+        self.developer_api_key, self.app_id, self.portal_id = developer_api_key, app_id, portal_id
+        self.token_ttl = token_ttl
+        self.faults = Faults()
+        self.calls: Counter[str] = Counter()
+        self.owner_writes: list[OwnerWriteRecord] = []
+        self.rate_limited = 0
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
+        self.owners: list[dict[str, Any]] = []
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self._tokens: dict[str, float] = {token: float("inf")}  # access token -> expiry
+        self._refresh_tokens: set[str] = set()
+        self._codes: set[str] = set()
+        self._window: deque[float] = deque()
+        self._ids = 1000
+        self._lock = threading.RLock()
+        self._random = random.Random(seed)
+        self._server = ThreadedServer(self.handle)
+
+    # lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeHubSpot:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def __enter__(self) -> FakeHubSpot:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # seeding and inspection ----------------------------------------------------------------
+    def _next_id(self) -> str:
+        with self._lock:
+            self._ids += 1
+            return str(self._ids)
+
+    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
+        owner_id = self._next_id()
+        now = _now_iso()
+        with self._lock:
+            self.owners.append({
+                "id": owner_id, "email": email, "firstName": first_name, "lastName": last_name,
+                "userId": int(owner_id) + 500000, "createdAt": now, "updatedAt": now,
+                "archived": False, "teams": [],
+            })
+        return owner_id
+
+    def create_object(self, object_type: str, properties: Mapping[str, Any]) -> str:
+        object_id = self._next_id()
+        now = _now_iso()
+        props = {k: None if v is None else str(v) for k, v in properties.items()}
+        props.update({"hs_object_id": object_id, "createdate": now, self._modified(object_type):
+                      now})
+        with self._lock:
+            self.objects[object_type][object_id] = {
+                "id": object_id, "properties": props, "createdAt": now, "updatedAt": now,
+                "archived": False,
+            }
+        return object_id
+
+    def get_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.objects[object_type].get(str(object_id))
+
+    def owner_of(self, object_type: str, object_id: str) -> str | None:
+        obj = self.get_object(object_type, object_id)
+        return None if obj is None else obj["properties"].get("hubspot_owner_id")
+
+    def issue_auth_code(self) -> str:
+        """A one-time authorization code, as HubSpot appends to the redirect URI."""
+        code = f"code-{uuid.uuid4()}"
+        with self._lock:
+            self._codes.add(code)
+        return code
+
+    def add_subscription(self, event_type: str, property_name: str | None = None,
+                         active: bool = True) -> dict[str, Any]:
+        """Create a webhook subscription directly (also what POST .../subscriptions does)."""
+        sub_id = self._next_id()
+        now = _now_iso()
+        sub = {"id": sub_id, "eventType": event_type, "active": active, "createdAt": now,
+               "updatedAt": now}
+        if property_name:
+            sub["propertyName"] = property_name
+        with self._lock:
+            self.subscriptions[sub_id] = sub
+        return sub
+
+    def expire_token(self, access_token: str) -> None:
+        with self._lock:
+            self._tokens[access_token] = 0.0
+
+    @staticmethod
+    def _modified(object_type: str) -> str:
+        return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+
+    # request handling ----------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict[str, list[str]],
+               headers: Mapping[str, str], body: bytes) -> Reply:
+        return route(self, method, path, query, {k.lower(): v for k, v in headers.items()}, body)
+
+    def _rate_headers(self, remaining: int) -> dict[str, str]:
+        return {"X-HubSpot-RateLimit-Max": str(self.rate_limit),
+                "X-HubSpot-RateLimit-Remaining": str(max(remaining, 0)),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.rate_window * 1000))}
+
+    def _admit(self) -> tuple[bool, dict[str, str]]:
+        """Count one CRM call against the rolling window; False when it is over the limit."""
+        with self._lock:
+            now = time.monotonic()
+            while self._window and now - self._window[0] >= self.rate_window:
+                self._window.popleft()
+            forced = self.faults.force_429 > 0
+            if forced:
+                self.faults.force_429 -= 1
+            if forced or len(self._window) >= self.rate_limit:
+                self.rate_limited += 1
+                headers = self._rate_headers(0)
+                if self.send_retry_after:
+                    wait = self.rate_window - (now - self._window[0]) if self._window else 1.0
+                    headers["Retry-After"] = str(max(1, round(wait)))
+                return False, headers
+            self._window.append(now)
+            return True, self._rate_headers(self.rate_limit - len(self._window))
+
+    def _check_bearer(self, headers: Mapping[str, str]) -> Reply | None:
+        auth = headers.get("authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        with self._lock:
+            expiry = self._tokens.get(token)
+        if expiry is None:
+            return _error(401, "Authentication credentials not found. This API supports OAuth "
+                          "2.0 authentication and you can find more details at "
+                          "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                          "INVALID_AUTHENTICATION")
+        if expiry <= time.time():
+            return _error(401, "The OAuth token used to make this call expired.",
+                          "EXPIRED_AUTHENTICATION")
+        return None
+
+    def _apply_faults(self) -> Reply | None:
+        faults = self.faults
+        if faults.latency:
+            time.sleep(faults.latency)
+        with self._lock:
+            stall = faults.stall_calls > 0
+            if stall:
+                faults.stall_calls -= 1
+            fail = faults.error_rate > 0 and self._random.random() < faults.error_rate
+            status = self._random.choice((500, 502, 503))
+        if stall:
+            time.sleep(faults.stall_seconds)
+        if fail:
+            return _error(status, "internal error", "INTERNAL_ERROR")
+        return None
+
+    # OAuth ----------------------------------------------------------------------------------
+    def token_endpoint(self, body: bytes) -> Reply:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
+        if form.get("client_id") != self.client_id or form.get("client_secret") != \
+                self.client_secret:
+            return 400, {}, {"status": "BAD_CLIENT_ID", "message": "missing or unknown client id",
+                             "correlationId": str(uuid.uuid4())}
+        grant = form.get("grant_type")
+        with self._lock:
+            if grant == "authorization_code":
+                if form.get("code") not in self._codes:
+                    return 400, {}, {"status": "BAD_AUTH_CODE",
+                                     "message": "missing or unknown auth code",
+                                     "correlationId": str(uuid.uuid4())}
+                self._codes.discard(form["code"])
+                refresh = f"refresh-{uuid.uuid4()}"
+                self._refresh_tokens.add(refresh)
+            elif grant == "refresh_token":
+                refresh = form.get("refresh_token", "")
+                if refresh not in self._refresh_tokens:
+                    return 400, {}, {"status": "BAD_REFRESH_TOKEN",
+                                     "message": "missing or unknown refresh token",
+                                     "correlationId": str(uuid.uuid4())}
+            else:
+                return 400, {}, {"status": "BAD_GRANT_TYPE", "message": "unknown grant_type",
+                                 "correlationId": str(uuid.uuid4())}
+            access = f"access-{uuid.uuid4()}"
+            self._tokens[access] = time.time() + self.token_ttl
+        self.calls["POST /oauth/v1/token"] += 1
+        return 200, {}, {"token_type": "bearer", "refresh_token": refresh,
+                         "access_token": access, "expires_in": self.token_ttl}
+

@@ -1,0 +1,188 @@
+"""One HTTP call to HubSpot with budget, retries and error mapping.
+
+Why not the SDK's transport: ``hubspot-api-client`` retries through urllib3's ``Retry``,
+which by default does not retry POST (all batch endpoints are POSTs), cannot honour
+HubSpot's rate-limit headers, and raises ``ApiException`` for every status. Here every
+attempt passes the :class:`CallBudget`, is counted, and failures become
+:mod:`connector.core.errors`:
+
+* 429 -> retried, waiting ``Retry-After`` if sent, else a tenth of
+  ``X-HubSpot-RateLimit-Interval-Milliseconds`` (one second for the 10-second window), and at
+  least the exponential backoff; a DAILY policy is not retried here (seconds cannot help).
+* 5xx, timeouts, connection errors -> retried with exponential backoff and full jitter.
+* 401 -> one token refresh (if the provider can) and one more try, then AuthenticationFailed.
+* other 4xx -> PermanentCrmError (never retried).
+
+Attempts and total time are bounded by :class:`RetryPolicy`; when they run out the last
+``TransientCrmError``/``RateLimited`` is raised.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import tenacity
+
+from adapters.hubspot.auth import TokenProvider
+from adapters.hubspot.budget import CallBudget, UnlimitedBudget
+from connector.core.errors import (
+    AuthenticationFailed,
+    CrmError,
+    PermanentCrmError,
+    RateLimited,
+    TransientCrmError,
+)
+
+DEFAULT_API_BASE = "https://api.hubapi.com"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on retrying one call. Tests use tiny waits."""
+
+    max_attempts: int = 5
+    max_total_seconds: float = 60.0
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    retry_after_cap: float = 30.0
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def retry_after_hint(resp: requests.Response) -> float | None:
+    """Seconds HubSpot asks us to wait, from Retry-After or the rate-limit headers."""
+    after = _float(resp.headers.get("Retry-After"))
+    if after is not None:
+        return max(after, 0.0)
+    interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+    remaining = _float(resp.headers.get("X-HubSpot-RateLimit-Remaining"))
+    if interval_ms is not None and (remaining is None or remaining <= 0):
+        return interval_ms / 1000.0 / 10.0
+    return None
+
+
+def _error_body(resp: requests.Response) -> dict[str, Any]:
+    try:
+        data = resp.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def error_for(resp: requests.Response) -> CrmError:
+    """Translate a non-2xx HubSpot response into a CRM error (message without secrets)."""
+    body = _error_body(resp)
+    status = resp.status_code
+    message = str(body.get("message") or resp.reason or "HubSpot error")[:500]
+    category = body.get("category") or body.get("errorType")
+    if status == 429:
+        policy = body.get("policyName")
+        err = RateLimited(message, retry_after=retry_after_hint(resp), status=status,
+                          code=policy or category)
+        if policy == "DAILY":
+            err.retryable = False
+        return err
+    if status == 401:
+        return AuthenticationFailed(message, status=status, code=category)
+    if status >= 500:
+        return TransientCrmError(message, status=status, code=category)
+    return PermanentCrmError(message, status=status, code=category)
+
+
+class Transport:
+    """Sends requests to one HubSpot base URL on behalf of one portal (or developer key)."""
+
+    def __init__(
+        self,
+        *,
+        token_provider: TokenProvider | None = None,
+        base_url: str = DEFAULT_API_BASE,
+        session: requests.Session | None = None,
+        budget: CallBudget | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        default_params: dict[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._tokens = token_provider
+        self._session = session or requests.Session()
+        self._budget = budget or UnlimitedBudget()
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._params = dict(default_params or {})
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.calls_by_path: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r})"
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        policy = self.retry
+        exp = min(policy.backoff_max, policy.backoff_base * 2 ** (state.attempt_number - 1))
+        wait = random.uniform(0, exp)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            wait = max(wait, min(exc.retry_after, policy.retry_after_cap))
+        return wait
+
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+    ) -> requests.Response:
+        """Send with retries; return the 2xx response or raise a CrmError."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
+            | tenacity.stop_after_delay(self.retry.max_total_seconds),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._attempt_with_refresh, method, path, json, params)
+
+    def _attempt_with_refresh(
+        self, method: str, path: str, json: Any, params: dict[str, Any] | None
+    ) -> requests.Response:
+        try:
+            return self._attempt(method, path, json, params)
+        except AuthenticationFailed:
+            if self._tokens is None or not self._tokens.refresh():
+                raise
+        return self._attempt(method, path, json, params)
+
+    def _attempt(
+        self, method: str, path: str, json: Any, params: dict[str, Any] | None
+    ) -> requests.Response:
+        self._budget.acquire()
+        headers = {"Accept": "application/json"}
+        if self._tokens is not None:
+            headers["Authorization"] = f"Bearer {self._tokens.access_token()}"
+        with self._lock:
+            self.calls += 1
+            self.calls_by_path[f"{method} {path}"] += 1
+        try:
+            resp = self._session.request(
+                method, self.base_url + path, json=json, params={**self._params, **(params or {})},
+                headers=headers, timeout=self.timeout,
+            )
+        except requests.Timeout:
+            raise TransientCrmError(f"HubSpot {method} {path} timed out") from None
+        except requests.ConnectionError:
+            raise TransientCrmError(f"HubSpot {method} {path}: connection failed") from None
+        if resp.status_code >= 400:
+            raise error_for(resp)
+        return resp
