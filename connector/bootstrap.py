@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.config import Config
+from connector.mapping import MappingRegistry
 from connector.service.dispatch import OwnerSync
 from connector.store.db import Database
 
@@ -22,6 +23,7 @@ class Container:
     config: Config
     db: Database
     owner_sync: OwnerSync | None = None
+    mappings: MappingRegistry = field(default_factory=MappingRegistry)
     executor: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -39,7 +41,8 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     if migrate and db.is_empty():
         log.info("empty database: applying migrations")
         db.migrate()
-    container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None))
+    container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
+                          mappings=overrides.pop("mappings", None) or MappingRegistry())
     container.extras.update(overrides)
     if start_executor:
         from connector.jobs.executors import build_executor
