@@ -38,6 +38,9 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_blueprint(api.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(openapi.bp)
+    from . import admin
+
+    admin.register(app)
     for hook in container.extras.get("blueprints", []):
         hook(app)
     return app
