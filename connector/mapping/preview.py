@@ -57,7 +57,7 @@ def record_properties(mapping: ObjectMapping, payload: Mapping[str, Any]) -> Map
     """Accept the bare properties or a CRM record that wraps them (``{"id": ...,
     "properties": {...}}`` as HubSpot returns it)."""
     inner = payload.get("properties")
-    if isinstance(inner, Mapping) and "properties" not in mapping.properties:
+    if isinstance(inner, Mapping) and not any(p in payload for p in mapping.properties):
         return inner
     return payload
 
