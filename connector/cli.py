@@ -183,5 +183,14 @@ def admin_link_source(account_id: str, source: str, account_key: str) -> None:
     click.echo(f"{source} {account_key} belongs to account {account_id}")
 
 
+def _add_mapping_commands() -> None:
+    from connector.mapping.commands import mappings
+
+    main.add_command(mappings)
+
+
+_add_mapping_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

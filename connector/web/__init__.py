@@ -41,6 +41,9 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     from . import admin
 
     admin.register(app)
+    from .mappings import bp as mappings_bp
+
+    app.register_blueprint(mappings_bp)
     for hook in container.extras.get("blueprints", []):
         hook(app)
     return app

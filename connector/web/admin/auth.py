@@ -47,4 +47,4 @@ def logout():
 @bp.get("/")
 @login_required
 def home():
-    return redirect(url_for("admin.routers_list"))
+    return redirect(url_for("admin.mappings_list"))
