@@ -33,6 +33,23 @@ def _csrf_token() -> str:
     return csrf_token()
 
 
+@bp.app_template_filter("diff_lines")
+def _diff_lines(text: str) -> list[tuple[str, str]]:
+    """Unified diff lines with a CSS class each: add, del, hunk or same."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(("+++", "---", "@@")):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "same"
+        out.append((kind, line))
+    return out
+
+
 def _session_key(secret: str) -> bytes:
     """A key for session cookies only, derived so the stored-credential key is never
     used directly to sign cookies."""

@@ -33,6 +33,8 @@ class AdminError(Exception):
 
 
 def csrf_token() -> str:
+    if not current_app.secret_key:
+        return ""
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
