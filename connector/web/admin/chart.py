@@ -31,7 +31,7 @@ def svg(days: list[date], reps: list[str], counts: Counter) -> Markup:
     plot_h = HEIGHT - BOTTOM - TOP
     slot = (WIDTH - LEFT) / max(len(days), 1)
     bar = slot * 0.7
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 20 * ((len(reps) + 3) // 4)}"'
+    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 12 + 22 * ((len(reps) + 3) // 4)}"'
              ' role="img" aria-label="Assignments per rep per day">']
     for fraction in (0, 0.5, 1):
         y = TOP + plot_h * (1 - fraction)
@@ -54,7 +54,7 @@ def svg(days: list[date], reps: list[str], counts: Counter) -> Markup:
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" '
                      f'font-size="11" fill="#6b7280">{day.strftime("%d %b")}</text>')
     for j, rep in enumerate(reps):
-        lx, ly = LEFT + (j % 4) * 180, HEIGHT + 8 + 20 * (j // 4)
+        lx, ly = LEFT + (j % 4) * 180, HEIGHT + 4 + 22 * (j // 4)
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" '
                      f'fill="{PALETTE[j % len(PALETTE)]}"/>')
         parts.append(f'<text x="{lx + 18}" y="{ly + 11}" font-size="12">{escape(rep)}</text>')

@@ -34,6 +34,11 @@ def _issues(exc: MappingError) -> list[str]:
     return [str(i) for i in exc.issues] or list(exc.errors)
 
 
+def _draft() -> str:
+    """The editor's text; browsers submit textarea lines ending in CRLF."""
+    return request.form.get("yaml", "").replace("\r\n", "\n")
+
+
 def _recent_events(source: str) -> list[Any]:
     with container().db.session() as session:
         return admin_repo.events(session, g.account_id, source=source, limit=20)
@@ -67,7 +72,7 @@ def mapping_edit(source: str, obj: str):
 def mapping_validate(source: str, obj: str):
     """As-you-type validation: ``{"ok": bool, "errors": ["<where>:<line>: ..."]}``."""
     try:
-        issues = versions.validate(container().db, source, obj, request.form.get("yaml", ""))
+        issues = versions.validate(container().db, source, obj, _draft())
     except versions.UnknownMapping:
         raise AdminError(404, f"There is no mapping for {source}/{obj}.") from None
     return jsonify({"ok": not issues, "errors": [str(i) for i in issues]})
@@ -76,7 +81,7 @@ def mapping_validate(source: str, obj: str):
 @bp.post("/mappings/<source>/<obj>")
 @login_required
 def mapping_save(source: str, obj: str):
-    text = request.form.get("yaml", "")
+    text = _draft()
     comment = request.form.get("comment", "").strip()
     if not comment:
         return _edit_page(source, obj, text, comment=comment, status=400, errors=[
@@ -99,7 +104,7 @@ def mapping_save(source: str, obj: str):
 def mapping_preview(source: str, obj: str):
     """Map a pasted payload (or a recent event's) with the draft in the editor, and show
     which of this account's published routers it would match. Stores nothing."""
-    text = request.form.get("yaml", "")
+    text = _draft()
     raw = request.form.get("payload", "")
     event_id = request.form.get("event_id", "")
     page = {"comment": request.form.get("comment", ""), "event_id": event_id}
