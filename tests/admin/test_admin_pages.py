@@ -146,6 +146,7 @@ def test_router_edit_errors_name_the_field_like_the_api_and_store_nothing(contai
     response = client.post(f"/admin/routers/{acme.router_id}", data=form)
     html = _html(response)
     assert response.status_code == 400
+    # the form lists users by email (bob, jane), so Jane is users.1 as the API would say
     assert ("Invalid field &#39;settings.users.1.weight&#39; (Jane Doe &lt;jane@acme.example"
             "&gt;): Input should be greater than or equal to 0") in html
     assert "Invalid field &#39;settings.load_window_hours&#39;" in html
@@ -315,3 +316,17 @@ def test_mapping_preview_maps_a_payload_and_lists_matching_routers(client, two):
     from_event = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
         "csrf_token": token, "yaml": text, "event_id": acme.dead_event_id}))
     assert "<td>email</td><td>a@b.example</td>" in from_event
+
+
+def test_mapping_text_from_a_browser_textarea_is_saved_with_plain_newlines(container, client,
+                                                                           two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    client.post("/admin/mappings/hubspot/contact", data={
+        "csrf_token": csrf(client), "yaml": text.replace("\n", "\r\n"), "comment": "same"})
+    with container.db.session() as session:
+        row = session.scalars(select(MappingVersionRow)).one()
+        assert row.yaml_text == text
+    history = _html(client.get("/admin/mappings/hubspot/contact/history"))
+    assert '<span class="add">' not in history
