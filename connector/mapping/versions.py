@@ -30,6 +30,8 @@ next batch (see ``MappingRegistry``).
 from __future__ import annotations
 
 import difflib
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +50,9 @@ from .validation import MappingIssue, validate_text
 __all__ = ["MappingVersion", "UnknownMapping", "UnknownVersion", "current_mapping", "diff",
            "export", "get_version", "list_mappings", "list_versions", "rollback",
            "save_version", "validate"]
+
+
+_SAVE_ATTEMPTS = 20
 
 
 class UnknownMapping(LookupError):
@@ -175,7 +180,7 @@ def save_version(db: Database, source: str, obj: str, yaml_text: str, author: st
         raise MappingError.from_issues(issues)
     if not author or not author.strip():
         raise ValueError("author is required")
-    for attempt in range(5):
+    for attempt in range(_SAVE_ATTEMPTS):
         try:
             with db.session() as session:
                 row = repo.add_row(session, source, obj, yaml_text, author.strip()[:200],
@@ -183,8 +188,10 @@ def save_version(db: Database, source: str, obj: str, yaml_text: str, author: st
                 saved = _from_row(row)
             break
         except IntegrityError:
-            if attempt == 4:
+            # another save took this number first (PostgreSQL); take the next one
+            if attempt == _SAVE_ATTEMPTS - 1:
                 raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     notify_changed()
     return saved
 
