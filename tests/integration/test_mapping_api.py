@@ -171,3 +171,10 @@ def test_preview_maps_and_matches_triggers_writing_nothing(client, headers, cont
                        headers=ADMIN).get_json()["message"] == \
         "Invalid 'payload': must be an object (the record's properties)"
     assert count_rows() == before
+
+
+def test_openapi_describes_the_mapping_endpoints(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert set(paths["/mappings/{source}/{object}"]) == {"get", "put"}
+    assert "400" in paths["/mappings/{source}/{object}/preview"]["post"]["responses"]
+    assert "/dispatch/router" in paths

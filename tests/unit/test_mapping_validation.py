@@ -212,3 +212,22 @@ def test_a_loaded_document_without_text_names_no_line():
         parse_mapping({"source": "hubspot", "object": "contact",
                        "owner": {"field": "contact_owner"}, "fields": {"e": "email"}})
     assert info.value.errors == ["<memory>: missing 'property' in owner"]
+
+
+def test_the_readme_example_is_a_valid_mapping():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Field mappings", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    mapping = parse_mapping_text(example, "README.md", expected=("hubspot", "contact"))
+    record = mapping.apply({"email": " Ada@Example.com ", "firstname": "Ada",
+                            "lastname": "Lovelace", "country": "NO", "hs_tags": "A;B",
+                            "numemployees": "12", "tier": "GOLD",
+                            "createdate": "1709632800000", "address": {"lines": ["1 St"]}})
+    assert record["full_name"] == "Ada Lovelace" and record["domain"] == "example.com"
+    assert record["country"] == "Norway" and record["tags"] == ["a", "b"]
+    assert record["first_line"] == "1 St" and record["created"] == "2024-03-05T10:00:00Z"
+    assert mapping.properties == ("email", "address", "firstname", "lastname", "country",
+                                  "hs_tags", "numemployees", "tier", "createdate",
+                                  "hubspot_owner_id")
