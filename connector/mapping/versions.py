@@ -21,6 +21,12 @@ Usage (``db`` is ``container.db``; ``root`` defaults to the ``mappings/`` folder
     versions.rollback(db, "hubspot", "contact", 0, author="ana@example.com")
     versions.export(db, "hubspot", "contact", 2)                     # YAML text
 
+Every function takes ``root=`` (the folder of the default files); pass
+``container.mappings.root`` when the registry was built on another folder than
+``mappings/`` (tests, ``CONNECTOR_MAPPINGS_DIR``). Preview lives in
+``connector.mapping.preview.preview(db, source, obj, payload, yaml_text=None,
+account_id=None)``.
+
 ``save_version`` raises ``MappingError`` (``.issues``: line, field, message) when the text
 is invalid and ``UnknownMapping`` for a source/object without a default file; an unknown
 version number raises ``UnknownVersion``. Running executors use a saved version for their

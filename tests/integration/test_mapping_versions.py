@@ -277,3 +277,35 @@ def test_thread_executor_uses_a_new_version_without_a_restart(config):
         container.close()
     assert seen[0]["version"] == 0 and seen[0]["amount"] == 10.5
     assert (seen[1]["version"], seen[1]["amount"]) == (1, 11)
+
+
+@pytest.mark.postgres
+def test_concurrent_saves_and_reload_on_postgres(postgres_url):
+    from connector.config import Config
+
+    container = bootstrap(Config(database_url=postgres_url, executor="inline",
+                                 jwt_secret="x" * 32))
+    try:
+        db = container.db
+        text = deal_text(db, "  currency: cur\n")
+        errors: list[Exception] = []
+
+        def save(n: int) -> None:
+            try:
+                versions.save_version(db, "hubspot", "deal", text, f"user{n}")
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=save, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert [v.version for v in versions.list_versions(db, "hubspot", "deal")] == [
+            8, 7, 6, 5, 4, 3, 2, 1, 0]
+        assert sorted(v.author for v in versions.list_versions(db, "hubspot", "deal")[:-1]) \
+            == sorted(f"user{n}" for n in range(8))
+        assert container.mappings.get("hubspot", "deal").version == 8
+    finally:
+        container.close()
