@@ -104,10 +104,16 @@ def list_mappings():
 def show_mapping(source: str, obj: str):
     history = versions.list_versions(_db(), source, obj, root=_root())
     current = history[0]
-    mapping = current.mapping()
     data = current.as_dict()
-    data.update(properties=list(mapping.properties), object_type=mapping.object_type,
-                owner={"field": mapping.owner_field, "property": mapping.owner_property})
+    try:
+        mapping = current.mapping()
+    except MappingError as exc:  # saved under older rules; shown so it can be fixed
+        data.update(properties=None, object_type=None, owner=None,
+                    errors=[i.as_dict() for i in exc.issues])
+    else:
+        data.update(properties=list(mapping.properties), object_type=mapping.object_type,
+                    owner={"field": mapping.owner_field, "property": mapping.owner_property},
+                    errors=[])
     return jsonify({"source": source, "object": obj, "current": data,
                     "versions": [v.as_dict(with_text=False) for v in history]})
 

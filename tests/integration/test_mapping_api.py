@@ -178,3 +178,24 @@ def test_openapi_describes_the_mapping_endpoints(client):
     assert set(paths["/mappings/{source}/{object}"]) == {"get", "put"}
     assert "400" in paths["/mappings/{source}/{object}/preview"]["post"]["responses"]
     assert "/dispatch/router" in paths
+
+
+def test_a_stored_version_that_no_longer_validates_is_shown_with_its_errors(client,
+                                                                           container):
+    from connector.store import mapping_repository
+
+    with container.db.session() as session:
+        mapping_repository.add_row(session, "hubspot", "deal",
+                                   "source: hubspot\nobject: deal\nowner: {field: o, "
+                                   "property: p}\nfields:\n  a: {source: a, type: money}\n",
+                                   "old release", "")
+    shown = client.get("/mappings/hubspot/deal", headers=ADMIN)
+    assert shown.status_code == 200
+    current = shown.get_json()["current"]
+    assert current["version"] == 1 and current["properties"] is None
+    assert current["errors"][0]["text"] == (
+        "hubspot/deal v1:5: field 'a': type must be one of string, number, integer, boolean, "
+        "date, datetime, enum; got 'money'")
+    rolled = client.post("/mappings/hubspot/deal/rollback", json={"version": 0},
+                         headers=ADMIN)
+    assert rolled.status_code == 201 and container.mappings.get("hubspot", "deal").version == 2

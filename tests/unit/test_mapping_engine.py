@@ -150,3 +150,17 @@ def test_a_default_satisfies_a_required_field():
 def test_optional_empty_fields_map_to_none():
     assert apply("  a: a\n  b: {source: b, type: number}\n", {"a": ""}) == {"a": None,
                                                                             "b": None}
+
+
+def test_regex_reads_numbers_as_text():
+    assert apply("  area: {source: phone, transforms: [{regex: '^(\\d{3})'}]}\n",
+                 {"phone": 5551234}) == {"area": "555"}
+
+
+def test_mapping_errors_survive_pickling_for_worker_processes():
+    import pickle
+
+    with pytest.raises(MappingError) as info:
+        apply("  e: {source: e, required: true}\n", {})
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert copy.errors == info.value.errors and str(copy) == str(info.value)

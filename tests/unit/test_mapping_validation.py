@@ -231,3 +231,29 @@ def test_the_readme_example_is_a_valid_mapping():
     assert mapping.properties == ("email", "address", "firstname", "lastname", "country",
                                   "hs_tags", "numemployees", "tier", "createdate",
                                   "hubspot_owner_id")
+
+
+MORE = [
+    ("owner is not an object", "source: hubspot\nobject: contact\nowner: 5\nfields: {e: e}\n",
+     f"{ORIGIN}:3: owner must be an object with field and property; got 5"),
+    ("field with no value", HEAD + "  email:\n",
+     f"{ORIGIN}:7: field 'email': expected a source path or an object with 'source'; got null"),
+    ("field name that is a number", HEAD + "  1: email\n",
+     f"{ORIGIN}:7: field '1': name is not valid; expected a name of letters, digits and _ "
+     "(not starting with a digit)"),
+    ("transforms not a list", HEAD + "  e: {source: x, transforms: trim}\n",
+     f"{ORIGIN}:7: field 'e': transforms must be a list of transforms; got 'trim'"),
+    ("unknown key in owner", HEAD.replace("  property:", "  colour: red\n  property:")
+     + "  e: e\n", f"{ORIGIN}:5: owner: unknown key 'colour'; expected one of field, property"),
+    ("two documents", HEAD + "  e: e\n---\nsource: hubspot\n",
+     f"{ORIGIN}:8: not valid YAML: expected a single document in the stream, but found "
+     "another document"),
+    ("a tab for indentation", HEAD + "\temail: x\n",
+     f"{ORIGIN}:7: not valid YAML: found character '\\t' that cannot start any token"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in MORE],
+                         ids=[c[0] for c in MORE])
+def test_more_shapes_that_are_wrong(text, message):
+    assert errors(text) == [message]
