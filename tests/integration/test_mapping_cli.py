@@ -48,7 +48,7 @@ def test_validate_a_broken_file_exits_1_with_each_error(runner, env, tmp_path):
         "date, datetime, enum; got 'numbr'",
         f"{path}:6: field 'e': unknown key 'sorce'; expected one of default, description, "
         "required, source, sources, transforms, type, values",
-        "1 of 1 mapping file(s) invalid"]
+        "1 mapping(s) invalid"]
 
 
 def test_show_prints_the_current_version_and_its_properties(runner, env):
@@ -171,3 +171,21 @@ def test_preview_rejects_a_payload_that_is_not_a_json_object(runner, env, tmp_pa
     result = run(runner, env, "preview", "hubspot/deal", "--payload", str(payload))
     assert result.exit_code == 2
     assert "expected a JSON object (the record's properties)" in result.output
+
+
+def test_validate_stored_rechecks_the_current_versions_in_the_database(runner, env):
+    from connector.store import mapping_repository
+
+    container = bootstrap(Config.from_env(env))
+    good = versions.export(container.db, "hubspot", "deal")
+    with container.db.session() as session:
+        mapping_repository.add_row(session, "hubspot", "deal", good, "ana", "")
+        mapping_repository.add_row(session, "hubspot", "ticket", "source: hubspot\n",
+                                   "old release", "")
+    container.close()
+    result = run(runner, env, "validate", "--stored")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "hubspot/deal v1: ok" in lines
+    assert "hubspot/ticket v1:1: missing 'object'" in lines
+    assert lines[-1] == "1 mapping(s) invalid"
