@@ -51,13 +51,15 @@ def mappings() -> None:
 
 @mappings.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-def validate_cmd(files: tuple[Path, ...]) -> None:
+@click.option("--stored", is_flag=True,
+              help="Also check the current version of every mapping in the database")
+def validate_cmd(files: tuple[Path, ...], stored: bool) -> None:
     """Check mapping files (every default file when none is given); exit code 1 and one
     line per problem (file:line: field: what was expected) when any is invalid."""
+    failed = _validate_stored() if stored else 0
     paths = list(files) or sorted(default_mappings_dir().glob("*/*.yaml"))
     if not paths:
         raise click.ClickException(f"no mapping files under {default_mappings_dir()}")
-    failed = 0
     for path in paths:
         try:
             mapping = load_mapping_file(path)
@@ -69,8 +71,34 @@ def validate_cmd(files: tuple[Path, ...]) -> None:
         click.echo(f"{mapping.origin}: ok ({len(mapping.fields)} fields; fetches "
                    f"{', '.join(mapping.properties)})")
     if failed:
-        click.echo(f"{failed} of {len(paths)} mapping file(s) invalid", err=True)
+        click.echo(f"{failed} mapping(s) invalid", err=True)
         sys.exit(1)
+
+
+def _validate_stored() -> int:
+    """Saved versions were valid when saved; this re-checks the current ones (after an
+    upgrade, say). Returns how many failed."""
+    from . import versions
+
+    container = _container()
+    failed = 0
+    try:
+        for row in versions.list_mappings(container.db, root=container.mappings.root):
+            if row["version"] == 0:
+                continue
+            found = versions.get_version(container.db, row["source"], row["object"],
+                                         row["version"], root=container.mappings.root)
+            try:
+                found.mapping()
+            except MappingError as exc:
+                failed += 1
+                for line in exc.errors:
+                    click.echo(line, err=True)
+                continue
+            click.echo(f"{row['source']}/{row['object']} v{row['version']}: ok")
+    finally:
+        container.close()
+    return failed
 
 
 @mappings.command("show")

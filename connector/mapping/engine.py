@@ -29,6 +29,9 @@ class MappingError(ValueError):
         self.issues = list(issues or [])
         super().__init__("; ".join(self.errors))
 
+    def __reduce__(self):
+        return (type(self), (self.errors, self.issues))
+
     @classmethod
     def from_issues(cls, issues: list[MappingIssue]) -> MappingError:
         return cls([str(i) for i in issues], issues)

@@ -73,6 +73,8 @@ def apply_transform(kind: str, arg: Any, value: Any) -> Any:
             return [arg.get(_map_key(v), v) for v in value]
         return value if is_empty(value) else arg.get(_map_key(value), value)
     if kind == "regex":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = _text(value)
         return _each(value, lambda text: _extract(arg, text))
     if kind == "join":
         if isinstance(value, list):

@@ -103,6 +103,9 @@ def parse_yaml(text: str, origin: str) -> tuple[Any, _Lines, list[MappingIssue]]
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        if context and not context.startswith("while"):
+            problem = f"{context}, {problem}"
         return None, _Lines(None), [MappingIssue(origin, line, None,
                                                  f"not valid YAML: {problem}")]
     lines = _Lines(root)
@@ -153,9 +156,9 @@ class _Collector:
         self.lines = lines
         self.issues: list[MappingIssue] = []
 
-    def add(self, path: Location, message: str, *, line_path: Location | None = None) -> None:
+    def add(self, path: Location, message: str) -> None:
         field, _ = _split(path)
-        line = self.lines.line(line_path if line_path is not None else path)
+        line = self.lines.line(path)
         self.issues.append(MappingIssue(self.origin, line, field, message))
 
     def subject(self, path: Location, fallback: str = "the mapping") -> str:
@@ -192,7 +195,7 @@ def _schema_issue(error: ValidationError, out: _Collector) -> None:
         return
     if keyword == "propertyNames" or "propertyNames" in error.absolute_schema_path:
         name = error.instance
-        out.add(path + (name,) if isinstance(name, str) else path,
+        out.add(path + (name,) if isinstance(name, str | int | float | bool) else path,
                 f"name is not valid; expected {expected or 'a valid name'}")
         return
     subject = out.subject(path)

@@ -21,6 +21,12 @@ Usage (``db`` is ``container.db``; ``root`` defaults to the ``mappings/`` folder
     versions.rollback(db, "hubspot", "contact", 0, author="ana@example.com")
     versions.export(db, "hubspot", "contact", 2)                     # YAML text
 
+Every function takes ``root=`` (the folder of the default files); pass
+``container.mappings.root`` when the registry was built on another folder than
+``mappings/`` (tests, ``CONNECTOR_MAPPINGS_DIR``). Preview lives in
+``connector.mapping.preview.preview(db, source, obj, payload, yaml_text=None,
+account_id=None)``.
+
 ``save_version`` raises ``MappingError`` (``.issues``: line, field, message) when the text
 is invalid and ``UnknownMapping`` for a source/object without a default file; an unknown
 version number raises ``UnknownVersion``. Running executors use a saved version for their
@@ -30,6 +36,8 @@ next batch (see ``MappingRegistry``).
 from __future__ import annotations
 
 import difflib
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +56,9 @@ from .validation import MappingIssue, validate_text
 __all__ = ["MappingVersion", "UnknownMapping", "UnknownVersion", "current_mapping", "diff",
            "export", "get_version", "list_mappings", "list_versions", "rollback",
            "save_version", "validate"]
+
+
+_SAVE_ATTEMPTS = 20
 
 
 class UnknownMapping(LookupError):
@@ -175,7 +186,7 @@ def save_version(db: Database, source: str, obj: str, yaml_text: str, author: st
         raise MappingError.from_issues(issues)
     if not author or not author.strip():
         raise ValueError("author is required")
-    for attempt in range(5):
+    for attempt in range(_SAVE_ATTEMPTS):
         try:
             with db.session() as session:
                 row = repo.add_row(session, source, obj, yaml_text, author.strip()[:200],
@@ -183,8 +194,10 @@ def save_version(db: Database, source: str, obj: str, yaml_text: str, author: st
                 saved = _from_row(row)
             break
         except IntegrityError:
-            if attempt == 4:
+            # another save took this number first (PostgreSQL); take the next one
+            if attempt == _SAVE_ATTEMPTS - 1:
                 raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     notify_changed()
     return saved
 

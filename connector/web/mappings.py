@@ -104,10 +104,16 @@ def list_mappings():
 def show_mapping(source: str, obj: str):
     history = versions.list_versions(_db(), source, obj, root=_root())
     current = history[0]
-    mapping = current.mapping()
     data = current.as_dict()
-    data.update(properties=list(mapping.properties), object_type=mapping.object_type,
-                owner={"field": mapping.owner_field, "property": mapping.owner_property})
+    try:
+        mapping = current.mapping()
+    except MappingError as exc:  # saved under older rules; shown so it can be fixed
+        data.update(properties=None, object_type=None, owner=None,
+                    errors=[i.as_dict() for i in exc.issues])
+    else:
+        data.update(properties=list(mapping.properties), object_type=mapping.object_type,
+                    owner={"field": mapping.owner_field, "property": mapping.owner_property},
+                    errors=[])
     return jsonify({"source": source, "object": obj, "current": data,
                     "versions": [v.as_dict(with_text=False) for v in history]})
 
@@ -205,3 +211,67 @@ def rollback_mapping(source: str, obj: str):
         return _invalid(exc, "Version no longer validates")
     container().mappings.invalidate(source, obj)
     return jsonify(saved.as_dict()), 201
+
+
+def openapi_paths() -> dict[str, Any]:
+    """These endpoints for ``GET /openapi.json``."""
+    name = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in ("source", "object")]
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    invalid = {"description": "Invalid mapping: message, and errors [{line, field, message, "
+                              "text}]", **error}
+
+    def op(summary: str, ok: str, *, body: dict[str, Any] | None = None,
+           params: list[dict[str, Any]] | None = None, status: str = "200",
+           extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"summary": summary, "parameters": name + (params or []),
+                               "responses": {status: {"description": ok},
+                                             "401": {"description": "No token", **error},
+                                             "403": {"description": "Not an admin token",
+                                                     **error},
+                                             "404": {"description": "Unknown mapping or "
+                                                                    "version", **error},
+                                             **(extra or {})}}
+        if body is not None:
+            out["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"type": "object", **body}}}}
+        return out
+
+    text = {"type": "string"}
+    draft = {"required": ["yaml"], "properties": {"yaml": text, "comment": text}}
+    query = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("from", "to")]
+    version = [{"name": "version", "in": "query", "schema": {"type": "integer"}}]
+    return {
+        "/mappings": {"get": {**op("List field mappings and their current versions",
+                                   "Mappings"), "parameters": []}},
+        "/mappings/{source}/{object}": {
+            "get": op("A mapping: current version (YAML, properties, owner) and history",
+                      "Mapping"),
+            "put": op("Save a new version (admin token; its subject is the author)", "Saved",
+                      body=draft, status="201", extra={"400": invalid})},
+        "/mappings/{source}/{object}/versions": {
+            "post": op("Save a new version", "Saved", body=draft, status="201",
+                       extra={"400": invalid})},
+        "/mappings/{source}/{object}/versions/{version}": {
+            "get": op("One version with its YAML", "Version", params=[
+                {"name": "version", "in": "path", "required": True,
+                 "schema": {"type": "integer"}}])},
+        "/mappings/{source}/{object}/validate": {
+            "post": op("Validate a draft; errors carry line numbers", "valid, errors, "
+                       "properties", body={"required": ["yaml"], "properties": {"yaml": text}})},
+        "/mappings/{source}/{object}/preview": {
+            "post": op("Map a payload and show which published routers' triggers match; "
+                       "writes nothing", "record, owner, errors, routers",
+                       body={"required": ["payload"], "properties": {
+                           "payload": {"type": "object"}, "yaml": text, "account_id": text}},
+                       extra={"400": invalid})},
+        "/mappings/{source}/{object}/diff": {
+            "get": op("Unified diff between two versions (to defaults to the current)",
+                      "from, to, diff", params=query)},
+        "/mappings/{source}/{object}/rollback": {
+            "post": op("Make an old version current again (as a new version)", "Saved",
+                       body={"required": ["version"], "properties": {
+                           "version": {"type": "integer"}, "comment": text}}, status="201")},
+        "/mappings/{source}/{object}/export": {
+            "get": op("A version's YAML (application/yaml)", "YAML", params=version)},
+    }
