@@ -86,59 +86,66 @@ def shot(page, name: str) -> None:
 def sign_in(page, email: str) -> None:
     page.goto("/admin/")
     assert "/admin/login" in page.url
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
     shot(page, "01-sign-in")
-    page.click("button.primary")
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/admin/mappings")
 
+
+# The steps below find everything by what a person sees on the screen (headings, labels,
+# button and link names), never by markup ids, so they also check that the pages can be
+# used without knowing how they are built.
 
 def test_mapping_edit_error_fix_preview_save_and_rollback(page, live):
     from playwright.sync_api import expect
 
     _, seeded = live
     sign_in(page, seeded.email)
-    expect(page.locator("h1")).to_have_text("Field mappings")
+    expect(page.get_by_role("heading", name="Field mappings")).to_be_visible()
     shot(page, "02-mappings")
-    page.click("text=contact >> nth=0")
-    page.wait_for_url("**/admin/mappings/hubspot/contact")
-    original = page.input_value("#yaml")
+    page.get_by_role("row", name="hubspot contact").get_by_role("link", name="contact").click()
+    expect(page.get_by_role("heading", name="hubspot/contact")).to_be_visible()
+    editor = page.get_by_label("Mapping YAML")
+    original = editor.input_value()
 
-    page.fill("#yaml", original.replace("type: number", "type: numbr", 1))
-    live_box = page.locator("#live-validation")
+    editor.fill(original.replace("type: number", "type: numbr", 1))
+    live_box = page.get_by_role("status", name="Validation")
     expect(live_box).to_contain_text("field 'employees': type must be one of")
-    expect(live_box).to_contain_text("hubspot/contact (draft):")
+    expect(live_box).to_contain_text("hubspot/contact (draft):17:")
     shot(page, "03-mapping-typing-error")
-    page.fill("#comment", "uppercase country codes")
-    page.click("#save-mapping")
-    expect(page.locator(".errors")).to_contain_text("field 'employees'")
+    page.get_by_label("What is this change for?").fill("uppercase country codes")
+    page.get_by_role("button", name="Save as a new version").click()
+    expect(page.get_by_role("alert")).to_contain_text("field 'employees'")
     shot(page, "04-mapping-save-refused")
 
     fixed = original.replace("country: {source: country, transforms: [trim]}",
                              "country: {source: country, transforms: [trim, upper]}")
     assert fixed != original
-    page.fill("#yaml", fixed)
+    editor = page.get_by_label("Mapping YAML")
+    editor.fill(fixed)
     expect(live_box).to_have_text("Valid mapping.")
-    page.fill("#payload", '{"email": " Ada@Example.com ", "country": " de ", '
-                          '"numemployees": "250"}')
-    page.click("#preview")
-    result = page.locator("#preview-result")
+    page.get_by_label("Payload", exact=True).fill(
+        '{"email": " Ada@Example.com ", "country": " de ", "numemployees": "250"}')
+    page.get_by_role("button", name="Preview this draft").click()
+    result = page.get_by_role("region", name="Preview result")
     expect(result).to_contain_text("Acme inbound leads: trigger matches (group 1)")
-    expect(result.locator("tr", has_text="country")).to_contain_text("DE")
+    expect(result.get_by_role("row", name="country")).to_contain_text("DE")
     shot(page, "05-mapping-preview")
 
-    page.click("#save-mapping")
+    page.get_by_role("button", name="Save as a new version").click()
     page.wait_for_url("**/history")
-    expect(page.locator(".flash")).to_contain_text("Saved hubspot/contact as v1")
-    expect(page.locator("#version-1 .add")).to_contain_text("transforms: [trim, upper]")
+    expect(page.get_by_text("Saved hubspot/contact as v1")).to_be_visible()
+    expect(page.get_by_text("+  country: {source: country, transforms: [trim, upper]}")) \
+        .to_be_visible()
     shot(page, "06-mapping-history")
 
-    page.click("#version-0 button.rollback")
-    expect(page.locator(".flash")).to_contain_text("v2 is a copy of the file")
-    expect(page.locator("#version-2")).to_contain_text("restores the file")
+    page.get_by_role("button", name="Roll back to file").click()
+    expect(page.get_by_text("v2 is a copy of the file and is now current")).to_be_visible()
+    expect(page.get_by_text("rollback to file · restores the file")).to_be_visible()
     shot(page, "07-mapping-rollback")
-    page.goto("/admin/mappings/hubspot/contact")
-    assert page.input_value("#yaml").strip() == original.strip()
+    page.get_by_role("link", name="edit hubspot/contact").click()
+    assert page.get_by_label("Mapping YAML").input_value().strip() == original.strip()
 
 
 def test_router_edit_and_simulate_then_read_the_decision(page, live):
@@ -146,39 +153,42 @@ def test_router_edit_and_simulate_then_read_the_decision(page, live):
 
     _, seeded = live
     sign_in(page, seeded.email)
-    page.click("nav >> text=Routers")
+    page.get_by_role("link", name="Routers").click()
     shot(page, "08-routers")
-    page.click("text=Acme inbound leads")
-    page.fill(f"input[name='member-{seeded.jane}-weight']", "-1")
-    page.click("#save-router")
-    expect(page.locator(".errors")).to_contain_text(
+    page.get_by_role("link", name="Acme inbound leads").click()
+    page.get_by_label("weight of jane@acme.example").fill("-1")
+    page.get_by_role("button", name="Save router").click()
+    expect(page.get_by_role("alert")).to_contain_text(
         "Invalid field 'settings.users.1.weight' (Jane Doe <jane@acme.example>): "
         "Input should be greater than or equal to 0")
     shot(page, "09-router-error")
-    page.fill(f"input[name='member-{seeded.jane}-weight']", "3")
-    page.select_option("select[name=distribution]", "weighted")
-    page.fill(f"input[name='member-{seeded.jane}-daily_cap']", "25")
-    page.click("#save-router")
-    expect(page.locator(".flash")).to_contain_text("Router saved")
-    expect(page.locator("select[name=distribution]")).to_have_value("weighted")
+    page.get_by_label("weight of jane@acme.example").fill("3")
+    page.get_by_label("Model").select_option(label="Weighted")
+    page.get_by_label("daily cap of jane@acme.example").fill("25")
+    page.get_by_role("button", name="Save router").click()
+    expect(page.get_by_text("Router saved")).to_be_visible()
+    expect(page.get_by_label("Model")).to_have_value("weighted")
 
-    page.fill("textarea[name=sample]", '{"country": "DE", "lifecycle_stage": "lead"}')
-    page.click("#simulate")
-    result = page.locator("#simulation-result")
+    page.get_by_label("Sample record (mapped fields as JSON)").fill(
+        '{"country": "DE", "lifecycle_stage": "lead"}')
+    page.get_by_role("button", name="Simulate").click()
+    result = page.get_by_role("region", name="Simulation result")
     expect(result).to_contain_text("Assigned to Jane Doe <jane@acme.example>.")
     expect(result).to_contain_text("The trigger matched group 1 (country is 'DE').")
     expect(result).to_contain_text("Bob Stone <bob@acme.example>: unavailable")
     expect(result).to_contain_text("nothing was stored")
     shot(page, "10-router-simulate")
 
-    page.click("nav >> text=Decisions")
-    expect(page.locator("svg.chart")).to_be_visible()
+    page.get_by_role("link", name="Decisions").click()
+    expect(page.get_by_role("img", name="Assignments per rep per day")).to_be_visible()
     shot(page, "11-decisions")
-    page.fill("input[name=rep]", "jane@acme.example")
-    page.click("form.searchbar button")
-    page.locator("tr", has_text="lead@acme.example").locator("text=details").click()
-    expect(page.locator("h1")).to_have_text("Why was this routed to jane@acme.example?")
-    expect(page.locator("#decision-reason")).to_contain_text("Picked by round robin")
+    page.get_by_label("Assigned to").fill("jane@acme.example")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("row", name="lead@acme.example").get_by_role("link",
+                                                                  name="details").click()
+    expect(page.get_by_role("heading", name="Why was this routed to jane@acme.example?")) \
+        .to_be_visible()
+    expect(page.get_by_text("Picked by round robin")).to_be_visible()
     shot(page, "12-decision-why")
 
 
@@ -187,12 +197,14 @@ def test_replay_a_dead_letter(page, live):
 
     _, seeded = live
     sign_in(page, seeded.email)
-    page.click("nav >> text=Events")
-    row = page.locator(f"#event-{seeded.dead_event_id}")
-    expect(row).to_contain_text("field 'email': required, but 'email' is empty")
-    expect(page.locator("a.count.dead strong")).to_have_text("1")
+    page.get_by_role("link", name="Events").click()
+    row = page.get_by_role("row", name="field 'email': required, but 'email' is empty")
+    expect(row).to_contain_text("dead")
+    dead = page.get_by_role("link", name="dead")
+    expect(dead).to_contain_text("1")
     shot(page, "13-events")
-    row.locator("button.replay").click()
-    expect(page.locator(".flash")).to_contain_text("queued again")
-    expect(page.locator("a.count.dead strong")).to_have_text("0")
-    expect(page.locator("a.count.pending strong")).to_have_text("1")
+    row.get_by_role("button", name="Replay").click()
+    expect(page.get_by_text("queued again")).to_be_visible()
+    expect(page.get_by_role("link", name="dead")).to_contain_text("0")
+    expect(page.get_by_role("link", name="pending")).to_contain_text("1")
+    assert page.get_by_role("row", name="field 'email': required").count() == 0

@@ -12,7 +12,7 @@ import hmac
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
 from .security import AdminError, LoginThrottle, check_csrf, csrf_token
 
@@ -80,8 +80,6 @@ def register(app: Flask) -> None:
 
 @bp.before_request
 def _guard():
-    from flask import current_app
-
     if not current_app.secret_key:
         raise AdminError(503, "The admin console is disabled: set CONNECTOR_SECRET_KEY "
                               "(a long random string) and restart.")
