@@ -42,7 +42,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
         log.info("empty database: applying migrations")
         db.migrate()
     container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
-                          mappings=overrides.pop("mappings", None) or MappingRegistry())
+                          mappings=overrides.pop("mappings", None) or MappingRegistry(db=db))
     container.extras.update(overrides)
     if start_executor:
         from connector.jobs.executors import build_executor

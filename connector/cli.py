@@ -136,5 +136,14 @@ def events_replay(event_ids: tuple[str, ...], all_failed: bool) -> None:
     click.echo(f"{count} event(s) queued again")
 
 
+def _add_mapping_commands() -> None:
+    from connector.mapping.commands import mappings
+
+    main.add_command(mappings)
+
+
+_add_mapping_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

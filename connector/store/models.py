@@ -209,3 +209,22 @@ class InboxEventRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class MappingVersionRow(Base):
+    """A field-mapping version an admin saved; version 0 is the default file and never
+    stored. Mappings are global (one per source and object), not per account."""
+
+    __tablename__ = "mapping_versions"
+    __table_args__ = (UniqueConstraint("source", "object", "version",
+                                       name="uq_mapping_versions"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(20))
+    object: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: the version this one copies when it was made by a rollback
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
