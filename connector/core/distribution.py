@@ -57,7 +57,8 @@ def weighted(
         current[member.rep_id] = current.get(member.rep_id, 0) + weight
         total += weight
     ordered = _rotation_order(eligible, state.last_position)
-    pick = max(ordered, key=lambda m: (current[m.rep_id], -ordered.index(m)))
+    # max() keeps the first of equals, which is the next in rotation
+    pick = max(ordered, key=lambda m: current[m.rep_id])
     current[pick.rep_id] -= total
     live = {m.rep_id for m in eligible} | set(state.current_weights)
     return pick, RotationState(pick.position, {k: v for k, v in current.items() if k in live})
@@ -68,7 +69,8 @@ def load_balanced(
 ) -> tuple[RouterMember, RotationState]:
     """Fewest assignments in the window; ties go to whoever is next in rotation."""
     ordered = _rotation_order(eligible, state.last_position)
-    pick = min(ordered, key=lambda m: (window_counts.get(m.rep_id, 0), ordered.index(m)))
+    # min() keeps the first of equals, which is the next in rotation
+    pick = min(ordered, key=lambda m: window_counts.get(m.rep_id, 0))
     return pick, replace(state, last_position=pick.position)
 
 

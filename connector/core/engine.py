@@ -71,6 +71,8 @@ class Decision:
 
 
 def _cap_reason(member: RouterMember, rep: Rep, state: RouterState, now: datetime) -> str | None:
+    if member.daily_cap is None and member.weekly_cap is None:
+        return None
     keys = period_keys(rep, now)
     day = state.period_counts.get((rep.id, "day", keys["day"]), 0)
     week = state.period_counts.get((rep.id, "week", keys["week"]), 0)

@@ -111,7 +111,7 @@ class MappingRegistry:
             return 0
         from connector.store import mapping_repository
 
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return mapping_repository.latest_number(session, source, obj)
 
     def _load(self, source: str, obj: str, version: int) -> ObjectMapping:
@@ -120,7 +120,7 @@ class MappingRegistry:
         from connector.store import mapping_repository
 
         assert self.db is not None
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = mapping_repository.get_row(session, source, obj, version)
             text = row.yaml_text if row is not None else None
         if text is None:
