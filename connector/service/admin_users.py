@@ -68,7 +68,7 @@ def authenticate(db: Database, email: str, password: str) -> SignedIn | None:
 
 def current_admin(db: Database, admin_id: str) -> SignedIn | None:
     """The signed-in admin, re-read on each request so a deactivated one is out at once."""
-    with db.session() as session:
+    with db.read_session() as session:
         row = admin_repo.admin_by_id(session, admin_id)
         if row is None or not row.active:
             return None

@@ -1,8 +1,9 @@
 """Run a router on a sample record without writing anything: what would happen now?
 
 The router, its reps, rotation and cap counters are read exactly as ``dispatch`` reads
-them, the pure ``decide`` runs, and the session is rolled back; no decision, counter,
-rotation or owner is stored.
+them (in a read-only session, which on SQLite does not take the write lock), the pure
+``decide`` runs, and the session is rolled back; no decision, counter, rotation or owner
+is stored.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from connector.core.engine import Decision, RouterState, decide
 from connector.core.model import DistributionModel, RoutableObject
@@ -26,8 +25,7 @@ def simulate(db: Database, account_id: str, router_id: str, fields: dict[str, An
     fields) and current owner ``owner_rep_id``. ``as_published`` tries out an
     unpublished router as if it were live."""
     now = now or datetime.now(UTC)
-    session = Session(db.engine)
-    try:
+    with db.read_session() as session:
         account_row = repo.get_account(session, account_id)
         account = repo.account_to_domain(account_row) if account_row else None
         router_row = repo.get_router(session, account_id, router_id)
@@ -50,6 +48,3 @@ def simulate(db: Database, account_id: str, router_id: str, fields: dict[str, An
                 state = repo.load_router_state(session, router_row, list(reps), window)
         return decide(account=account, router=router, obj=obj, reps=reps, state=state,
                       now=now)
-    finally:
-        session.rollback()
-        session.close()

@@ -36,7 +36,7 @@ def decisions_list():
     rep_email = request.args.get("rep", "").strip()
     notice = None
     today = datetime.now(UTC).date()
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         reps = admin_repo.reps(session, g.account_id)
         object_ids = rep_id = None
         if record:
@@ -63,16 +63,16 @@ def decisions_list():
                                  tzinfo=UTC)
         days, chart_reps, counts = per_rep_per_day(
             admin_repo.assignments_since(session, g.account_id, since), CHART_DAYS, today)
-    return render_template("admin/decisions.html", items=items, record=record,
-                           rep=rep_email, reps=reps, notice=notice, chart=svg(days, chart_reps,
-                                                                              counts),
-                           days=days, chart_reps=chart_reps, counts=counts)
+        return render_template("admin/decisions.html", items=items, record=record,
+                               rep=rep_email, reps=reps, notice=notice,
+                               chart=svg(days, chart_reps, counts), days=days,
+                               chart_reps=chart_reps, counts=counts)
 
 
 @bp.get("/decisions/<decision_id>")
 @login_required
 def decision_detail(decision_id: str):
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         row = admin_repo.decision(session, g.account_id, decision_id)
         if row is None:
             raise AdminError(404, "Decision not found in your account.")

@@ -26,7 +26,7 @@ def _wake_executor() -> None:
 def events_list():
     status = request.args.get("status", "")
     statuses = (status,) if status in STATUSES else admin_repo.FAILED_STATUSES
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         counts = admin_repo.event_counts(session, g.account_id)
         rows = admin_repo.events(session, g.account_id, statuses=statuses)
         return render_template("admin/events.html", counts=counts, rows=rows,

@@ -41,7 +41,7 @@ def _rep_labels(reps) -> dict[str, str]:
 @bp.get("/routers")
 @login_required
 def routers_list():
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         rows = admin_repo.routers(session, g.account_id)
         return render_template("admin/routers.html", routers=rows)
 
@@ -61,7 +61,7 @@ def _edit_page(router, reps, *, settings: dict[str, Any] | None, errors=(), stat
 @bp.get("/routers/<router_id>")
 @login_required
 def router_edit(router_id: str):
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         router = _router_or_404(session, router_id)
         reps = admin_repo.reps(session, g.account_id)
         return _edit_page(router, reps, settings=router.settings)
