@@ -75,8 +75,9 @@ class LoginThrottle:
     """At most ``limit`` failed sign-ins per email and per client address in a sliding
     ``window`` of seconds; in memory, per process (enough to slow guessing down)."""
 
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int = 5, window: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -88,14 +89,14 @@ class LoginThrottle:
 
     def retry_after(self, *keys: str) -> int:
         """Seconds until another attempt is allowed for these keys (0: go ahead)."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             waits = [int(e[0] + self.window - now) + 1 for e in
                      (self._recent(k, now) for k in keys) if len(e) >= self.limit]
         return max(waits, default=0)
 
     def failed(self, *keys: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             for key in keys:
                 self._recent(key, now).append(now)
