@@ -136,6 +136,53 @@ def events_replay(event_ids: tuple[str, ...], all_failed: bool) -> None:
     click.echo(f"{count} event(s) queued again")
 
 
+@main.group()
+def admin() -> None:
+    """Admin console users and the CRM portals each account owns."""
+
+
+@admin.command("create-user")
+@click.option("--email", required=True)
+@click.option("--account", "account_id", required=True, help="Account the admin manages")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of prompting")
+def admin_create_user(email: str, account_id: str, password_stdin: bool) -> None:
+    """Create an admin who signs in at /admin; prints the admin's id."""
+    from connector.bootstrap import bootstrap
+    from connector.service.admin_users import AdminUserError, create_admin
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    container = bootstrap(_config())
+    try:
+        click.echo(create_admin(container.db, email, account_id, password))
+    except AdminUserError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        container.close()
+
+
+@admin.command("link-source")
+@click.option("--account", "account_id", required=True)
+@click.option("--source", required=True, type=click.Choice(["hubspot", "salesforce"]))
+@click.option("--key", "account_key", required=True,
+              help="The HubSpot portal id or Salesforce org id its events carry")
+def admin_link_source(account_id: str, source: str, account_key: str) -> None:
+    """Show an account the inbound events of one of its CRM portals/orgs in /admin."""
+    from connector.bootstrap import bootstrap
+    from connector.store import admin_repo
+
+    container = bootstrap(_config())
+    try:
+        with container.db.session() as session:
+            admin_repo.link_source(session, account_id, source, account_key)
+    finally:
+        container.close()
+    click.echo(f"{source} {account_key} belongs to account {account_id}")
+
+
 def _add_mapping_commands() -> None:
     from connector.mapping.commands import mappings
 

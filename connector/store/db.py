@@ -88,10 +88,11 @@ class Database:
             session.close()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision of every branch ("heads"), so
+        migrations added side by side on feature branches all apply."""
         from alembic import command
 
-        command.upgrade(alembic_config(self.url, self.engine), "head")
+        command.upgrade(alembic_config(self.url, self.engine), "heads")
 
     def is_empty(self) -> bool:
         return "alembic_version" not in inspect(self.engine).get_table_names()

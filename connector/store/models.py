@@ -211,6 +211,31 @@ class InboxEventRow(Base):
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
+class AdminUserRow(Base):
+    """A person who signs in to the admin console; sees only their account's data."""
+
+    __tablename__ = "admin_users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class AccountSourceRow(Base):
+    """Which CRM portal/org (inbox ``source`` + ``account_key``) belongs to an account, so
+    the console shows an account only its own inbound events."""
+
+    __tablename__ = "account_sources"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+
+
 class MappingVersionRow(Base):
     """A field-mapping version an admin saved; version 0 is the default file and never
     stored. Mappings are global (one per source and object), not per account."""

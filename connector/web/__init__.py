@@ -38,6 +38,9 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_blueprint(api.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(openapi.bp)
+    from . import admin
+
+    admin.register(app)
     from .mappings import bp as mappings_bp
 
     app.register_blueprint(mappings_bp)

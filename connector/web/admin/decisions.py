@@ -1,0 +1,86 @@
+"""Decisions: search by record or rep, each with its reason in plain sentences, and a
+chart of assignments per rep per day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import g, render_template, request
+
+from connector.store import admin_repo
+
+from ..common import container
+from . import bp
+from .chart import per_rep_per_day, svg
+from .explain import explain
+from .security import AdminError, login_required
+
+CHART_DAYS = 14
+
+
+def _names(reps) -> dict[str, str]:
+    return {r.email: (f"{r.name} <{r.email}>" if r.name else r.email) for r in reps}
+
+
+def _record_label(obj) -> str:
+    if obj is None:
+        return "(record removed)"
+    label = obj.email or obj.external_id or obj.source_id or obj.id
+    return f"{obj.object_type} {label}" + (f" ({obj.source})" if obj.source != "api" else "")
+
+
+@bp.get("/decisions")
+@login_required
+def decisions_list():
+    record = request.args.get("record", "").strip()
+    rep_email = request.args.get("rep", "").strip()
+    notice = None
+    today = datetime.now(UTC).date()
+    with container().db.read_session() as session:
+        reps = admin_repo.reps(session, g.account_id)
+        object_ids = rep_id = None
+        if record:
+            object_ids = [o.id for o in admin_repo.objects_matching(session, g.account_id,
+                                                                    record)]
+            if not object_ids:
+                notice = f"No record with id, CRM id, external id or email '{record}'."
+        if rep_email:
+            rep = admin_repo.rep_by_email(session, g.account_id, rep_email)
+            rep_id = rep.id if rep else "-"
+            if rep is None:
+                notice = f"No user with email '{rep_email}' in this account."
+        rows = admin_repo.decisions(session, g.account_id, object_ids=object_ids,
+                                    rep_id=rep_id, limit=100)
+        objects = admin_repo.objects_by_id(session, g.account_id, {r.object_id for r in rows})
+        routers = {r.id: r for r in admin_repo.routers(session, g.account_id)}
+        names = _names(reps)
+        items = [{"row": r, "record": _record_label(objects.get(r.object_id)),
+                  "router": routers.get(r.router_id),
+                  "why": explain(r.reason or {}, (routers[r.router_id].settings
+                                                  if r.router_id in routers else None), names)}
+                 for r in rows]
+        since = datetime.combine(today - timedelta(days=CHART_DAYS - 1), datetime.min.time(),
+                                 tzinfo=UTC)
+        days, chart_reps, counts = per_rep_per_day(
+            admin_repo.assignments_since(session, g.account_id, since), CHART_DAYS, today)
+        return render_template("admin/decisions.html", items=items, record=record,
+                               rep=rep_email, reps=reps, notice=notice,
+                               chart=svg(days, chart_reps, counts), days=days,
+                               chart_reps=chart_reps, counts=counts)
+
+
+@bp.get("/decisions/<decision_id>")
+@login_required
+def decision_detail(decision_id: str):
+    with container().db.read_session() as session:
+        row = admin_repo.decision(session, g.account_id, decision_id)
+        if row is None:
+            raise AdminError(404, "Decision not found in your account.")
+        reps = admin_repo.reps(session, g.account_id)
+        routers = {r.id: r for r in admin_repo.routers(session, g.account_id)}
+        router = routers.get(row.router_id)
+        obj = admin_repo.objects_by_id(session, g.account_id, {row.object_id}).get(
+            row.object_id)
+        why = explain(row.reason or {}, router.settings if router else None, _names(reps))
+        return render_template("admin/decision.html", row=row, router=router, obj=obj,
+                               record=_record_label(obj), why=why)

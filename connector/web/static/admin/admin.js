@@ -1,0 +1,56 @@
+// Small progressive enhancements for the console; every page works without them.
+(function () {
+  "use strict";
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // Line numbers beside a textarea, so "line 12" in an error is easy to find.
+  function gutter(editor) {
+    var area = editor.querySelector("textarea"), side = editor.querySelector(".gutter");
+    function draw() {
+      var n = area.value.split("\n").length, out = [];
+      for (var i = 1; i <= n; i++) out.push(i);
+      side.textContent = out.join("\n");
+      side.scrollTop = area.scrollTop;
+    }
+    area.addEventListener("input", draw);
+    area.addEventListener("scroll", function () { side.scrollTop = area.scrollTop; });
+    draw();
+  }
+
+  // Validate as you type: POST the text to data-validate-url, show the errors it returns.
+  function liveValidate(area) {
+    var url = area.dataset.validateUrl, box = document.getElementById(area.dataset.target);
+    var timer = null, seq = 0;
+    function run() {
+      var mine = ++seq, body = new URLSearchParams();
+      body.set("yaml", area.value);
+      fetch(url, {method: "POST", body: body, credentials: "same-origin",
+                  headers: {"X-CSRF-Token": csrf()}})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (mine !== seq) return;
+          box.hidden = false;
+          box.className = "validation " + (data.ok ? "ok" : "bad");
+          box.innerHTML = "";
+          if (data.ok) { box.textContent = "Valid mapping."; return; }
+          var ul = document.createElement("ul");
+          (data.errors || []).forEach(function (e) {
+            var li = document.createElement("li"); li.textContent = e; ul.appendChild(li);
+          });
+          box.appendChild(ul);
+        })
+        .catch(function () {});
+    }
+    area.addEventListener("input", function () {
+      clearTimeout(timer); timer = setTimeout(run, 400);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".editor").forEach(gutter);
+    document.querySelectorAll("textarea[data-validate-url]").forEach(liveValidate);
+  });
+})();

@@ -1,0 +1,332 @@
+"""The console's pages: tenant isolation, router editing through the API's schema,
+simulation that stores nothing, decisions with reasons, events replay, mappings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from connector.store.models import (
+    AssignmentCounterRow,
+    DecisionRow,
+    InboxEventRow,
+    MappingVersionRow,
+    RouterRow,
+)
+from tests.admin.seed import csrf, seed, sign_in
+
+
+@pytest.fixture
+def two(container, client, make_account):
+    acme = seed(container, client, make_account, name="Acme", email="ops@acme.example")
+    globex = seed(container, client, make_account, name="Globex", email="ops@globex.example")
+    return acme, globex
+
+
+def _html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _router_form(client, router_id: str, **changes) -> dict[str, str]:
+    """The router form as the page renders it, with ``changes`` applied."""
+    import re
+
+    html = _html(client.get(f"/admin/routers/{router_id}"))
+    form = html[html.index('id="router-form"'):html.index("</form>",
+                                                           html.index('id="router-form"'))]
+    data: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        if 'type="checkbox"' in tag and "checked" not in tag:
+            continue
+        data[name.group(1)] = value.group(1) if value else ""
+    for select_name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form,
+                                        re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body) or \
+            re.search(r'<option value="([^"]*)"', body)
+        data[select_name] = chosen.group(1) if chosen else ""
+    data.update(changes)
+    return data
+
+
+# -- tenant isolation -------------------------------------------------------------------
+
+def test_each_admin_sees_only_their_accounts_routers_decisions_and_events(client, two):
+    acme, globex = two
+    sign_in(client, acme.email)
+    assert "Acme inbound leads" in _html(client.get("/admin/routers"))
+    assert "Globex inbound leads" not in _html(client.get("/admin/routers"))
+    decisions = _html(client.get("/admin/decisions"))
+    assert "jane@acme.example" in decisions and "globex" not in decisions
+    events = _html(client.get("/admin/events"))
+    assert acme.dead_event_id in events and globex.dead_event_id not in events
+
+
+def test_another_accounts_ids_answer_404_and_change_nothing(container, client, two):
+    acme, globex = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    assert client.get(f"/admin/routers/{globex.router_id}").status_code == 404
+    assert client.post(f"/admin/routers/{globex.router_id}/publish",
+                       data={"csrf_token": token, "published": "0"}).status_code == 404
+    assert client.post(f"/admin/routers/{globex.router_id}/simulate",
+                       data={"csrf_token": token, "sample": "{}"}).status_code == 404
+    assert client.post(f"/admin/events/{globex.dead_event_id}/replay",
+                       data={"csrf_token": token}).status_code == 404
+    client.post("/admin/events/replay", data={"csrf_token": token})
+    with container.db.session() as session:
+        assert session.get(RouterRow, globex.router_id).published is True
+        assert session.get(InboxEventRow, globex.dead_event_id).status == "dead"
+        assert session.get(InboxEventRow, acme.dead_event_id).status == "pending"
+    other_decision = _decision_id(container, globex.account_id)
+    assert client.get(f"/admin/decisions/{other_decision}").status_code == 404
+
+
+def _decision_id(container, account_id: str) -> str:
+    with container.db.session() as session:
+        return session.scalars(select(DecisionRow.id).where(
+            DecisionRow.account_id == account_id)).first()
+
+
+def test_events_of_a_linked_crm_portal_belong_to_that_account(container, client, two):
+    from connector.jobs import inbox
+    from connector.store import admin_repo
+
+    acme, _ = two
+    inbox.store_events(container.db, [inbox.NewEvent("hubspot", "portal-777", "p1",
+                                                     "hubspot.contact", {"objectId": 9})])
+    sign_in(client, acme.email)
+    assert "portal" not in _html(client.get("/admin/events?status=pending"))
+    with container.db.session() as session:
+        admin_repo.link_source(session, acme.account_id, "hubspot", "portal-777")
+    assert '"objectId": 9' in _html(client.get("/admin/events?status=pending"))
+
+
+# -- routers ----------------------------------------------------------------------------
+
+def test_router_edit_saves_weights_caps_trigger_model_overwrite_and_backup(container, client,
+                                                                           two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    form = _router_form(client, acme.router_id, **{
+        "distribution": "weighted", f"member-{acme.jane}-weight": "3",
+        f"member-{acme.jane}-daily_cap": "10", "cond-1-group": "2", "cond-1-field": "employees",
+        "cond-1-operator": "between", "cond-1-value": "10, 500", "trigger_match": "all",
+        "overwrite": "if_owner_unavailable", "backup_enabled": "1",
+        "backup_user_id": acme.bob, "name": "Acme DE leads"})
+    response = client.post(f"/admin/routers/{acme.router_id}", data=form)
+    assert response.status_code == 302, _html(response)
+    with container.db.session() as session:
+        row = session.get(RouterRow, acme.router_id)
+        settings = row.settings
+        assert row.name == "Acme DE leads"
+    jane = next(u for u in settings["users"] if u["user_id"] == acme.jane)
+    assert (jane["weight"], jane["daily_cap"], jane["weekly_cap"]) == (3, 10, None)
+    assert settings["distribution"] == "weighted"
+    assert settings["overwrite"] == "if_owner_unavailable"
+    assert settings["backup_user"] == {"enabled": True, "user_id": acme.bob}
+    assert settings["trigger"] == {"match": "all", "groups": [
+        {"match": "all", "conditions": [{"field": "country", "operator": "equals",
+                                         "value": "DE"}]},
+        {"match": "all", "conditions": [{"field": "employees", "operator": "between",
+                                         "value": ["10", "500"]}]}]}
+
+
+def test_router_edit_errors_name_the_field_like_the_api_and_store_nothing(container, client,
+                                                                          two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    with container.db.session() as session:
+        before = session.get(RouterRow, acme.router_id).settings
+    form = _router_form(client, acme.router_id, **{f"member-{acme.jane}-weight": "-2",
+                                                   "load_window_hours": "0"})
+    response = client.post(f"/admin/routers/{acme.router_id}", data=form)
+    html = _html(response)
+    assert response.status_code == 400
+    # the form lists users by email (bob, jane), so Jane is users.1 as the API would say
+    assert ("Invalid field &#39;settings.users.1.weight&#39; (Jane Doe &lt;jane@acme.example"
+            "&gt;): Input should be greater than or equal to 0") in html
+    assert "Invalid field &#39;settings.load_window_hours&#39;" in html
+    assert 'value="-2"' in html  # the refused form keeps the admin's edits
+    backup_without_user = _router_form(client, acme.router_id, backup_enabled="1",
+                                       backup_user_id="")
+    html = _html(client.post(f"/admin/routers/{acme.router_id}", data=backup_without_user))
+    assert "Invalid field &#39;settings.backup_user.user_id&#39;: required when the backup " \
+           "user is enabled" in html
+    with container.db.session() as session:
+        assert session.get(RouterRow, acme.router_id).settings == before
+
+
+def test_publish_and_unpublish(container, client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    client.post(f"/admin/routers/{acme.router_id}/publish",
+                data={"csrf_token": token, "published": "0"})
+    with container.db.session() as session:
+        assert session.get(RouterRow, acme.router_id).published is False
+    client.post(f"/admin/routers/{acme.router_id}/publish",
+                data={"csrf_token": token, "published": "1"})
+    with container.db.session() as session:
+        assert session.get(RouterRow, acme.router_id).published is True
+
+
+def _state(container, router_id: str):
+    with container.db.session() as session:
+        router = session.get(RouterRow, router_id)
+        return (session.scalar(select(func.count()).select_from(DecisionRow)),
+                sorted((c.rep_id, c.period, c.count) for c in session.scalars(
+                    select(AssignmentCounterRow))),
+                router.rr_last_position, dict(router.current_weights or {}))
+
+
+def test_simulate_shows_the_decision_and_its_reason_and_writes_nothing(container, client,
+                                                                       two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    before = _state(container, acme.router_id)
+    response = client.post(f"/admin/routers/{acme.router_id}/simulate", data={
+        "csrf_token": token, "sample": '{"country": "DE"}', "as_published": "1"})
+    html = _html(response)
+    assert response.status_code == 200
+    assert "Assigned to Jane Doe &lt;jane@acme.example&gt;." in html
+    assert "The trigger matched group 1 (country is &#39;DE&#39;)." in html
+    assert "Bob Stone &lt;bob@acme.example&gt;: unavailable" in html
+    missed = _html(client.post(f"/admin/routers/{acme.router_id}/simulate", data={
+        "csrf_token": token, "sample": '{"country": "FR"}', "as_published": "1"}))
+    assert "Not routed: the record did not match the router&#39;s trigger." in missed
+    assert _state(container, acme.router_id) == before
+
+
+def test_simulate_reports_bad_json_naming_the_field(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    response = client.post(f"/admin/routers/{acme.router_id}/simulate",
+                           data={"csrf_token": csrf(client), "sample": "{country: DE"})
+    assert response.status_code == 400
+    assert "Invalid field &#39;sample&#39;: not valid JSON" in _html(response)
+
+
+# -- decisions --------------------------------------------------------------------------
+
+def test_decisions_search_by_record_and_rep_and_explain_why(container, client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    by_rep = _html(client.get("/admin/decisions?rep=jane@acme.example"))
+    assert "lead@acme.example" in by_rep and "us@acme.example" not in by_rep
+    by_record = _html(client.get("/admin/decisions?record=us@acme.example"))
+    assert "Trigger did not match" in by_record and "lead@acme.example" not in by_record
+    assert "<svg" in by_record and "jane@acme.example: 1 on" in by_record
+    detail = _html(client.get(f"/admin/decisions/{_assigned_id(container, acme.account_id)}"))
+    assert "Why was this routed to jane@acme.example?" in detail
+    assert "Picked by round robin" in detail
+    assert "Bob Stone &lt;bob@acme.example&gt;: unavailable" in detail
+    unknown = _html(client.get("/admin/decisions?rep=nobody@acme.example"))
+    assert "No user with email &#39;nobody@acme.example&#39;" in unknown
+
+
+def _assigned_id(container, account_id: str) -> str:
+    with container.db.session() as session:
+        return session.scalars(select(DecisionRow.id).where(
+            DecisionRow.account_id == account_id, DecisionRow.assigned.is_(True))).one()
+
+
+# -- events -----------------------------------------------------------------------------
+
+def test_events_page_counts_statuses_and_shows_dead_letters_with_their_error(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    html = _html(client.get("/admin/events"))
+    assert "field &#39;email&#39;: required, but &#39;email&#39; is empty" in html
+    assert '<strong>1</strong><span>dead</span>' in html
+    assert '<strong>1</strong><span>done</span>' in html
+
+
+def test_replay_one_dead_letter_puts_it_back_in_line(container, client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    response = client.post(f"/admin/events/{acme.dead_event_id}/replay",
+                           data={"csrf_token": csrf(client)})
+    assert response.status_code == 302
+    with container.db.session() as session:
+        row = session.get(InboxEventRow, acme.dead_event_id)
+        assert (row.status, row.attempts) == ("pending", 0)
+
+
+# -- mappings ---------------------------------------------------------------------------
+
+def test_mapping_validate_endpoint_names_line_and_field(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    bad = text.replace("type: number", "type: numbr", 1)
+    line = bad.splitlines().index(next(x for x in bad.splitlines() if "numbr" in x)) + 1
+    result = client.post("/admin/mappings/hubspot/contact/validate", data={"yaml": bad},
+                         headers={"X-CSRF-Token": token}).get_json()
+    assert result["ok"] is False
+    assert result["errors"][0].startswith(f"hubspot/contact (draft):{line}: field 'employees'")
+    good = client.post("/admin/mappings/hubspot/contact/validate", data={"yaml": text},
+                       headers={"X-CSRF-Token": token}).get_json()
+    assert good == {"ok": True, "errors": []}
+
+
+def test_mapping_save_refuses_invalid_text_then_saves_and_rolls_back(container, client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    refused = client.post("/admin/mappings/hubspot/contact", data={
+        "csrf_token": token, "yaml": text.replace("type: number", "type: numbr", 1),
+        "comment": "oops"})
+    assert refused.status_code == 400 and "field &#39;employees&#39;" in _html(refused)
+    no_comment = client.post("/admin/mappings/hubspot/contact",
+                             data={"csrf_token": token, "yaml": text, "comment": ""})
+    assert "Invalid field &#39;comment&#39;" in _html(no_comment)
+    edited = text.replace("country: {source: country", "country: {source: ip_country")
+    saved = client.post("/admin/mappings/hubspot/contact", data={
+        "csrf_token": token, "yaml": edited, "comment": "country from IP"})
+    assert saved.status_code == 302
+    history = _html(client.get("/admin/mappings/hubspot/contact/history"))
+    assert "country from IP" in history and "by ops@acme.example" in history
+    assert '<span class="add">+  country: {source: ip_country' in history
+    client.post("/admin/mappings/hubspot/contact/rollback",
+                data={"csrf_token": token, "version": "0"})
+    with container.db.session() as session:
+        latest = session.scalars(select(MappingVersionRow).order_by(
+            MappingVersionRow.version.desc())).first()
+        assert (latest.version, latest.restored_from, latest.yaml_text) == (2, 0, text)
+
+
+def test_mapping_preview_maps_a_payload_and_lists_matching_routers(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    html = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text,
+        "payload": '{"email": " Ada@X.example ", "country": "DE"}'}))
+    assert "<td>email</td><td>ada@x.example</td>" in html
+    assert "Acme inbound leads: <strong>trigger matches</strong> (group 1)" in html
+    assert "Globex" not in html
+    from_event = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.dead_event_id}))
+    assert "<td>email</td><td>a@b.example</td>" in from_event
+
+
+def test_mapping_text_from_a_browser_textarea_is_saved_with_plain_newlines(container, client,
+                                                                           two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    client.post("/admin/mappings/hubspot/contact", data={
+        "csrf_token": csrf(client), "yaml": text.replace("\n", "\r\n"), "comment": "same"})
+    with container.db.session() as session:
+        row = session.scalars(select(MappingVersionRow)).one()
+        assert row.yaml_text == text
+    history = _html(client.get("/admin/mappings/hubspot/contact/history"))
+    assert '<span class="add">' not in history
