@@ -9,7 +9,7 @@ from alembic import op
 import connector.store.models
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
