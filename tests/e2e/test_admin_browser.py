@@ -4,6 +4,8 @@ and simulate; replay a dead letter. Each page is saved under docs/screenshots/."
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +24,10 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: ``SCREENSHOTS_DIR=docs/screenshots pytest -m browser`` refreshes the README's pictures;
+#: by default they go to a temporary folder so a test run leaves the tree clean.
+SHOTS = Path(os.environ.get("SCREENSHOTS_DIR")
+             or Path(tempfile.gettempdir()) / "connector-screenshots")
 
 
 def _history(container, client, s: Seeded) -> None:
