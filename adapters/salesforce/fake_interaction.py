@@ -17,7 +17,7 @@ from email.policy import HTTP
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .fake_server import FakeSalesforce, RecordedRequest, Reply
+    from .fake_server import FakeSalesforce, Reply
 
 MESSAGES: dict[int, str] = {
     10001: "The AuthorizationContext in the request isn't valid for the provided value in "
