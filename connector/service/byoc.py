@@ -123,7 +123,7 @@ def build_request(ports: SalesforcePorts, identifier: str, routing_type: str, re
                         routing_attributes=attributes, deadline_at=deadline_at)
 
 
-def _fail(db: Database, conv_id: str, exc: CrmError | str, decision_id: str | None) -> None:
+def fail(db: Database, conv_id: str, exc: CrmError | str, decision_id: str | None) -> None:
     message = str(exc)
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
@@ -162,7 +162,7 @@ def execute(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice, 
                 conv = session.get(ConversationRow, conv_id)
                 conv.error, conv.error_code = str(exc)[:4000], exc.code
             return str(exc)
-        _fail(db, conv_id, exc, choice.decision_id)
+        fail(db, conv_id, exc, choice.decision_id)
         return None
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
@@ -206,7 +206,7 @@ def offer(db: Database, ports: SalesforcePorts, conv_id: str, rep: Rep | None, *
         elif exc.retryable:
             return str(exc)
         else:
-            _fail(db, conv_id, exc, decision_id)
+            fail(db, conv_id, exc, decision_id)
             return None
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)

@@ -78,8 +78,9 @@ def process(container: Any, ports: SalesforcePorts, account_id: str,
     return f"unknown Salesforce event type {kind!r}"
 
 
-def _conversation(container: Any, account_id: str, data: dict[str, Any]) -> str:
-    """Upsert the routable object and the conversation row; returns the row id."""
+def _conversation(container: Any, account_id: str, data: dict[str, Any]
+                  ) -> tuple[str, str, str | None]:
+    """Upsert the routable object and the conversation row: (row id, state, decision)."""
     mapping = container.mappings.get("salesforce", "conversation")
     fields = mapping.apply(data)
     identifier = data["conversationIdentifier"]
@@ -89,20 +90,18 @@ def _conversation(container: Any, account_id: str, data: dict[str, Any]) -> str:
         if conv is None:
             conv = ConversationRow(account_id=account_id, conversation_identifier=identifier,
                                    channel_address=data.get("channelAddressIdentifier"),
-                                   object_id=obj.id, destination={}, declined_rep_ids=[])
+                                   object_id=obj.id, destination={}, declined_rep_ids=[],
+                                   state="new", route_calls=0)
             session.add(conv)
             session.flush()
-        return conv.id
+        return conv.id, conv.state, conv.decision_id
 
 
 def start(container: Any, ports: SalesforcePorts, account_id: str,
           data: dict[str, Any]) -> str | None:
-    conv_id = _conversation(container, account_id, data)
-    with container.db.session() as session:
-        conv = session.get(ConversationRow, conv_id)
-        if conv.state != "new":
-            return None  # routed already: a repeated start changes nothing
-        decision_id = conv.decision_id
+    conv_id, state, decision_id = _conversation(container, account_id, data)
+    if state != "new":
+        return None  # routed already: a repeated start changes nothing
     if decision_id:  # an earlier attempt decided, the route call did not get through
         choice = _previous_choice(container, conv_id)
     else:
@@ -140,14 +139,14 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
     identifier = event.get("conversationIdentifier") or channel_data(params).get(
         "conversationIdentifier")
     deadline_at = received_at + byoc.TRANSFER_DEADLINE_SECONDS
-    conv_id = _conversation(container, account_id, {
+    conv_id, _state, _decision = _conversation(container, account_id, {
         "conversationIdentifier": identifier,
         "channelAddressIdentifier": data.get("channelAddressIdentifier")})
     with container.db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         previous_rep = conv.rep_id
     if time.time() >= deadline_at:
-        byoc._fail(container.db, conv_id, "transfer not sent: Salesforce's 60-second "
+        byoc.fail(container.db, conv_id, "transfer not sent: Salesforce's 60-second "
                    "transfer deadline passed", None)
         return None
     user_id = params.get("userId")
@@ -198,7 +197,7 @@ def work_result(container: Any, ports: SalesforcePorts, account_id: str,
     choice = byoc.choose(db, account_id, conv_id, exclude=declined, reroute=True)
     if work_type == "Declined" and work_item_id:
         if choice.rep is None:
-            byoc._fail(db, conv_id, f"no eligible rep left to offer the work to: "
+            byoc.fail(db, conv_id, f"no eligible rep left to offer the work to: "
                                     f"{choice.reason}", choice.decision_id)
             return None
         with db.session() as session:
