@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from connector.core.errors import SignatureInvalid
 from connector.core.webhook_signature import HEADER, verify
 from connector.jobs.inbox import NewEvent, store_events
 
+from .auth import require_account
 from .errors import ApiError
 from .salesforce_payloads import PayloadError, ack, fault, parse_byoc, parse_outbound
 
@@ -83,6 +84,23 @@ def _outbound_messages() -> Response:
     return _soap(ack(), 200)
 
 
+@require_account
+def _conversation(identifier: str) -> Response:
+    """A BYOC conversation's routing state, with the decision that placed it."""
+    from connector.store import salesforce as store
+    from connector.store.models import DecisionRow
+    from connector.store.repositories import decision_as_dict
+
+    with _container().db.session() as session:
+        row = store.conversation(session, g.account_id, identifier)
+        if row is None:
+            raise ApiError(404, "Conversation not found")
+        body = store.conversation_as_dict(row)
+        decision = session.get(DecisionRow, row.decision_id) if row.decision_id else None
+        body["decision"] = decision_as_dict(decision) if decision is not None else None
+    return jsonify(body)
+
+
 def register(app: Flask) -> None:
     """Serve the routes whose settings are present (called by bootstrap's hook)."""
     config = app.config["CONTAINER"].config
@@ -94,4 +112,6 @@ def register(app: Flask) -> None:
     if config.salesforce_org_id:
         bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages",
                         _outbound_messages, methods=["POST"])
+    bp.add_url_rule("/conversations/<path:identifier>", "conversation", _conversation,
+                    methods=["GET"])
     app.register_blueprint(bp)

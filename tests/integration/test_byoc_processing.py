@@ -1,0 +1,174 @@
+"""Processing of stored BYOC events with hand-written fake ports and the inline executor:
+idempotent retries, the transfer deadline, bad channelData, unknown account."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from adapters.salesforce.fake_senders import ByocEventSender
+from connector.core.errors import PermanentCrmError, TransientCrmError
+from connector.core.ports import RouteAccepted
+from connector.jobs import inbox
+from connector.jobs.inbox import NewEvent
+from connector.service.byoc import SalesforcePorts
+from tests.integration.helpers import make_router, make_user
+
+events = ByocEventSender("http://unused", "secret")
+
+
+class FakeConversations:
+    """Records calls; ``fail_next`` holds errors to raise on the next route calls."""
+
+    def __init__(self) -> None:
+        self.routes: list = []
+        self.works: list = []
+        self.fail_next: list[Exception] = []
+
+    def route(self, request):
+        self.routes.append(request)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        n = len(self.routes)
+        return RouteAccepted(f"0JR{n:012d}", f"0Mw{n:012d}", f"corr-{n}")
+
+    def assign_agent_work(self, *, user_id, work_item_id, routing_context, request_id,
+                          deadline_at=None):
+        self.works.append((user_id, work_item_id, dict(routing_context), request_id))
+        return f"0Bz{len(self.works):012d}"
+
+    def cancel_route(self, *, conversation_identifier, cancel_reason, request_id):
+        return True
+
+
+@pytest.fixture
+def conversations(container, account_id):
+    fake = FakeConversations()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    return fake
+
+
+def store(container, event, received_at=None):
+    inbox.store_events(container.db, [NewEvent(
+        "salesforce", "org", f"byoc:{event['eventId']}", "salesforce",
+        {"eventType": event["eventType"], "data": event["data"],
+         "received_at": received_at or time.time()})])
+
+
+def drain(container):
+    from connector.jobs.executors import InlineExecutor
+
+    InlineExecutor(container, container.extras["handlers"]).drain()
+
+
+def test_a_failed_route_call_is_retried_with_the_same_decision_and_request_id(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005x"})
+    make_router(client, headers, [rep], object_type="conversation",
+                destination={"kind": "channel"})
+    conversations.fail_next = [TransientCrmError("Interaction Service down")]
+    store(container, events.conversation_started("conv-1"))
+
+    drain(container)
+    assert inbox.counts(container.db) == {"failed": 1}
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    first, second = conversations.routes
+    assert first.request_id == second.request_id
+    resp = client.get("/conversations/conv-1", headers=headers)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["state"] == "pending" and body["route_calls"] == 1
+    assert body["decision"]["sync_status"] == "synced"
+    assert len(client.get("/decisions", headers=headers).get_json()["results"]) == 1
+
+
+def test_a_repeated_start_event_does_not_route_twice(container, client, headers,
+                                                     conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    store(container, events.conversation_started("conv-2", event_id="a"))
+    store(container, events.conversation_started("conv-2", event_id="b"))
+
+    drain(container)
+
+    assert len(conversations.routes) == 1
+
+
+def test_a_transfer_past_the_60_second_deadline_is_not_sent(container, client, headers,
+                                                             conversations):
+    store(container, events.routing_requested("conv-3"), received_at=time.time() - 61)
+
+    drain(container)
+
+    assert conversations.routes == []
+    body = client.get("/conversations/conv-3", headers=headers).get_json()
+    assert body["state"] == "failed" and "60-second transfer deadline" in body["error"]
+
+
+def test_a_transfer_carries_its_deadline_to_the_client(container, client, headers,
+                                                       conversations):
+    received = time.time()
+    store(container, events.routing_requested("conv-4", queue_id="00G000000000001"),
+          received_at=received)
+
+    drain(container)
+
+    (request,) = conversations.routes
+    assert request.routing_type == "Transfer" and request.queue_id == "00G000000000001"
+    assert request.deadline_at == pytest.approx(received + 60)
+
+
+def test_channel_data_is_read_as_json_for_the_routing_context(container, client, headers,
+                                                             conversations):
+    event = events.routing_requested("conv-5", user_id="005000000000009")
+    event["data"]["payload"]["routingParameters"]["channelData"] = json.dumps(
+        {"conversationIdentifier": "conv-5", "routingType": "Transfer",
+         "routingCorrelationId": "c-1"})
+
+    store(container, event)
+    drain(container)
+
+    (work,) = conversations.works
+    assert work[0] == "005000000000009" and work[2]["routingType"] == "Transfer"
+
+
+def test_a_refused_route_is_recorded_not_retried(container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [PermanentCrmError("bad queue", status=400, code="10032")]
+    store(container, events.conversation_started("conv-6"))
+
+    drain(container)
+
+    assert inbox.counts(container.db) == {"done": 1}
+    body = client.get("/conversations/conv-6", headers=headers).get_json()
+    assert (body["state"], body["error_code"]) == ("failed", "10032")
+    assert body["decision"]["sync_status"] == "failed"
+
+
+def test_events_wait_when_no_account_is_configured(container, make_account, conversations):
+    make_account("Second")  # two accounts, none configured: ambiguous
+    container.extras["salesforce_ports"].account_id = None
+    store(container, events.conversation_started("conv-7"))
+
+    drain(container)
+
+    with container.db.session() as session:
+        from connector.store.models import InboxEventRow
+
+        (row,) = session.query(InboxEventRow).all()
+        assert row.status == "failed" and "SALESFORCE_ACCOUNT_ID" in row.last_error
+
+
+def test_unknown_conversation_results_are_ignored(container, conversations):
+    store(container, events.work_result("nobody", "Accepted"))
+    store(container, events.routing_result("nobody", "RoutingError"))
+
+    drain(container)
+
+    assert inbox.counts(container.db) == {"done": 2}
