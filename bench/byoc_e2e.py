@@ -13,15 +13,12 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.salesforce_env import new_fake, start_env, wait_for  # noqa: E402
+from connector.salesforce_demo import new_fake, start_env, wait_for
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -136,5 +136,17 @@ def events_replay(event_ids: tuple[str, ...], all_failed: bool) -> None:
     click.echo(f"{count} event(s) queued again")
 
 
+@main.command("demo-salesforce")
+@click.option("--conversations", default=3, show_default=True)
+@click.option("--records", default=5, show_default=True)
+def demo_salesforce(conversations: int, records: int) -> None:
+    """Run the Salesforce flow against the bundled fake org (BYOC routing, decline and
+    re-offer, Outbound Message leads with OwnerId write-back)."""
+    from connector.salesforce_demo import demo
+
+    result = demo(conversations, records, echo=click.echo)
+    click.echo(json.dumps(result))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

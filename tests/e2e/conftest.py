@@ -4,7 +4,7 @@ import pytest
 
 from adapters.salesforce.fake_keys import generate_key_pair
 from adapters.salesforce.fake_server import FakeSalesforce
-from tests.support.salesforce_env import start_env
+from connector.salesforce_demo import start_env
 from tests.support.salesforce_spec import request_problems
 
 

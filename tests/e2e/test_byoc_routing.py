@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.support.salesforce_env import wait_for
+from connector.salesforce_demo import wait_for
 
 
 def _route_requests(fake, conversation: str):

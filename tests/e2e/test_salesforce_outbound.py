@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from connector.salesforce_demo import wait_for
 from connector.store.models import DecisionRow
-from tests.support.salesforce_env import wait_for
 
 
 def _decisions(env):

@@ -1,5 +1,9 @@
-"""A running connector wired to a running fake Salesforce, both on 127.0.0.1 port 0, for
-end-to-end tests and the benchmark."""
+"""A running connector wired to a running fake Salesforce, both on 127.0.0.1 port 0: what
+``connector demo-salesforce``, the end-to-end tests and ``bench/byoc_e2e.py`` run against.
+
+Like ``bootstrap`` this is a composition root (it knows the adapters' fakes), used only
+for demonstrations and tests, never by the service itself.
+"""
 
 from __future__ import annotations
 
@@ -148,3 +152,49 @@ def start_env(tmp_path, fake: FakeSalesforce, keys: KeyPair, **overrides: Any
 def new_fake(keys: KeyPair | None = None, **kw: Any) -> tuple[FakeSalesforce, KeyPair]:
     keys = keys or generate_key_pair()
     return FakeSalesforce(certificate_pem=keys.certificate_pem, **kw).start(), keys
+
+
+def demo(conversations: int = 3, records: int = 5, echo: Callable[[str], None] = print
+         ) -> dict[str, Any]:
+    """The whole Salesforce flow once: BYOC conversations routed to reps through v1/route
+    and v1/agentWork, one declined and re-offered, then Outbound Message leads whose
+    OwnerId is written back. Returns what happened, for the caller to print."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    fake, keys = new_fake()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = start_env(Path(tmp), fake, keys)
+        try:
+            reps = [env.add_rep(f"{name}@example.com", crm_id=True)
+                    for name in ("ana", "bob", "cleo")]
+            env.add_router("conversation", reps, {"kind": "rep"})
+            env.add_router("lead", reps, None)
+            echo(f"fake Salesforce on {fake.url}, connector on {env.url}")
+            ids = [f"demo-conv-{i}" for i in range(conversations)]
+            env.byoc.send([env.byoc.conversation_started(c) for c in ids])
+            for c in ids:
+                conv = env.wait_state(c, "offered")
+                echo(f"{c}: PSR {conv['psr_id']}, work item {conv['work_item_id']} offered "
+                     f"to Salesforce user {conv['salesforce_user_id']}")
+            env.byoc.send([env.byoc.work_result(ids[0], "Declined")])
+            wait_for(lambda: len(fake.agent_works) > conversations, what="re-offer")
+            conv = env.wait_state(ids[0], "offered")
+            echo(f"{ids[0]}: declined, offered again to {conv['salesforce_user_id']}")
+            leads = [fake.add_record("Lead", {"Email": f"lead{i}@example.com"})
+                     for i in range(records)]
+            status, acked = env.outbound.send(
+                "Lead", [{"Id": lead, "Email": f"lead{i}@example.com"}
+                         for i, lead in enumerate(leads)])
+            echo(f"Outbound Message with {records} leads: HTTP {status}, Ack {acked}")
+            wait_for(lambda: all(fake.owner_of(lead) for lead in leads), what="owners")
+            for lead in leads:
+                echo(f"Lead {lead}: OwnerId {fake.owner_of(lead)}")
+            return {"route_calls": len(fake.requests_to("POST", "/api/v1/route")),
+                    "agent_works": len(fake.agent_works),
+                    "owner_batches": list(fake.owner_batches)}
+        finally:
+            env.stop()
+            fake.stop()
