@@ -6,6 +6,7 @@ and Interaction Service calls per conversation. Example::
 
     python bench/byoc_e2e.py --conversations 500 --batch 10 --concurrency 4
     python bench/byoc_e2e.py --conversations 200 --destination rep --retryable-errors 50
+    python bench/byoc_e2e.py --conversations 300 --rate 20 --batch 1   # paced latency
 """
 
 from __future__ import annotations
@@ -43,16 +44,21 @@ def run(args: argparse.Namespace) -> dict[str, float]:
             batches = [ids[i:i + args.batch] for i in range(0, len(ids), args.batch)]
             sent_at: dict[str, float] = {}
 
-            def send(batch: list[str]) -> int:
+            start = time.time()
+            pace = args.batch / args.rate if args.rate else 0.0
+
+            def send(numbered: tuple[int, list[str]]) -> int:
+                index, batch = numbered
+                if pace:
+                    time.sleep(max(0.0, start + index * pace - time.time()))
                 events = [env.byoc.conversation_started(c) for c in batch]
                 now = time.time()
                 for c in batch:
                     sent_at[c] = now
                 return env.byoc.send(events).status_code
 
-            start = time.time()
             with ThreadPoolExecutor(args.concurrency) as pool:
-                statuses = list(pool.map(send, batches))
+                statuses = list(pool.map(send, enumerate(batches)))
             assert all(s == 200 for s in statuses), statuses
             done_state = "offered" if args.destination == "rep" else "pending"
 
@@ -90,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--encoding", choices=["json", "multipart"], default="json")
     parser.add_argument("--destination", choices=["channel", "queue", "rep"],
                         default="channel")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="conversations per second to send (0: as fast as possible)")
     parser.add_argument("--retryable-errors", type=int, default=0,
                         help="answer this many route calls with error 10055 first")
     args = parser.parse_args(argv)
@@ -98,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     r = run(args)
     print(f"BYOC end to end: {args.destination} destination, {args.encoding} encoding, "
           f"batch {args.batch}, {args.concurrency} senders, {args.workers} workers, "
+          f"{'rate ' + str(args.rate) + '/s' if args.rate else 'burst'}, "
           f"{args.retryable_errors} injected 10055")
     print("| conversations | seconds | conversations/s | p50 ms | p99 ms | route calls/conv "
           "| agentWork calls/conv | token logins |")
