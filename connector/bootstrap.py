@@ -88,9 +88,16 @@ def _salesforce_ports(config: Config):
 
     ports = SalesforcePorts(account_id=config.salesforce_account_id,
                             pending_timeout_seconds=config.byoc_pending_timeout_seconds)
-    if not (config.salesforce_client_id and config.salesforce_username
-            and config.salesforce_private_key):
+    jwt_settings = {"SALESFORCE_CLIENT_ID": config.salesforce_client_id,
+                    "SALESFORCE_USERNAME": config.salesforce_username,
+                    "SALESFORCE_PRIVATE_KEY": config.salesforce_private_key}
+    missing = [name for name, value in jwt_settings.items() if not value]
+    if len(missing) == len(jwt_settings) and not config.byoc_scrt_url:
         return ports
+    if missing:
+        raise ValueError(f"{', '.join(missing)} not set; the Salesforce JWT bearer login "
+                         "needs SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME and "
+                         "SALESFORCE_PRIVATE_KEY")
     from adapters.salesforce.auth import JwtBearerAuth, load_private_key
     from adapters.salesforce.interaction import InteractionClient
     from adapters.salesforce.records import SalesforceRecords

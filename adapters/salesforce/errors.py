@@ -21,12 +21,14 @@ from connector.core.errors import (
 )
 
 
+class InvalidToken(AuthenticationFailed):
+    """The access token is invalid or expired: renew it once and try again."""
+
+
 @dataclass(frozen=True)
 class ErrorKind:
     error: type[CrmError]
     message: str
-    #: an invalid or expired token: renew it once and try again
-    renew_token: bool = False
 
 
 INTERACTION_ERRORS: dict[int, ErrorKind] = {
@@ -42,7 +44,7 @@ INTERACTION_ERRORS: dict[int, ErrorKind] = {
                                            "conversation's channel address."),
     10003: ErrorKind(AuthenticationFailed, "The access token is missing the connected app "
                                            "scope interaction_api."),
-    10004: ErrorKind(AuthenticationFailed, "The access token is not valid.", renew_token=True),
+    10004: ErrorKind(InvalidToken, "The access token is not valid."),
     10005: ErrorKind(AuthenticationFailed, "The AuthorizationContext isn't valid for the "
                                            "access token."),
     10070: ErrorKind(AuthenticationFailed, "The channel address isn't configured with the "
@@ -71,8 +73,7 @@ INTERACTION_ERRORS: dict[int, ErrorKind] = {
 REST_ERRORS: dict[str, ErrorKind] = {
     "REQUEST_LIMIT_EXCEEDED": ErrorKind(RateLimited, "The org's API request limit is "
                                                      "exceeded."),
-    "INVALID_SESSION_ID": ErrorKind(AuthenticationFailed, "Session expired or invalid.",
-                                    renew_token=True),
+    "INVALID_SESSION_ID": ErrorKind(InvalidToken, "Session expired or invalid."),
     "SERVER_UNAVAILABLE": ErrorKind(TransientCrmError, "Salesforce is unavailable."),
     "UNABLE_TO_LOCK_ROW": ErrorKind(TransientCrmError, "The record is locked by another "
                                                        "update."),
@@ -86,7 +87,7 @@ def _by_status(status: int) -> type[CrmError]:
     if status == 429 or status >= 500:
         return RateLimited if status == 429 else TransientCrmError
     if status == 401:
-        return AuthenticationFailed
+        return InvalidToken
     return PermanentCrmError
 
 
@@ -111,10 +112,9 @@ def interaction_error(status: int, body: Any, operation: str,
     if text and kind and text != kind.message:
         message += f" ({text})"
     kw: dict[str, Any] = {"status": status, "code": str(code) if code is not None else None}
-    error = cls(message, retry_after=retry_after, **kw) if cls is RateLimited \
-        else cls(message, **kw)
-    error.renew_token = bool(kind and kind.renew_token) or (kind is None and status == 401)
-    return error
+    if cls is RateLimited:
+        return RateLimited(message, retry_after=retry_after, **kw)
+    return cls(message, **kw)
 
 
 def rest_error(status: int, body: Any, operation: str,
@@ -129,8 +129,5 @@ def rest_error(status: int, body: Any, operation: str,
     cls = kind.error if kind else _by_status(status)
     message = f"Salesforce {operation} failed: {text or (kind.message if kind else status)}"
     if cls is RateLimited:
-        error: CrmError = RateLimited(message, retry_after=retry_after, status=status, code=code)
-    else:
-        error = cls(message, status=status, code=code)
-    error.renew_token = bool(kind and kind.renew_token) or (kind is None and status == 401)
-    return error
+        return RateLimited(message, retry_after=retry_after, status=status, code=code)
+    return cls(message, status=status, code=code)

@@ -72,10 +72,10 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, *,
 
 def renewing(call: Callable[[], Any], renew: Callable[[], Any]) -> Any:
     """Run ``call``; on an invalid-token error renew the token once and run it again."""
+    from .errors import InvalidToken
+
     try:
         return call()
-    except CrmError as exc:
-        if not getattr(exc, "renew_token", False):
-            raise
-    renew()
+    except InvalidToken:
+        renew()
     return call()

@@ -55,6 +55,9 @@ def handle_events(container: Any, events: Sequence[Any]) -> dict[str, str | None
             results[event.id] = f"mapping failed: {exc}"
         except CrmError as exc:
             results[event.id] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one bad event must not fail its batch
+            log.exception("Salesforce event %s failed", event.id)
+            results[event.id] = f"{type(exc).__name__}: {exc}"
     return results
 
 
