@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connector.core.codec import WEEKDAYS
 from connector.core.triggers import OPERATORS
@@ -204,6 +204,24 @@ class RouterIn(Strict):
                          "conversation"]
     published: bool = False
     settings: SettingsIn | None = None
+
+    @model_validator(mode="after")
+    def _destination_fits(self) -> RouterIn:
+        try:
+            check_destination_for(self.object_type, self.settings)
+        except ValueError as exc:
+            raise ValueError(f"settings.destination: {exc}") from None
+        return self
+
+
+def check_destination_for(object_type: str, settings: SettingsIn | None) -> None:
+    """A flow, rep or channel destination means a BYOC conversation; a Salesforce record
+    router may only name a queue (the queue then owns the record)."""
+    destination = (settings.destination or {}) if settings is not None else {}
+    kind = destination.get("kind")
+    if kind and object_type != "conversation" and kind != "queue":
+        raise ValueError(f"destination kind '{kind}' applies to conversation routers only; "
+                         f"a {object_type} router may name a queue")
 
 
 class RouterPatch(Strict):

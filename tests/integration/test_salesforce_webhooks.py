@@ -168,3 +168,15 @@ def test_router_destination_is_validated_with_a_message_naming_the_field(client,
     assert resp.get_json()["message"] == (
         "Invalid field 'settings.destination': destination.fallback_queue_id (or "
         "fallback_queue) is required for a flow destination")
+
+
+def test_a_record_router_may_only_name_a_queue(client, headers):
+    body = {"name": "Leads", "object_type": "lead",
+            "settings": {"destination": {"kind": "flow", "flow_id": "300000000000001",
+                                         "fallback_queue": "Support"}}}
+
+    resp = client.post("/routers", json=body, headers=headers)
+
+    assert resp.status_code == 400
+    assert "destination kind 'flow' applies to conversation routers only" in \
+        resp.get_json()["message"]
