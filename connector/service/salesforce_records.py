@@ -93,6 +93,24 @@ def _owner_id(container: Any, ports: SalesforcePorts, router_id: str | None,
     return owner
 
 
+def _owned_as_we_left_it(container: Any, ports: SalesforcePorts, rep_id: str | None,
+                         owner_id: str | None) -> bool:
+    """True when Salesforce reports the owner we wrote: the notification is the echo of
+    our own update, not a change to route."""
+    if not rep_id or not owner_id:
+        return False
+    rep = rep_by_id(container.db, rep_id)
+    if rep is None:
+        return False
+    ours = rep.crm_ids.get("salesforce")
+    if not ours and ports.directory is not None:
+        try:
+            ours = ports.directory.owner_id_for_email(rep.email)
+        except CrmError:
+            return False
+    return bool(ours) and ours[:15] == owner_id[:15]
+
+
 def route_records(container: Any, ports: SalesforcePorts, account_id: str,
                   events: Sequence[Any]) -> dict[str, str | None]:
     results: dict[str, str | None] = {}
@@ -114,7 +132,10 @@ def route_records(container: Any, ports: SalesforcePorts, account_id: str,
         with container.db.session() as session:
             row = store.upsert_object(session, account_id, mapping.object_type, record["Id"],
                                       fields)
-            object_id = row.id
+            object_id, owner_rep_id = row.id, row.owner_rep_id
+        if _owned_as_we_left_it(container, ports, owner_rep_id, record.get("OwnerId")):
+            results[event.id] = None  # our own write-back coming back: no reassignment loop
+            continue
         chosen = _previous_assignment(container, account_id, object_id) or \
             _decide(container, account_id, mapping.object_type, object_id)
         results[event.id] = None

@@ -136,3 +136,24 @@ def test_a_redelivered_notification_is_acked_and_processed_once(env):
     wait_for(lambda: len(_decisions(env)) == 1 and _decisions(env)[0].sync_status == "synced",
              what="one decision")
     assert sum(env.fake.owner_batches) == 1
+
+
+def test_the_echo_of_our_own_owner_update_is_not_routed_again(env):
+    ana = env.add_rep("ana@example.com", crm_id=True)
+    bob = env.add_rep("bob@example.com", crm_id=True)
+    env.add_router("lead", [ana, bob], None, overwrite="always")
+    (lead,) = _leads(env, 1)
+    assert env.outbound.send("Lead", [{"Id": lead, "Email": "l@example.com"}]) == (200, True)
+    owner = wait_for(lambda: env.fake.owner_of(lead), what="owner")
+    wait_for(lambda: _decisions(env) and _decisions(env)[0].sync_status == "synced",
+             what="synced")
+
+    echo = [{"Id": lead, "Email": "l@example.com", "OwnerId": owner + "AAA"}]
+    assert env.outbound.send("Lead", echo) == (200, True)
+    other = [{"Id": lead, "Email": "l@example.com", "OwnerId": "005999999999999"}]
+    assert env.outbound.send("Lead", other) == (200, True)
+
+    wait_for(lambda: len(_decisions(env)) == 2, what="a decision for the real change only")
+    from connector.jobs.inbox import counts
+    wait_for(lambda: counts(env.container.db) == {"done": 3}, what="all events done")
+    assert len(_decisions(env)) == 2
