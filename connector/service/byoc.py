@@ -141,6 +141,7 @@ def execute(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice, 
     to retry later, or None when done (a refused request is recorded, not retried)."""
     if ports.conversations is None:
         raise CrmError("the Interaction Service is not configured (BYOC_SCRT_URL)")
+    decided = choice.decision_id if choice.router_id else None  # a fallback decided nothing
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         obj = session.get(ObjectRow, conv.object_id) if conv.object_id else None
@@ -162,7 +163,7 @@ def execute(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice, 
                 conv = session.get(ConversationRow, conv_id)
                 conv.error, conv.error_code = str(exc)[:4000], exc.code
             return str(exc)
-        fail(db, conv_id, exc, choice.decision_id)
+        fail(db, conv_id, exc, decided)
         return None
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
@@ -171,10 +172,25 @@ def execute(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice, 
         conv.state, conv.routed_at = "pending", datetime.now(UTC)
         conv.route_calls += 1
         conv.error = conv.error_code = None
-        store.mark_decision(session, choice.decision_id, ok=True)
+        store.mark_decision(session, decided, ok=True)
     if user_id is not None or choice.destination.get("kind") == "rep":
         return offer(db, ports, conv_id, choice.rep, user_id=user_id, deadline_at=deadline_at)
     return None
+
+
+def resume(db: Database, ports: SalesforcePorts, conv_id: str,
+           deadline_at: float | None = None) -> str | None:
+    """Finish a routing whose ``v1/route`` went through but whose ``v1/agentWork`` did not
+    (the event is being retried); anything else is already done."""
+    with db.session() as session:
+        conv = session.get(ConversationRow, conv_id)
+        destination = dict(conv.destination or {})
+        waiting = conv.state == "pending" and destination.get("kind") in ("rep", "user")
+        rep_id = conv.rep_id
+    if not waiting:
+        return None
+    return offer(db, ports, conv_id, rep_by_id(db, rep_id),
+                 user_id=destination.get("user_id"), deadline_at=deadline_at)
 
 
 def offer(db: Database, ports: SalesforcePorts, conv_id: str, rep: Rep | None, *,

@@ -103,8 +103,8 @@ def _conversation(container: Any, account_id: str, data: dict[str, Any]
 def start(container: Any, ports: SalesforcePorts, account_id: str,
           data: dict[str, Any]) -> str | None:
     conv_id, state, decision_id = _conversation(container, account_id, data)
-    if state != "new":
-        return None  # routed already: a repeated start changes nothing
+    if state != "new":  # routed already: only an unfinished offer is left to do
+        return byoc.resume(container.db, ports, conv_id)
     if decision_id:  # an earlier attempt decided, the route call did not get through
         choice = _previous_choice(container, conv_id)
     else:
@@ -148,6 +148,10 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
     with container.db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         previous_rep = conv.rep_id
+        done = conv.routing_type == "Transfer" and conv.routed_at is not None \
+            and conv.routed_at.timestamp() >= received_at
+    if done:  # this event already got its route: finish the offer if one is missing
+        return byoc.resume(container.db, ports, conv_id, deadline_at)
     if time.time() >= deadline_at:
         byoc.fail(container.db, conv_id, "transfer not sent: Salesforce's 60-second "
                    "transfer deadline passed", None)

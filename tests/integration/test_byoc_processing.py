@@ -172,3 +172,49 @@ def test_unknown_conversation_results_are_ignored(container, conversations):
     drain(container)
 
     assert inbox.counts(container.db) == {"done": 2}
+
+
+class FlakyWork(FakeConversations):
+    def __init__(self) -> None:
+        super().__init__()
+        self.work_failures = 1
+
+    def assign_agent_work(self, **kw):
+        if self.work_failures:
+            self.work_failures -= 1
+            raise TransientCrmError("agentWork timed out")
+        return super().assign_agent_work(**kw)
+
+
+def test_a_failed_offer_is_retried_without_routing_again(container, client, headers,
+                                                         account_id):
+    fake = FlakyWork()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005x"})
+    make_router(client, headers, [rep], object_type="conversation",
+                destination={"kind": "rep"})
+    store(container, events.conversation_started("conv-8"))
+
+    drain(container)
+    assert inbox.counts(container.db) == {"failed": 1}
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    assert len(fake.routes) == 1 and len(fake.works) == 1
+    assert client.get("/conversations/conv-8", headers=headers).get_json()["state"] == "offered"
+
+
+def test_a_retried_transfer_event_finishes_its_offer_without_a_second_route(
+        container, client, headers, account_id):
+    fake = FlakyWork()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    store(container, events.routing_requested("conv-9", user_id="005000000000009"))
+
+    drain(container)
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    assert len(fake.routes) == 1 and len(fake.works) == 1
+    assert fake.routes[0].routing_type == "Transfer"
