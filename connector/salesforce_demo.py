@@ -179,7 +179,9 @@ def demo(conversations: int = 3, records: int = 5, echo: Callable[[str], None] =
                 conv = env.wait_state(c, "offered")
                 echo(f"{c}: PSR {conv['psr_id']}, work item {conv['work_item_id']} offered "
                      f"to Salesforce user {conv['salesforce_user_id']}")
-            env.byoc.send([env.byoc.work_result(ids[0], "Declined")])
+            first = env.conversation(ids[0]) or {}
+            env.byoc.send([env.byoc.work_result(ids[0], "Declined",
+                                                work_id=first.get("agent_work_id") or "")])
             wait_for(lambda: len(fake.agent_works) > conversations, what="re-offer")
             conv = env.wait_state(ids[0], "offered")
             echo(f"{ids[0]}: declined, offered again to {conv['salesforce_user_id']}")

@@ -97,9 +97,10 @@ class ByocEventSender:
                                        "role": "Router"},
                          "payload": entry}}
 
-    def work_result(self, identifier: str, work_type: str, *, work_id: str = "0Bz",
-                    work_target_id: str = "0Mw", agent_id: str | None = None,
-                    errors: Sequence[str] = (), event_id: str | None = None
+    def work_result(self, identifier: str, work_type: str, *,
+                    work_id: str = "0Bz000000000000", work_target_id: str = "0Mw000000000000",
+                    agent_id: str | None = None, errors: Sequence[str] = (),
+                    event_id: str | None = None
                     ) -> dict[str, Any]:
         payload = {"workType": work_type, "workId": work_id, "workTargetId": work_target_id,
                    "conversationId": identifier, "errorMessages": list(errors),

@@ -180,6 +180,11 @@ def work_result(container: Any, ports: SalesforcePorts, account_id: str,
         if conv is None:
             log.info("RoutingWorkResult for an unknown conversation %s", identifier)
             return None
+        work_id = str(entry.get("workId") or "")
+        if work_type in ("Declined", "Cancelled") and work_id and conv.agent_work_id \
+                and work_id[:15] != conv.agent_work_id[:15]:
+            log.info("%s for an earlier offer of %s ignored", work_type, identifier)
+            return None  # the work was already offered to someone else
         conv.state = WORK_STATES.get(work_type, conv.state)
         errors = [str(m) for m in entry.get("errorMessages") or []]
         if work_type == "TransferError":

@@ -90,6 +90,7 @@ def conversation_as_dict(row: ConversationRow) -> dict[str, Any]:
         "destination": row.destination, "psr_id": row.psr_id,
         "work_item_id": row.work_item_id, "routing_correlation_id": row.routing_correlation_id,
         "rep_id": row.rep_id, "salesforce_user_id": row.salesforce_user_id,
+        "agent_work_id": row.agent_work_id,
         "declined_rep_ids": row.declined_rep_ids, "route_calls": row.route_calls,
         "decision_id": row.decision_id, "error_code": row.error_code, "error": row.error,
     }

@@ -151,7 +151,8 @@ def test_declined_work_is_offered_to_the_next_eligible_rep_and_never_back(env):
     env.byoc.send([env.byoc.conversation_started("conv-d")])
     first = env.wait_state("conv-d", "offered")
 
-    env.byoc.send([env.byoc.work_result("conv-d", "Declined")])
+    env.byoc.send([env.byoc.work_result("conv-d", "Declined",
+                                        work_id=first["agent_work_id"])])
 
     wait_for(lambda: len(env.fake.agent_works) == 2, what="second offer")
     works = env.fake.agent_works
@@ -162,7 +163,10 @@ def test_declined_work_is_offered_to_the_next_eligible_rep_and_never_back(env):
     assert conv["declined_rep_ids"] == [first["rep_id"]]
     assert env.decision(first["decision_id"])["sync_status"] == "failed"
 
-    env.byoc.send([env.byoc.work_result("conv-d", "Declined")])
+    env.byoc.send([env.byoc.work_result("conv-d", "Declined",
+                                        work_id=first["agent_work_id"])])  # late duplicate
+    env.byoc.send([env.byoc.work_result("conv-d", "Declined",
+                                        work_id=works[1]["agentWorkId"])])
 
     conv = env.wait_state("conv-d", "failed")
     assert "no eligible rep" in conv["error"]
@@ -175,7 +179,8 @@ def test_cancelled_work_is_routed_again_to_another_rep(env):
     env.byoc.send([env.byoc.conversation_started("conv-c")])
     env.wait_state("conv-c", "offered")
 
-    env.byoc.send([env.byoc.work_result("conv-c", "Cancelled")])
+    env.byoc.send([env.byoc.work_result("conv-c", "Cancelled",
+                                        work_id=env.fake.agent_works[0]["agentWorkId"])])
 
     wait_for(lambda: len(env.fake.agent_works) == 2, what="offer after cancel")
     assert len(_route_requests(env.fake, "conv-c")) == 2
