@@ -218,3 +218,67 @@ def test_a_retried_transfer_event_finishes_its_offer_without_a_second_route(
 
     assert len(fake.routes) == 1 and len(fake.works) == 1
     assert fake.routes[0].routing_type == "Transfer"
+
+
+class Sweepable(FakeConversations):
+    def __init__(self, fail_with=None) -> None:
+        super().__init__()
+        self.cancelled: list = []
+        self.fail_with = fail_with
+
+    def cancel_route(self, *, conversation_identifier, cancel_reason, request_id):
+        self.cancelled.append((conversation_identifier, cancel_reason, request_id))
+        if self.fail_with:
+            raise self.fail_with
+        return True
+
+
+@pytest.mark.parametrize("error", [None, TransientCrmError("SCRT down")])
+def test_the_sweep_deletes_only_routings_pending_too_long(container, client, headers,
+                                                          account_id, error):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+
+    fake = Sweepable(error)
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    container.extras["salesforce_ports"] = ports
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    store(container, events.conversation_started("old"))
+    store(container, events.conversation_started("accepted"))
+    drain(container)
+    store(container, events.work_result("accepted", "Accepted"))
+    drain(container)
+
+    assert sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=60)) == 0
+    swept = sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=121))
+
+    assert [c[:2] for c in fake.cancelled] == [("old", "Unavailable")]
+    body = client.get("/conversations/old", headers=headers).get_json()
+    if error is None:
+        assert swept == 1 and body["state"] == "expired"
+    else:
+        assert swept == 0 and body["state"] == "pending" and "SCRT down" in body["error"]
+
+
+def test_dispatch_can_leave_out_reps_who_declined(container, client, headers, account_id):
+    from connector.service.dispatch import dispatch
+    from connector.store.models import ObjectRow
+
+    ana = make_user(client, headers, "ana@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    router = make_router(client, headers, [ana, bob], object_type="conversation")
+    with container.db.session() as session:
+        obj = ObjectRow(account_id=account_id, object_type="conversation", fields={},
+                        source="salesforce", source_id="c-1")
+        session.add(obj)
+        session.flush()
+        object_id = obj.id
+
+    result = dispatch(container.db, account_id, router, object_id, exclude_rep_ids=[ana])
+
+    assert result.decision.rep.id == bob
+    skipped = result.decision.explain()["skipped"]
+    assert [(s["rep_id"], s["reason"]) for s in skipped] == [(ana, "unavailable")]
