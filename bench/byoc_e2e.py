@@ -16,7 +16,10 @@ import logging
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from connector.salesforce_demo import new_fake, start_env, wait_for
@@ -27,11 +30,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+@contextmanager
+def database(postgres_admin_url: str | None, tmp: str) -> Iterator[str]:
+    """A SQLite file, or a fresh PostgreSQL database dropped afterwards."""
+    if not postgres_admin_url:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"bench_byoc_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def run(args: argparse.Namespace) -> dict[str, float]:
     fake, keys = new_fake()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp) as url:
         env = start_env(Path(tmp), fake, keys, byoc_route_encoding=args.encoding,
-                        worker_threads=args.workers)
+                        worker_threads=args.workers, database_url=url)
         try:
             reps = [env.add_rep(f"rep{i}@example.com", crm_id=True) for i in range(5)]
             destination = {"kind": args.destination}
@@ -98,13 +121,17 @@ def main(argv: list[str] | None = None) -> None:
                         default="channel")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="conversations per second to send (0: as fast as possible)")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", default=None,
+                        help="run on a fresh PostgreSQL database created through this URL, "
+                             "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--retryable-errors", type=int, default=0,
                         help="answer this many route calls with error 10055 first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     r = run(args)
-    print(f"BYOC end to end: {args.destination} destination, {args.encoding} encoding, "
+    print(f"BYOC end to end ({'PostgreSQL' if args.postgres else 'SQLite'}): "
+          f"{args.destination} destination, {args.encoding} encoding, "
           f"batch {args.batch}, {args.concurrency} senders, {args.workers} workers, "
           f"{'rate ' + str(args.rate) + '/s' if args.rate else 'burst'}, "
           f"{args.retryable_errors} injected 10055")

@@ -8,6 +8,10 @@
   conversation's state follows; Declined or Cancelled offers it to the next eligible rep.
 * ``OutboundMessage``: Salesforce records (Lead, Contact, Case), see
   :mod:`connector.service.salesforce_records`.
+
+Events of one conversation run in the order they arrived; different conversations of a
+claimed batch run side by side (``CONNECTOR_WORKER_THREADS``), so one slow Interaction
+Service call does not hold up the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connector.core.errors import CrmError
@@ -46,19 +52,43 @@ def handle_events(container: Any, events: Sequence[Any]) -> dict[str, str | None
         return {e.id: error for e in events}
     records = [e for e in events if e.payload.get("eventType") == "OutboundMessage"]
     results = route_records(container, ports, account_id, records) if records else {}
+    lanes: dict[str, list[Any]] = defaultdict(list)
     for event in events:
-        if event.payload.get("eventType") == "OutboundMessage":
-            continue
-        try:
-            results[event.id] = process(container, ports, account_id, event.payload)
-        except MappingError as exc:
-            results[event.id] = f"mapping failed: {exc}"
-        except CrmError as exc:
-            results[event.id] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - one bad event must not fail its batch
-            log.exception("Salesforce event %s failed", event.id)
-            results[event.id] = f"{type(exc).__name__}: {exc}"
+        if event.payload.get("eventType") != "OutboundMessage":
+            lanes[_conversation_key(event.payload)].append(event)
+
+    def run_lane(lane: list[Any]) -> None:
+        for event in lane:
+            results[event.id] = _process_one(container, ports, account_id, event)
+
+    workers = min(len(lanes), max(1, int(getattr(container.config, "worker_threads", 1))))
+    if workers <= 1:
+        for lane in lanes.values():
+            run_lane(lane)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="byoc") as pool:
+            list(pool.map(run_lane, lanes.values()))
     return results
+
+
+def _conversation_key(payload: dict[str, Any]) -> str:
+    """Events of one conversation are processed in order, different ones side by side."""
+    data = payload.get("data") or {}
+    return str(data.get("conversationIdentifier")
+               or (data.get("payload") or {}).get("conversationIdentifier") or "")
+
+
+def _process_one(container: Any, ports: SalesforcePorts, account_id: str,
+                 event: Any) -> str | None:
+    try:
+        return process(container, ports, account_id, event.payload)
+    except MappingError as exc:
+        return f"mapping failed: {exc}"
+    except CrmError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad event must not fail its batch
+        log.exception("Salesforce event %s failed", event.id)
+        return f"{type(exc).__name__}: {exc}"
 
 
 def process(container: Any, ports: SalesforcePorts, account_id: str,
