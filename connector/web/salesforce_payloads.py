@@ -27,6 +27,7 @@ WORK_TYPES = ("Assigned", "Accepted", "Cancelled", "Closed", "Declined", "Transf
               "Transferred")
 FAILURE_TYPES = ("None", "Unknown", "SubmissionError", "RoutingError", "Cancelled")
 ROUTING_TYPES = ("Initial", "Transfer", "Conference")
+MAX_EVENTS = 500
 
 
 class PayloadError(ValueError):
@@ -101,6 +102,8 @@ def parse_byoc(body: bytes) -> list[tuple[str, str, dict[str, Any]]]:
         events, prefix = doc["events"], "events"
         if not isinstance(events, list) or not events:
             raise PayloadError("events must be a non-empty list")
+        if len(events) > MAX_EVENTS:
+            raise PayloadError(f"events: at most {MAX_EVENTS} per request")
         return [_check(e, f"{prefix}[{i}]") for i, e in enumerate(events)]
     return [_check(doc, "body")]
 

@@ -91,6 +91,7 @@ def test_missing_signature_header_is_401(sf_client):
 @pytest.mark.parametrize("body,message", [
     (b"not json", "Invalid JSON body"),
     (json.dumps({"events": []}).encode(), "events must be a non-empty list"),
+    (json.dumps({"events": [{}] * 501}).encode(), "events: at most 500 per request"),
     (events({"eventType": "Nope", "data": {}}), "events[0].eventType must be one of"),
     (events({"eventType": "ConversationStarted", "data": {}}),
      "events[0].data.conversationIdentifier is required"),
