@@ -117,6 +117,8 @@ class InteractionClient:
     def assign_agent_work(self, *, user_id: str, work_item_id: str,
                           routing_context: Mapping[str, Any], request_id: str,
                           deadline_at: float | None = None) -> str | None:
+        if len(work_item_id) == 18:  # the API takes the 15-character form only
+            work_item_id = work_item_id[:15]
         body = {"userId": user_id, "workItemId": work_item_id,
                 "routingContext": dict(routing_context)}
         data = self._call("POST", "agentWork", body, request_id, deadline_at=deadline_at)

@@ -196,3 +196,14 @@ def test_org_id_must_be_15_characters(value, message):
 def test_unknown_encoding_is_refused_naming_the_setting():
     with pytest.raises(ValueError, match="BYOC_ROUTE_ENCODING"):
         client(encoding="xml")
+
+
+@responses.activate
+def test_agent_work_sends_the_15_character_work_item_id():
+    responses.post(AGENT_WORK, json={"agentWorkId": "0Bz000000000001", "success": True},
+                   status=202)
+
+    client().assign_agent_work(user_id="005000000000001", work_item_id="0Mw000000000001AAA",
+                               routing_context={}, request_id="r-1")
+
+    assert json.loads(responses.calls[0].request.body)["workItemId"] == "0Mw000000000001"
