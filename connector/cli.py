@@ -191,6 +191,17 @@ def _add_mapping_commands() -> None:
 
 _add_mapping_commands()
 
+@main.command("demo-salesforce")
+@click.option("--conversations", default=3, show_default=True)
+@click.option("--records", default=5, show_default=True)
+def demo_salesforce(conversations: int, records: int) -> None:
+    """Run the Salesforce flow against the bundled fake org (BYOC routing, decline and
+    re-offer, Outbound Message leads with OwnerId write-back)."""
+    from connector.salesforce_demo import demo
+
+    result = demo(conversations, records, echo=click.echo)
+    click.echo(json.dumps(result))
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

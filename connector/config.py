@@ -51,6 +51,9 @@ class Config:
     byoc_org_id: str | None = None
     byoc_authorization_context: str | None = None
     byoc_route_encoding: str = "json"
+    salesforce_account_id: str | None = None
+    byoc_pending_timeout_seconds: int = 300
+    byoc_sweep_seconds: int = 30
     celery_broker_url: str | None = None
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
@@ -84,6 +87,10 @@ class Config:
             byoc_org_id=get("BYOC_ORG_ID") or None,
             byoc_authorization_context=get("BYOC_AUTHORIZATION_CONTEXT") or None,
             byoc_route_encoding=get("BYOC_ROUTE_ENCODING") or cls.byoc_route_encoding,
+            salesforce_account_id=get("SALESFORCE_ACCOUNT_ID") or None,
+            byoc_pending_timeout_seconds=_int(env, "BYOC_PENDING_TIMEOUT_SECONDS",
+                                              cls.byoc_pending_timeout_seconds),
+            byoc_sweep_seconds=_int(env, "BYOC_SWEEP_SECONDS", cls.byoc_sweep_seconds),
             celery_broker_url=get("CELERY_BROKER_URL") or None,
             redis_url=get("REDIS_URL") or None,
             sweep_interval_seconds=_int(env, "CONNECTOR_SWEEP_SECONDS",

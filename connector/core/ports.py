@@ -60,6 +60,8 @@ class RouteRequest:
     fallback_queue_id: str | None = None
     queue_id: str | None = None
     routing_attributes: Mapping[str, Any] = field(default_factory=dict)
+    #: unix time after which retrying is pointless (a transfer has 60 seconds)
+    deadline_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,28 @@ class RouteAccepted:
     psr_id: str | None
     work_item_id: str | None
     routing_correlation_id: str | None
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 class ConversationRouter(Protocol):
-    def route(self, request: RouteRequest) -> RouteAccepted: ...
+    def route(self, request: RouteRequest) -> RouteAccepted:
+        """``POST v1/route``; raises CrmError (with the Salesforce code) when refused."""
+        ...
 
     def assign_agent_work(
         self, *, user_id: str, work_item_id: str, routing_context: Mapping[str, Any],
-        request_id: str,
-    ) -> None: ...
+        request_id: str, deadline_at: float | None = None,
+    ) -> str | None:
+        """``POST v1/agentWork`` for a chosen rep; returns the AgentWork id."""
+        ...
 
-    def cancel_route(self, *, work_item_id: str, cancel_reason: str, request_id: str) -> None: ...
+    def cancel_route(self, *, conversation_identifier: str, cancel_reason: str,
+                     request_id: str) -> bool:
+        """``DELETE v1/route``: clear a pending service routing; True when one was."""
+        ...
+
+
+class QueueDirectory(Protocol):
+    def queue_id(self, developer_name: str) -> str | None:
+        """The CRM's id of a queue, by its developer name (cached)."""
+        ...

@@ -9,14 +9,14 @@ a failed write-back leaves the assignment in place and is reported, never lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Protocol
 
 from connector.core.engine import Decision, RouterState, decide
-from connector.core.model import DistributionModel, Rep
+from connector.core.model import DistributionModel, Rep, RepStatus
 from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import DecisionRow, ObjectRow, RouterRow
@@ -98,11 +98,13 @@ def dispatch(
     now: datetime | None = None,
     sync: OwnerSync | None = None,
     lookup: Callable[[Any, str, str], ObjectRow | None] | None = None,
+    exclude_rep_ids: Collection[str] = (),
 ) -> DispatchResult:
     """Run ``router_id`` on ``object_id`` for ``account_id``; see the module docstring.
 
     ``lookup(session, account_id, object_id)`` finds the object (by CRM id, for example);
-    by default the object's own id is used.
+    by default the object's own id is used. ``exclude_rep_ids`` counts those reps as
+    unavailable for this decision (a rep who declined the work is not offered it again).
     """
     now = now or datetime.now(UTC)
     with db.session() as session:
@@ -121,6 +123,9 @@ def dispatch(
             obj = repo.object_to_domain(obj_row) if obj_row is not None else None
             if router.settings is not None and obj is not None:
                 reps = repo.reps_by_id(session, account_id, _rep_ids(router_row, obj_row))
+                for rep_id in exclude_rep_ids:
+                    if rep_id in reps:
+                        reps[rep_id] = replace(reps[rep_id], status=RepStatus.UNAVAILABLE)
                 window = None
                 if router.settings.model == DistributionModel.LOAD_BALANCED:
                     window = now - timedelta(hours=router.settings.load_window_hours)

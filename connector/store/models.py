@@ -253,3 +253,39 @@ class MappingVersionRow(Base):
     #: the version this one copies when it was made by a rollback
     restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+class ConversationRow(Base):
+    """A BYOC conversation we route for Salesforce (partner-owned routing): where it went,
+    the pending service routing Salesforce opened for it, and what reps did with it."""
+
+    __tablename__ = "byoc_conversations"
+    __table_args__ = (
+        UniqueConstraint("account_id", "conversation_identifier", name="uq_byoc_conversation"),
+        Index("ix_byoc_conversations_state", "state", "routed_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    conversation_identifier: Mapped[str] = mapped_column(String(255))
+    channel_address: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    object_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    router_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decision_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: new | pending (PSR open) | offered | assigned | accepted | declined | closed |
+    #: transferred | failed | expired (PSR deleted by the sweep)
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    routing_type: Mapped[str] = mapped_column(String(20), default="Initial")
+    destination: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    psr_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    work_item_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    routing_correlation_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    salesforce_user_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    agent_work_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    declined_rep_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    route_calls: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    routed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

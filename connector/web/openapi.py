@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from .openapi_salesforce import salesforce_paths
 from .schemas import AccountIn, AccountPatch, FieldIn, RouterIn, RouterPatch, UserIn, UserPatch
 
 bp = Blueprint("openapi", __name__)
@@ -170,6 +171,7 @@ def spec() -> dict[str, Any]:
     from .mappings import openapi_paths as mapping_paths
 
     paths.update(mapping_paths())
+    paths.update(salesforce_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM lead-routing connector", "version": "1"},

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connector.core.codec import WEEKDAYS
 from connector.core.triggers import OPERATORS
@@ -124,6 +124,45 @@ class BackupIn(Strict):
     user_id: str | None = None
 
 
+_SF_ID = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
+
+
+class DestinationIn(Strict):
+    """Where a decision goes in Salesforce. Conversations (BYOC): ``channel`` (the
+    channel's own routing), ``flow`` (flow + fallback queue, optional routing attributes:
+    channel variable -> mapped field), ``queue`` or ``rep`` (then v1/agentWork). Records:
+    ``queue`` makes the queue the owner; otherwise the chosen rep owns the record."""
+
+    kind: Literal["channel", "flow", "queue", "rep"]
+    flow_id: str | None = None
+    fallback_queue_id: str | None = None
+    fallback_queue: str | None = Field(default=None, min_length=1, max_length=80)
+    queue_id: str | None = None
+    queue: str | None = Field(default=None, min_length=1, max_length=80)
+    routing_attributes: dict[str, str] = {}
+
+    @field_validator("flow_id", "fallback_queue_id", "queue_id")
+    @classmethod
+    def _salesforce_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SF_ID.match(value):
+            raise ValueError("must be a 15- or 18-character Salesforce id")
+        return value
+
+    def check(self) -> None:
+        if self.kind == "flow":
+            if not self.flow_id:
+                raise ValueError("destination.flow_id is required for a flow destination")
+            if not (self.fallback_queue_id or self.fallback_queue):
+                raise ValueError("destination.fallback_queue_id (or fallback_queue) is "
+                                 "required for a flow destination")
+        if self.kind == "queue" and not (self.queue_id or self.queue):
+            raise ValueError("destination.queue_id (or queue) is required for a queue "
+                             "destination")
+        if self.kind != "flow" and (self.flow_id or self.routing_attributes):
+            raise ValueError("destination.flow_id and routing_attributes apply to a flow "
+                             "destination only")
+
+
 class SettingsIn(Strict):
     users: list[MemberIn] = []
     distribution: Literal["round_robin", "weighted", "load_balanced"] = "round_robin"
@@ -137,6 +176,24 @@ class SettingsIn(Strict):
     watch_properties: list[str] = []
     destination: dict[str, Any] | None = None
 
+    @field_validator("destination")
+    @classmethod
+    def _destination(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            parsed = DestinationIn.model_validate(value)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(["destination", *(str(p) for p in error["loc"])])
+            if error["type"] == "extra_forbidden":
+                raise ValueError(f"{where} is not a known setting") from None
+            raise ValueError(f"{where}: {error['msg'].removeprefix('Value error, ')}") \
+                from None
+        parsed.check()
+        return parsed.model_dump(exclude_none=True, exclude_defaults=True) | {
+            "kind": parsed.kind}
+
 
 OBJECT_TYPES = ("contact", "ticket", "company", "deal", "lead", "case", "conversation")
 
@@ -147,6 +204,24 @@ class RouterIn(Strict):
                          "conversation"]
     published: bool = False
     settings: SettingsIn | None = None
+
+    @model_validator(mode="after")
+    def _destination_fits(self) -> RouterIn:
+        try:
+            check_destination_for(self.object_type, self.settings)
+        except ValueError as exc:
+            raise ValueError(f"settings.destination: {exc}") from None
+        return self
+
+
+def check_destination_for(object_type: str, settings: SettingsIn | None) -> None:
+    """A flow, rep or channel destination means a BYOC conversation; a Salesforce record
+    router may only name a queue (the queue then owns the record)."""
+    destination = (settings.destination or {}) if settings is not None else {}
+    kind = destination.get("kind")
+    if kind and object_type != "conversation" and kind != "queue":
+        raise ValueError(f"destination kind '{kind}' applies to conversation routers only; "
+                         f"a {object_type} router may name a queue")
 
 
 class RouterPatch(Strict):

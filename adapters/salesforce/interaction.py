@@ -1,0 +1,188 @@
+"""Interaction Service client for partner-owned routing (Bring Your Own Channel for CCaaS).
+
+``POST v1/route`` opens a pending service routing (PSR) for a conversation, ``POST
+v1/agentWork`` offers its work item to a rep, ``DELETE v1/route`` clears a PSR nobody took.
+Every call carries Authorization (JWT bearer token), OrgId (15 characters), the
+AuthorizationContext (the ConversationChannelDefinition developer name) and a RequestId:
+one UUID per logical request, sent again unchanged by its retries so Salesforce can
+recognise them. Bodies are ``application/json`` (Salesforce's OpenAPI and sample
+connector); ``encoding="multipart"`` sends ``multipart/form-data`` with the JSON in a part
+named ``json``, as the product documentation describes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from connector.core.errors import CrmError, PermanentCrmError, TransientCrmError
+from connector.core.ports import RouteAccepted, RouteRequest
+
+from .auth import JwtBearerAuth
+from .errors import interaction_error
+from .retry import RetryPolicy, call_with_retries, parse_retry_after, renewing
+
+_ORG_ID = re.compile(r"^00D[0-9A-Za-z]{12}$")
+ENCODINGS = ("json", "multipart")
+CANCEL_REASONS = ("Unknown", "Unavailable", "Decline", "Cancel")
+
+
+def validate_org_id(value: str, variable: str = "BYOC_ORG_ID") -> str:
+    """The 15-character org id the OrgId header needs (an 18-character id is refused with
+    the 15-character form in the message, so the setting can be fixed)."""
+    value = (value or "").strip()
+    if _ORG_ID.match(value):
+        return value
+    if len(value) == 18 and _ORG_ID.match(value[:15]):
+        raise ValueError(f"{variable} must be the 15-character org id; use {value[:15]!r}")
+    raise ValueError(f"{variable} must be a 15-character Salesforce org id starting with "
+                     "00D")
+
+
+def route_body(request: RouteRequest) -> dict[str, Any]:
+    """The ``PostRouteRequest`` body: no ``routingInfo`` defers to the channel's setting."""
+    body: dict[str, Any] = {"conversationIdentifier": request.conversation_identifier,
+                            "routingType": request.routing_type}
+    info: dict[str, Any] = {}
+    if request.flow_id:
+        flow = {"flowId": request.flow_id}
+        if request.fallback_queue_id:
+            flow["queueId"] = request.fallback_queue_id
+        info["flow"] = flow
+    elif request.queue_id:
+        info["queueId"] = request.queue_id
+    if request.routing_attributes:
+        info["routingAttributes"] = {str(k): "" if v is None else str(v)
+                                     for k, v in request.routing_attributes.items()}
+    if info:
+        body["routingInfo"] = info
+    return body
+
+
+class InteractionClient:
+    """Implements :class:`connector.core.ports.ConversationRouter`."""
+
+    def __init__(
+        self,
+        *,
+        scrt_url: str,
+        org_id: str,
+        authorization_context: str,
+        auth: JwtBearerAuth,
+        encoding: str = "json",
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] = (5.0, 20.0),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError(f"BYOC_ROUTE_ENCODING must be one of {', '.join(ENCODINGS)}")
+        if not authorization_context:
+            raise ValueError("BYOC_AUTHORIZATION_CONTEXT is not set")
+        self.base_url = scrt_url.rstrip("/") + "/api/v1"
+        self.org_id = validate_org_id(org_id)
+        self.authorization_context = authorization_context
+        self.encoding = encoding
+        self._auth = auth
+        self._session = session or requests.Session()
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._sleep = sleep
+        self.calls = 0
+
+    def __repr__(self) -> str:
+        return f"InteractionClient(base_url={self.base_url!r}, org_id={self.org_id!r})"
+
+    # ConversationRouter ------------------------------------------------------------------
+    def route(self, request: RouteRequest) -> RouteAccepted:
+        data = self._call("POST", "route", route_body(request), request.request_id,
+                          deadline_at=request.deadline_at, encode=True)
+        context = data.get("contextParamMap") or {}
+        if data.get("success") is False:
+            reason = data.get("reasonForNotRouting") or (data.get("errors") or {}).get(
+                "errorMessage") or "no reason given"
+            raise PermanentCrmError(f"Interaction Service route not routed: {reason}",
+                                    status=202,
+                                    code=(data.get("errors") or {}).get("apiErrorCode"))
+        return RouteAccepted(psr_id=data.get("psrId"), work_item_id=data.get("workItemId"),
+                             routing_correlation_id=data.get("routingCorrelationId"),
+                             context={str(k): str(v) for k, v in context.items()})
+
+    def assign_agent_work(self, *, user_id: str, work_item_id: str,
+                          routing_context: Mapping[str, Any], request_id: str,
+                          deadline_at: float | None = None) -> str | None:
+        if len(work_item_id) == 18:  # the API takes the 15-character form only
+            work_item_id = work_item_id[:15]
+        body = {"userId": user_id, "workItemId": work_item_id,
+                "routingContext": dict(routing_context)}
+        data = self._call("POST", "agentWork", body, request_id, deadline_at=deadline_at)
+        return data.get("agentWorkId")
+
+    def cancel_route(self, *, conversation_identifier: str, cancel_reason: str,
+                     request_id: str) -> bool:
+        if cancel_reason not in CANCEL_REASONS:
+            raise ValueError(f"cancel_reason must be one of {', '.join(CANCEL_REASONS)}")
+        body = {"conversationIdentifier": conversation_identifier,
+                "cancelReason": cancel_reason}
+        try:
+            data = self._call("DELETE", "route", body, request_id)
+        except CrmError as exc:
+            if exc.code != "10076":
+                raise
+            # an org that predates cancelReason: clear the PSR without it
+            data = self._call("DELETE", "route",
+                              {"conversationIdentifier": conversation_identifier},
+                              str(uuid.uuid4()))
+        return bool(data.get("success", True))
+
+    # plumbing ------------------------------------------------------------------------------
+    def _headers(self, request_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._auth.access_token()}",
+                "OrgId": self.org_id, "AuthorizationContext": self.authorization_context,
+                "RequestId": request_id, "Accept": "application/json"}
+
+    def _call(self, method: str, path: str, body: dict[str, Any], request_id: str, *,
+              deadline_at: float | None = None, encode: bool = False) -> dict[str, Any]:
+        deadline = None
+        if deadline_at is not None:
+            deadline = time.monotonic() + (deadline_at - time.time())
+        operation = f"{method} v1/{path}"
+
+        def attempt() -> dict[str, Any]:
+            return renewing(lambda: self._attempt(method, path, body, request_id, encode,
+                                                  operation),
+                            lambda: self._auth.renew())
+
+        return call_with_retries(attempt, self.retry, deadline=deadline, sleep=self._sleep)
+
+    def _attempt(self, method: str, path: str, body: dict[str, Any], request_id: str,
+                 encode: bool, operation: str) -> dict[str, Any]:
+        headers = self._headers(request_id)
+        kwargs: dict[str, Any] = {}
+        if encode and self.encoding == "multipart":
+            kwargs["files"] = {"json": (None, json.dumps(body), "application/json")}
+        else:
+            kwargs["json"] = body
+        self.calls += 1
+        try:
+            resp = self._session.request(method, f"{self.base_url}/{path}", headers=headers,
+                                         timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise TransientCrmError(f"Interaction Service {operation} timed out") from None
+        except requests.ConnectionError:
+            raise TransientCrmError(f"Interaction Service {operation}: connection failed") \
+                from None
+        try:
+            data = resp.json() if resp.content else {}
+        except ValueError:
+            data = {}
+        if resp.status_code >= 400:
+            raise interaction_error(resp.status_code, data, operation,
+                                    parse_retry_after(resp.headers.get("Retry-After")))
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,202 @@
+"""A running connector wired to a running fake Salesforce, both on 127.0.0.1 port 0: what
+``connector demo-salesforce``, the end-to-end tests and ``bench/byoc_e2e.py`` run against.
+
+Like ``bootstrap`` this is a composition root (it knows the adapters' fakes), used only
+for demonstrations and tests, never by the service itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from werkzeug.serving import make_server
+
+from adapters.salesforce.fake_keys import KeyPair, generate_key_pair
+from adapters.salesforce.fake_senders import ByocEventSender, OutboundMessageSender
+from adapters.salesforce.fake_server import FakeSalesforce
+from adapters.salesforce.retry import RetryPolicy
+from connector.bootstrap import bootstrap
+from connector.config import Config
+from connector.store.models import AccountRow
+from connector.web import create_app
+from connector.web.auth import issue_token
+
+WEBHOOK_SECRET = "whsec-" + "s" * 26
+JWT_SECRET = "e2e-secret-" + "x" * 24
+FAST = RetryPolicy(max_attempts=4, max_total_seconds=10, backoff_base=0.01, backoff_max=0.05,
+                   limit_backoff=0.05)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition"
+             ) -> Any:
+    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass
+class SalesforceEnv:
+    fake: FakeSalesforce
+    container: Any
+    url: str
+    account_id: str
+    byoc: ByocEventSender
+    outbound: OutboundMessageSender
+    _server: Any = None
+    _thread: Any = None
+    http: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def ports(self):
+        return self.container.extras["salesforce_ports"]
+
+    def api(self, method: str, path: str, **kw: Any) -> requests.Response:
+        token = issue_token(JWT_SECRET, self.account_id)
+        return self.http.request(method, self.url + path,
+                                 headers={"Authorization": f"Bearer {token}"}, **kw)
+
+    def add_rep(self, email: str, *, salesforce: bool = True, crm_id: bool = False) -> str:
+        """A rep in the connector (and a User in the fake org unless ``salesforce=False``)."""
+        body: dict[str, Any] = {"email": email}
+        if salesforce:
+            user_id = self.fake.add_user(email)
+            if crm_id:
+                body["crm_ids"] = {"salesforce": user_id}
+        resp = self.api("POST", "/users", json=body)
+        assert resp.status_code == 201, resp.text
+        return resp.json()["id"]
+
+    def add_router(self, object_type: str, rep_ids: list[str], destination: dict | None,
+                   **settings: Any) -> str:
+        body = {"name": f"{object_type} router", "object_type": object_type, "published": True,
+                "settings": {"users": [{"user_id": r} for r in rep_ids], **settings}}
+        if destination is not None:
+            body["settings"]["destination"] = destination
+        resp = self.api("POST", "/routers", json=body)
+        assert resp.status_code == 201, resp.text
+        return resp.json()["id"]
+
+    def conversation(self, identifier: str) -> dict[str, Any] | None:
+        from connector.store import salesforce as store
+
+        with self.container.db.session() as session:
+            row = store.conversation(session, self.account_id, identifier)
+            return None if row is None else store.conversation_as_dict(row)
+
+    def wait_state(self, identifier: str, *states: str, timeout: float = 20.0
+                   ) -> dict[str, Any]:
+        def reached():
+            conv = self.conversation(identifier)
+            return conv if conv and conv["state"] in states else None
+        return wait_for(reached, timeout, f"{identifier} in state {states} "
+                                          f"(now {self.conversation(identifier)})")
+
+    def decision(self, decision_id: str) -> dict[str, Any]:
+        from connector.store.models import DecisionRow
+        from connector.store.repositories import decision_as_dict
+
+        with self.container.db.session() as session:
+            return decision_as_dict(session.get(DecisionRow, decision_id))
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+        self.container.close()
+
+
+def start_env(tmp_path, fake: FakeSalesforce, keys: KeyPair, **overrides: Any
+              ) -> SalesforceEnv:
+    config = Config(
+        database_url=f"sqlite:///{tmp_path / 'connector.db'}", executor="threads",
+        worker_threads=2, sweep_interval_seconds=1, jwt_secret=JWT_SECRET,
+        secret_key="k" * 32, salesforce_login_url=fake.url,
+        salesforce_client_id=fake.client_id, salesforce_username=fake.username,
+        salesforce_private_key=keys.private_key_pem, salesforce_org_id=fake.org_id,
+        salesforce_webhook_secret=WEBHOOK_SECRET, byoc_scrt_url=fake.url,
+        byoc_org_id=fake.org_id, byoc_authorization_context=fake.authorization_context,
+    ).with_overrides(overrides)
+    container = bootstrap(config, start_executor=True)
+    with container.db.session() as session:
+        account = AccountRow(name="Acme", active=True)
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    ports = container.extras["salesforce_ports"]
+    ports.account_id = account_id
+    ports.conversations.retry = FAST
+    ports.writer.retry = FAST
+    app = create_app(container=container)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    env = SalesforceEnv(fake=fake, container=container, url=url, account_id=account_id,
+                        byoc=ByocEventSender(url + "/webhooks/salesforce", WEBHOOK_SECRET),
+                        outbound=OutboundMessageSender(url + "/webhooks/salesforce/outbound",
+                                                       fake.org_id + "AAA"))
+    env._server, env._thread = server, thread
+    return env
+
+
+def new_fake(keys: KeyPair | None = None, **kw: Any) -> tuple[FakeSalesforce, KeyPair]:
+    keys = keys or generate_key_pair()
+    return FakeSalesforce(certificate_pem=keys.certificate_pem, **kw).start(), keys
+
+
+def demo(conversations: int = 3, records: int = 5, echo: Callable[[str], None] = print
+         ) -> dict[str, Any]:
+    """The whole Salesforce flow once: BYOC conversations routed to reps through v1/route
+    and v1/agentWork, one declined and re-offered, then Outbound Message leads whose
+    OwnerId is written back. Returns what happened, for the caller to print."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    fake, keys = new_fake()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = start_env(Path(tmp), fake, keys)
+        try:
+            reps = [env.add_rep(f"{name}@example.com", crm_id=True)
+                    for name in ("ana", "bob", "cleo")]
+            env.add_router("conversation", reps, {"kind": "rep"})
+            env.add_router("lead", reps, None)
+            echo(f"fake Salesforce on {fake.url}, connector on {env.url}")
+            ids = [f"demo-conv-{i}" for i in range(conversations)]
+            env.byoc.send([env.byoc.conversation_started(c) for c in ids])
+            for c in ids:
+                conv = env.wait_state(c, "offered")
+                echo(f"{c}: PSR {conv['psr_id']}, work item {conv['work_item_id']} offered "
+                     f"to Salesforce user {conv['salesforce_user_id']}")
+            first = env.conversation(ids[0]) or {}
+            env.byoc.send([env.byoc.work_result(ids[0], "Declined",
+                                                work_id=first.get("agent_work_id") or "")])
+            wait_for(lambda: len(fake.agent_works) > conversations, what="re-offer")
+            conv = env.wait_state(ids[0], "offered")
+            echo(f"{ids[0]}: declined, offered again to {conv['salesforce_user_id']}")
+            leads = [fake.add_record("Lead", {"Email": f"lead{i}@example.com"})
+                     for i in range(records)]
+            status, acked = env.outbound.send(
+                "Lead", [{"Id": lead, "Email": f"lead{i}@example.com"}
+                         for i, lead in enumerate(leads)])
+            echo(f"Outbound Message with {records} leads: HTTP {status}, Ack {acked}")
+            wait_for(lambda: all(fake.owner_of(lead) for lead in leads), what="owners")
+            for lead in leads:
+                echo(f"Lead {lead}: OwnerId {fake.owner_of(lead)}")
+            return {"route_calls": len(fake.requests_to("POST", "/api/v1/route")),
+                    "agent_works": len(fake.agent_works),
+                    "owner_batches": list(fake.owner_batches)}
+        finally:
+            env.stop()
+            fake.stop()

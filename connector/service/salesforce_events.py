@@ -1,0 +1,268 @@
+"""Processing of stored Salesforce events (inbox kind ``salesforce``).
+
+* ``ConversationStarted``: map, upsert the conversation, route it (``Initial``).
+* ``RoutingRequested``: Salesforce asks for a transfer; ``routingParameters.channelData``
+  is a JSON string (the routing context). Routed as ``Transfer`` before the 60-second
+  deadline counted from when the event reached us.
+* ``Interaction`` with a ``RoutingWorkResult`` or ``RoutingResult`` entry: the
+  conversation's state follows; Declined or Cancelled offers it to the next eligible rep.
+* ``OutboundMessage``: Salesforce records (Lead, Contact, Case), see
+  :mod:`connector.service.salesforce_records`.
+
+Events of one conversation run in the order they arrived; different conversations of a
+claimed batch run side by side (``CONNECTOR_WORKER_THREADS``), so one slow Interaction
+Service call does not hold up the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from connector.core.errors import CrmError
+from connector.mapping import MappingError
+from connector.store import salesforce as store
+from connector.store.models import ConversationRow
+
+from . import byoc
+from .byoc import Choice, SalesforcePorts
+from .salesforce_records import route_records
+
+log = logging.getLogger(__name__)
+
+WORK_STATES = {"Assigned": "assigned", "Accepted": "accepted", "Closed": "closed",
+               "Transferred": "transferred", "Declined": "declined",
+               "Cancelled": "cancelled", "TransferError": "failed"}
+
+
+def handle_events(container: Any, events: Sequence[Any]) -> dict[str, str | None]:
+    """Inbox handler: ``{event id: error to retry, or None when done}``."""
+    ports: SalesforcePorts = container.extras.get("salesforce_ports") or SalesforcePorts()
+    db = container.db
+    with db.session() as session:
+        account_id = store.resolve_account(session, ports.account_id)
+    if account_id is None:
+        error = ("no account for Salesforce events: set SALESFORCE_ACCOUNT_ID to an existing "
+                 "account id")
+        return {e.id: error for e in events}
+    records = [e for e in events if e.payload.get("eventType") == "OutboundMessage"]
+    results = route_records(container, ports, account_id, records) if records else {}
+    lanes: dict[str, list[Any]] = defaultdict(list)
+    for event in events:
+        if event.payload.get("eventType") != "OutboundMessage":
+            lanes[_conversation_key(event.payload)].append(event)
+
+    def run_lane(lane: list[Any]) -> None:
+        for event in lane:
+            results[event.id] = _process_one(container, ports, account_id, event)
+
+    workers = min(len(lanes), max(1, int(getattr(container.config, "worker_threads", 1))))
+    if workers <= 1:
+        for lane in lanes.values():
+            run_lane(lane)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="byoc") as pool:
+            list(pool.map(run_lane, lanes.values()))
+    return results
+
+
+def _conversation_key(payload: dict[str, Any]) -> str:
+    """Events of one conversation are processed in order, different ones side by side."""
+    data = payload.get("data") or {}
+    return str(data.get("conversationIdentifier")
+               or (data.get("payload") or {}).get("conversationIdentifier") or "")
+
+
+def _process_one(container: Any, ports: SalesforcePorts, account_id: str,
+                 event: Any) -> str | None:
+    try:
+        return process(container, ports, account_id, event.payload)
+    except MappingError as exc:
+        return f"mapping failed: {exc}"
+    except CrmError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad event must not fail its batch
+        log.exception("Salesforce event %s failed", event.id)
+        return f"{type(exc).__name__}: {exc}"
+
+
+def process(container: Any, ports: SalesforcePorts, account_id: str,
+            payload: dict[str, Any]) -> str | None:
+    kind, data = payload.get("eventType"), payload.get("data") or {}
+    received_at = float(payload.get("received_at") or time.time())
+    if kind == "ConversationStarted":
+        return start(container, ports, account_id, data)
+    if kind == "RoutingRequested":
+        return transfer(container, ports, account_id, data, received_at)
+    if kind == "Interaction":
+        entry = data.get("payload") or {}
+        identifier = data.get("conversationIdentifier")
+        body = entry.get("entryPayload") or {}
+        if entry.get("entryType") == "RoutingWorkResult":
+            return work_result(container, ports, account_id, identifier, body)
+        if entry.get("entryType") == "RoutingResult":
+            return routing_result(container, account_id, identifier, body)
+        return None
+    return f"unknown Salesforce event type {kind!r}"
+
+
+def _conversation(container: Any, account_id: str, data: dict[str, Any]
+                  ) -> tuple[str, str, str | None]:
+    """Upsert the routable object and the conversation row: (row id, state, decision)."""
+    mapping = container.mappings.get("salesforce", "conversation")
+    fields = mapping.apply(data)
+    identifier = data["conversationIdentifier"]
+    with container.db.session() as session:
+        obj = store.upsert_object(session, account_id, mapping.object_type, identifier, fields)
+        conv = store.conversation(session, account_id, identifier)
+        if conv is None:
+            conv = ConversationRow(account_id=account_id, conversation_identifier=identifier,
+                                   channel_address=data.get("channelAddressIdentifier"),
+                                   object_id=obj.id, destination={}, declined_rep_ids=[],
+                                   state="new", route_calls=0)
+            session.add(conv)
+            session.flush()
+        return conv.id, conv.state, conv.decision_id
+
+
+def start(container: Any, ports: SalesforcePorts, account_id: str,
+          data: dict[str, Any]) -> str | None:
+    conv_id, state, decision_id = _conversation(container, account_id, data)
+    if state != "new":  # routed already: only an unfinished offer is left to do
+        return byoc.resume(container.db, ports, conv_id)
+    if decision_id:  # an earlier attempt decided, the route call did not get through
+        choice = _previous_choice(container, conv_id)
+    else:
+        choice = byoc.choose(container.db, account_id, conv_id)
+    return byoc.execute(container.db, ports, conv_id, choice, routing_type="Initial")
+
+
+def _previous_choice(container: Any, conv_id: str) -> Choice:
+    with container.db.session() as session:
+        conv = session.get(ConversationRow, conv_id)
+        router_id, decision_id = conv.router_id, conv.decision_id
+        destination, rep_id = dict(conv.destination or {}), conv.rep_id
+    return Choice(router_id, decision_id, byoc.rep_by_id(container.db, rep_id),
+                  destination or {"kind": "channel"})
+
+
+def channel_data(params: dict[str, Any]) -> dict[str, Any]:
+    """``routingParameters.channelData`` is a JSON string; a dict is accepted as is."""
+    raw = params.get("channelData")
+    if raw in (None, ""):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        raise CrmError("routingParameters.channelData is not valid JSON") from None
+    return value if isinstance(value, dict) else {}
+
+
+def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict[str, Any],
+             received_at: float) -> str | None:
+    event = data.get("payload") or {}
+    params = event.get("routingParameters") or {}
+    identifier = event.get("conversationIdentifier") or channel_data(params).get(
+        "conversationIdentifier")
+    deadline_at = received_at + byoc.TRANSFER_DEADLINE_SECONDS
+    conv_id, _state, _decision = _conversation(container, account_id, {
+        "conversationIdentifier": identifier,
+        "channelAddressIdentifier": data.get("channelAddressIdentifier")})
+    with container.db.session() as session:
+        conv = session.get(ConversationRow, conv_id)
+        previous_rep = conv.rep_id
+        done = conv.routing_type == "Transfer" and conv.routed_at is not None \
+            and conv.routed_at.timestamp() >= received_at
+    if done:  # this event already got its route: finish the offer if one is missing
+        return byoc.resume(container.db, ports, conv_id, deadline_at)
+    if time.time() >= deadline_at:
+        byoc.fail(container.db, conv_id, "transfer not sent: Salesforce's 60-second "
+                   "transfer deadline passed", None)
+        return None
+    user_id = params.get("userId")
+    if params.get("flowId"):
+        choice = Choice(None, None, None, {"kind": "flow", "flow_id": params["flowId"],
+                                           "fallback_queue_id": params.get("queueId")})
+    elif params.get("queueId") and not user_id:
+        choice = Choice(None, None, None, {"kind": "queue", "queue_id": params["queueId"]})
+    elif user_id:
+        choice = Choice(None, None, None, {"kind": "user", "user_id": user_id})
+    else:
+        exclude = [previous_rep] if previous_rep else []
+        choice = byoc.choose(container.db, account_id, conv_id, exclude=exclude, reroute=True)
+    return byoc.execute(container.db, ports, conv_id, choice, routing_type="Transfer",
+                        deadline_at=deadline_at, user_id=user_id)
+
+
+def work_result(container: Any, ports: SalesforcePorts, account_id: str,
+                identifier: str | None, entry: dict[str, Any]) -> str | None:
+    work_type = entry.get("workType")
+    db = container.db
+    with db.session() as session:
+        conv = store.conversation(session, account_id, identifier or "", lock=True)
+        if conv is None:
+            log.info("RoutingWorkResult for an unknown conversation %s", identifier)
+            return None
+        work_id = str(entry.get("workId") or "")
+        if work_type in ("Declined", "Cancelled") and work_id and conv.agent_work_id \
+                and work_id[:15] != conv.agent_work_id[:15]:
+            log.info("%s for an earlier offer of %s ignored", work_type, identifier)
+            return None  # the work was already offered to someone else
+        conv.state = WORK_STATES.get(work_type, conv.state)
+        errors = [str(m) for m in entry.get("errorMessages") or []]
+        if work_type == "TransferError":
+            conv.error = "; ".join(errors) or "transfer failed"
+            conv.error_code = "TransferError"
+            store.mark_decision(session, conv.decision_id, ok=False,
+                                error=f"TransferError: {conv.error}")
+        if work_type not in ("Declined", "Cancelled"):
+            return None
+        declined = list(conv.declined_rep_ids or [])
+        if conv.rep_id and conv.rep_id not in declined:
+            declined.append(conv.rep_id)
+        conv.declined_rep_ids = declined
+        conv_id, destination = conv.id, dict(conv.destination or {})
+        routing_type = conv.routing_type
+        decision_id, work_item_id = conv.decision_id, conv.work_item_id
+        if work_type == "Cancelled" or destination.get("kind") == "rep":
+            store.mark_decision(session, decision_id, ok=False,
+                                error=f"{work_type} ({'; '.join(errors) or 'no reason given'})")
+    if work_type == "Declined" and destination.get("kind") != "rep":
+        return None  # Omni-Channel offers queue and flow work to its next rep itself
+    choice = byoc.choose(db, account_id, conv_id, exclude=declined, reroute=True)
+    if work_type == "Declined" and work_item_id:
+        if choice.rep is None:
+            byoc.fail(db, conv_id, f"no eligible rep left to offer the work to: "
+                                    f"{choice.reason}", choice.decision_id)
+            return None
+        with db.session() as session:
+            conv = session.get(ConversationRow, conv_id)
+            conv.decision_id, conv.router_id = choice.decision_id, choice.router_id
+            store.mark_decision(session, choice.decision_id, ok=True)
+        return byoc.offer(db, ports, conv_id, choice.rep)
+    return byoc.execute(db, ports, conv_id, choice, routing_type=routing_type)
+
+
+def routing_result(container: Any, account_id: str, identifier: str | None,
+                   entry: dict[str, Any]) -> str | None:
+    failure = entry.get("failureType") or "None"
+    with container.db.session() as session:
+        conv = store.conversation(session, account_id, identifier or "", lock=True)
+        if conv is None:
+            return None
+        if failure == "None":
+            conv.psr_id = entry.get("pendingServiceRoutingId") or conv.psr_id
+            return None
+        reason = entry.get("failureReason") or ""
+        messages = "; ".join(str(m) for m in entry.get("errorMessages") or [])
+        conv.state, conv.error_code = "failed", failure
+        conv.error = f"{failure}: {'; '.join(p for p in (reason, messages) if p) or 'no reason'}"
+        store.mark_decision(session, conv.decision_id, ok=False, error=conv.error)
+    return None

@@ -1,0 +1,186 @@
+"""Salesforce records from Outbound Messages: map, route, write OwnerId back in batches.
+
+Each notification is mapped (``mappings/salesforce/{lead,contact,case}.yaml``), mirrored
+as a routable object and run through the published routers of its object type. The
+owners of a whole claimed batch are then written with as few sObject Collections calls
+as possible (the adapter splits at 200), and each decision records its own result.
+A retried event reuses its earlier assignment instead of deciding again, so a
+write-back that failed is retried without moving the record to another rep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from connector.core.errors import CrmError
+from connector.core.model import Rep
+from connector.core.ports import OwnerWrite
+from connector.mapping import MappingError
+from connector.service.dispatch import dispatch
+from connector.store import salesforce as store
+from connector.store.models import DecisionRow
+
+from .byoc import SalesforcePorts, rep_by_id
+
+log = logging.getLogger(__name__)
+
+OBJECTS = {"Lead": "lead", "Contact": "contact", "Case": "case"}
+
+
+@dataclass
+class Pending:
+    event_id: str
+    write: OwnerWrite
+    decision_id: str
+
+
+def _previous_assignment(container: Any, account_id: str, object_id: str
+                         ) -> tuple[str, str | None, Rep | None] | None:
+    """An assignment whose write-back has not succeeded yet: (decision, router, rep)."""
+    with container.db.session() as session:
+        row = session.scalars(select(DecisionRow).where(
+            DecisionRow.account_id == account_id, DecisionRow.object_id == object_id,
+            DecisionRow.assigned.is_(True)).order_by(DecisionRow.created_at.desc())
+            .limit(1)).one_or_none()
+        if row is None or row.sync_status not in ("pending", "failed"):
+            return None
+        decision_id, router_id, rep_id = row.id, row.router_id, row.rep_id
+    return decision_id, router_id, rep_by_id(container.db, rep_id)
+
+
+def _decide(container: Any, account_id: str, object_type: str, object_id: str
+            ) -> tuple[str, str | None, Rep | None] | None:
+    with container.db.session() as session:
+        routers = [(r.id, (r.settings or {}).get("destination"))
+                   for r in store.routers_for(session, account_id, object_type)]
+    for router_id, _destination in routers:
+        result = dispatch(container.db, account_id, router_id, object_id)
+        if result.decision.assigned:
+            return result.decision_id, router_id, result.decision.rep
+    return None
+
+
+def _owner_id(container: Any, ports: SalesforcePorts, router_id: str | None,
+              rep: Rep | None) -> str:
+    destination: dict[str, Any] = {}
+    if router_id:
+        with container.db.session() as session:
+            from connector.store.models import RouterRow
+
+            router = session.get(RouterRow, router_id)
+            destination = dict((router.settings or {}).get("destination") or {}) \
+                if router else {}
+    if destination.get("kind") == "queue":
+        if destination.get("queue_id"):
+            return destination["queue_id"]
+        name = destination.get("queue") or ""
+        found = ports.queues.queue_id(name) if ports.queues else None
+        if not found:
+            raise CrmError(f"no Salesforce queue with developer name {name!r}")
+        return found
+    if rep is None:
+        raise CrmError("the decision has no rep")
+    owner = rep.crm_ids.get("salesforce")
+    if not owner and ports.directory is not None:
+        owner = ports.directory.owner_id_for_email(rep.email)
+    if not owner:
+        raise CrmError(f"no active Salesforce user with the email {rep.email}")
+    return owner
+
+
+def _owned_as_we_left_it(container: Any, ports: SalesforcePorts, rep_id: str | None,
+                         owner_id: str | None) -> bool:
+    """True when Salesforce reports the owner we wrote: the notification is the echo of
+    our own update, not a change to route."""
+    if not rep_id or not owner_id:
+        return False
+    rep = rep_by_id(container.db, rep_id)
+    if rep is None:
+        return False
+    ours = rep.crm_ids.get("salesforce")
+    if not ours and ports.directory is not None:
+        try:
+            ours = ports.directory.owner_id_for_email(rep.email)
+        except CrmError:
+            return False
+    return bool(ours) and ours[:15] == owner_id[:15]
+
+
+def route_records(container: Any, ports: SalesforcePorts, account_id: str,
+                  events: Sequence[Any]) -> dict[str, str | None]:
+    results: dict[str, str | None] = {}
+    pending: list[Pending] = []
+    for event in events:
+        sobject = event.payload.get("sobject")
+        record = event.payload.get("record") or {}
+        obj = OBJECTS.get(sobject or "")
+        if obj is None or not record.get("Id"):
+            results[event.id] = None
+            log.warning("Outbound Message for unsupported object %r ignored", sobject)
+            continue
+        try:
+            mapping = container.mappings.get("salesforce", obj)
+            fields = mapping.apply(record)
+        except MappingError as exc:
+            results[event.id] = f"mapping failed: {exc}"
+            continue
+        with container.db.session() as session:
+            row = store.upsert_object(session, account_id, mapping.object_type, record["Id"],
+                                      fields)
+            object_id, owner_rep_id = row.id, row.owner_rep_id
+        if _owned_as_we_left_it(container, ports, owner_rep_id, record.get("OwnerId")):
+            results[event.id] = None  # our own write-back coming back: no reassignment loop
+            continue
+        chosen = _previous_assignment(container, account_id, object_id) or \
+            _decide(container, account_id, mapping.object_type, object_id)
+        results[event.id] = None
+        if chosen is None:
+            continue
+        decision_id, router_id, rep = chosen
+        try:
+            owner = _owner_id(container, ports, router_id, rep)
+        except CrmError as exc:
+            _mark(container, decision_id, ok=False, error=str(exc))
+            results[event.id] = None if not exc.retryable else str(exc)
+            continue
+        pending.append(Pending(event.id, OwnerWrite(sobject, record["Id"], owner), decision_id))
+    if pending:
+        _write(container, ports, pending, results)
+    return results
+
+
+def _write(container: Any, ports: SalesforcePorts, pending: list[Pending],
+           results: dict[str, str | None]) -> None:
+    if ports.writer is None:
+        for item in pending:
+            _mark(container, item.decision_id, ok=False,
+                  error="Salesforce write-back is not configured (SALESFORCE_CLIENT_ID)")
+        return
+    try:
+        outcomes = ports.writer.write_owners([p.write for p in pending])
+    except CrmError as exc:
+        for item in pending:
+            _mark(container, item.decision_id, ok=False, error=str(exc))
+            if exc.retryable:
+                results[item.event_id] = str(exc)
+        return
+    by_record = {o.record_id: o for o in outcomes}
+    for item in pending:
+        outcome = by_record.get(item.write.record_id)
+        if outcome is not None and outcome.ok:
+            _mark(container, item.decision_id, ok=True)
+            continue
+        error = outcome.error if outcome is not None else "no result for this record"
+        _mark(container, item.decision_id, ok=False, error=error)
+        if outcome is not None and outcome.retryable:
+            results[item.event_id] = error
+
+
+def _mark(container: Any, decision_id: str, *, ok: bool, error: str | None = None) -> None:
+    with container.db.session() as session:
+        store.mark_decision(session, decision_id, ok=ok, error=error)

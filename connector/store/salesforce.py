@@ -1,0 +1,96 @@
+"""SQL for the Salesforce flows: BYOC conversations, mirrored Salesforce records, the
+routers that apply to them, and the write-back status of their decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AccountRow, ConversationRow, DecisionRow, ObjectRow, RouterRow
+
+SOURCE = "salesforce"
+#: states in which Salesforce still holds a pending service routing for the conversation
+PENDING_STATES = ("pending", "offered", "assigned", "declined")
+
+
+def resolve_account(session: Session, configured: str | None) -> str | None:
+    """The configured account, or the only active one (a single-tenant install)."""
+    if configured:
+        return configured if session.get(AccountRow, configured) is not None else None
+    ids = list(session.scalars(select(AccountRow.id).where(AccountRow.active.is_(True))
+                               .limit(2)))
+    return ids[0] if len(ids) == 1 else None
+
+
+def conversation(session: Session, account_id: str, identifier: str,
+                 *, lock: bool = False) -> ConversationRow | None:
+    query = select(ConversationRow).where(ConversationRow.account_id == account_id,
+                                          ConversationRow.conversation_identifier == identifier)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def upsert_object(session: Session, account_id: str, object_type: str, source_id: str,
+                  fields: dict[str, Any]) -> ObjectRow:
+    """The routable mirror of a Salesforce record or BYOC conversation, fields refreshed."""
+    row = session.scalars(select(ObjectRow).where(
+        ObjectRow.account_id == account_id, ObjectRow.source == SOURCE,
+        ObjectRow.object_type == object_type, ObjectRow.source_id == source_id)).one_or_none()
+    now = datetime.now(UTC)
+    clean = {k: v for k, v in fields.items() if v is not None}
+    if row is None:
+        row = ObjectRow(account_id=account_id, object_type=object_type, source=SOURCE,
+                        source_id=source_id, fields=clean, created_at=now, updated_at=now)
+        session.add(row)
+    else:
+        row.fields = {**(row.fields or {}), **clean}
+        row.updated_at = now
+    session.flush()
+    return row
+
+
+def routers_for(session: Session, account_id: str, object_type: str) -> list[RouterRow]:
+    """Published routers of an object type, oldest first: the first that assigns wins."""
+    return list(session.scalars(
+        select(RouterRow).where(RouterRow.account_id == account_id,
+                                RouterRow.object_type == object_type,
+                                RouterRow.published.is_(True))
+        .order_by(RouterRow.created_at, RouterRow.id)))
+
+
+def stale_conversations(session: Session, before: datetime, limit: int = 100
+                        ) -> list[ConversationRow]:
+    return list(session.scalars(
+        select(ConversationRow).where(ConversationRow.state.in_(PENDING_STATES),
+                                      ConversationRow.routed_at < before)
+        .order_by(ConversationRow.routed_at).limit(limit)))
+
+
+def mark_decision(session: Session, decision_id: str | None, *, ok: bool,
+                  error: str | None = None) -> None:
+    """Record the outcome of the Salesforce call that carried out a decision."""
+    if not decision_id:
+        return
+    row = session.get(DecisionRow, decision_id)
+    if row is None:
+        return
+    row.sync_status = "synced" if ok else "failed"
+    row.sync_error = None if ok else (error or "failed")[:4000]
+    row.sync_attempts += 1
+
+
+def conversation_as_dict(row: ConversationRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "conversation_identifier": row.conversation_identifier,
+        "state": row.state, "routing_type": row.routing_type,
+        "destination": row.destination, "psr_id": row.psr_id,
+        "work_item_id": row.work_item_id, "routing_correlation_id": row.routing_correlation_id,
+        "rep_id": row.rep_id, "salesforce_user_id": row.salesforce_user_id,
+        "agent_work_id": row.agent_work_id,
+        "declined_rep_ids": row.declined_rep_ids, "route_calls": row.route_calls,
+        "decision_id": row.decision_id, "error_code": row.error_code, "error": row.error,
+    }

@@ -1,0 +1,45 @@
+"""OpenAPI paths of the Salesforce routes (merged into ``GET /openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def salesforce_paths() -> dict[str, Any]:
+    envelope = {"type": "object", "required": ["eventType", "data"], "properties": {
+        "eventId": {"type": "string"},
+        "eventType": {"enum": ["ConversationStarted", "RoutingRequested", "Interaction"]},
+        "data": {"type": "object"}}}
+    signature = [{"name": "X-Connector-Signature", "in": "header", "required": True,
+                  "schema": {"type": "string"},
+                  "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">'}]
+    soap = {"content": {"text/xml": {"schema": {"type": "string"}}}}
+    return {
+        "/webhooks/salesforce": {"post": {
+            "summary": "BYOC events (served when SALESFORCE_WEBHOOK_SECRET is set)",
+            "security": [], "parameters": signature,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "oneOf": [envelope, {"type": "object", "properties": {
+                    "events": {"type": "array", "items": envelope}}}]}}}},
+            "responses": {"200": {"description": "Stored (duplicates counted)"},
+                          "400": _error("Malformed body; the message names the field"),
+                          "401": _error("Signature missing, wrong or outside 5 minutes")}}},
+        "/webhooks/salesforce/outbound": {"post": {
+            "summary": "Salesforce Outbound Messages for Lead, Contact, Case (served when "
+                       "SALESFORCE_ORG_ID is set)",
+            "security": [], "requestBody": {"required": True, **soap},
+            "responses": {"200": {"description": "SOAP Ack, after storing", **soap},
+                          "500": {"description": "SOAP fault: nothing acknowledged", **soap}}}},
+        "/conversations/{identifier}": {"get": {
+            "summary": "A BYOC conversation's routing state and its decision",
+            "parameters": [{"name": "identifier", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The conversation"},
+                          "401": _error("Missing or invalid bearer token"),
+                          "404": _error("Not found")}}},
+    }

@@ -1,0 +1,117 @@
+"""``POST /webhooks/salesforce`` (signed BYOC events) and ``POST
+/webhooks/salesforce/outbound`` (Outbound Messages).
+
+Both only verify, parse and store: one durable, deduplicated insert into the inbox, then
+the answer (2xx / SOAP Ack) and a nudge to the executor. No Salesforce call happens on
+this path. A route whose secret or org id is not configured is not served at all, so the
+check can never be skipped by a missing setting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+
+from connector.core.errors import SignatureInvalid
+from connector.core.webhook_signature import HEADER, verify
+from connector.jobs.inbox import NewEvent, store_events
+
+from .auth import require_account
+from .errors import ApiError
+from .salesforce_payloads import PayloadError, ack, fault, parse_byoc, parse_outbound
+
+log = logging.getLogger(__name__)
+SOURCE = "salesforce"
+KIND = "salesforce"
+
+
+def _container():
+    return current_app.config["CONTAINER"]
+
+
+def _notify() -> None:
+    executor = _container().executor
+    if executor is not None:
+        executor.notify()
+
+
+def _byoc_events() -> Response:
+    config = _container().config
+    body = request.get_data(cache=False)
+    try:
+        verify(config.salesforce_webhook_secret or "", request.headers.get(HEADER), body,
+               time.time())
+    except SignatureInvalid as exc:
+        raise ApiError(401, f"Invalid signature: {exc}") from None
+    try:
+        parsed = parse_byoc(body)
+    except PayloadError as exc:
+        raise ApiError(400, str(exc)) from None
+    account_key = (config.salesforce_org_id or config.byoc_org_id or "default")[:15]
+    now = time.time()
+    events = [NewEvent(SOURCE, account_key, f"byoc:{key}", KIND,
+                       {"eventType": kind, "data": data, "received_at": now})
+              for kind, key, data in parsed]
+    new = store_events(_container().db, events)
+    _notify()
+    return jsonify({"received": len(events), "duplicates": len(events) - new})
+
+
+def _soap(body: bytes, status: int) -> Response:
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")
+
+
+def _outbound_messages() -> Response:
+    expected = (_container().config.salesforce_org_id or "")[:15]
+    try:
+        org, notes = parse_outbound(request.get_data(cache=False))
+    except PayloadError as exc:
+        return _soap(fault(str(exc)), 500)
+    if org[:15] != expected:
+        return _soap(fault("OrganizationId does not match this connector's org"), 500)
+    now = time.time()
+    events = [NewEvent(SOURCE, expected, f"outbound:{n['id']}", KIND,
+                       {"eventType": "OutboundMessage", "sobject": n["sobject"],
+                        "record": n["record"], "received_at": now}) for n in notes]
+    try:
+        store_events(_container().db, events)
+    except Exception:  # noqa: BLE001 - no Ack unless stored; Salesforce will resend
+        log.exception("storing Outbound Message failed")
+        return _soap(fault("could not store the notifications; retry", "soapenv:Server"), 500)
+    _notify()
+    return _soap(ack(), 200)
+
+
+@require_account
+def _conversation(identifier: str) -> Response:
+    """A BYOC conversation's routing state, with the decision that placed it."""
+    from connector.store import salesforce as store
+    from connector.store.models import DecisionRow
+    from connector.store.repositories import decision_as_dict
+
+    with _container().db.session() as session:
+        row = store.conversation(session, g.account_id, identifier)
+        if row is None:
+            raise ApiError(404, "Conversation not found")
+        body = store.conversation_as_dict(row)
+        decision = session.get(DecisionRow, row.decision_id) if row.decision_id else None
+        body["decision"] = decision_as_dict(decision) if decision is not None else None
+    return jsonify(body)
+
+
+def register(app: Flask) -> None:
+    """Serve the routes whose settings are present (called by bootstrap's hook)."""
+    config = app.config["CONTAINER"].config
+    bp = Blueprint("salesforce_webhooks", __name__)
+    if config.salesforce_webhook_secret:
+        bp.add_url_rule("/webhooks/salesforce", "byoc_events", _byoc_events, methods=["POST"])
+    else:
+        log.warning("SALESFORCE_WEBHOOK_SECRET is not set: POST /webhooks/salesforce is off")
+    if config.salesforce_org_id:
+        bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages",
+                        _outbound_messages, methods=["POST"])
+    bp.add_url_rule("/conversations/<path:identifier>", "conversation", _conversation,
+                    methods=["GET"])
+    app.register_blueprint(bp)

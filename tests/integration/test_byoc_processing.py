@@ -1,0 +1,284 @@
+"""Processing of stored BYOC events with hand-written fake ports and the inline executor:
+idempotent retries, the transfer deadline, bad channelData, unknown account."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from adapters.salesforce.fake_senders import ByocEventSender
+from connector.core.errors import PermanentCrmError, TransientCrmError
+from connector.core.ports import RouteAccepted
+from connector.jobs import inbox
+from connector.jobs.inbox import NewEvent
+from connector.service.byoc import SalesforcePorts
+from tests.integration.helpers import make_router, make_user
+
+events = ByocEventSender("http://unused", "secret")
+
+
+class FakeConversations:
+    """Records calls; ``fail_next`` holds errors to raise on the next route calls."""
+
+    def __init__(self) -> None:
+        self.routes: list = []
+        self.works: list = []
+        self.fail_next: list[Exception] = []
+
+    def route(self, request):
+        self.routes.append(request)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        n = len(self.routes)
+        return RouteAccepted(f"0JR{n:012d}", f"0Mw{n:012d}", f"corr-{n}")
+
+    def assign_agent_work(self, *, user_id, work_item_id, routing_context, request_id,
+                          deadline_at=None):
+        self.works.append((user_id, work_item_id, dict(routing_context), request_id))
+        return f"0Bz{len(self.works):012d}"
+
+    def cancel_route(self, *, conversation_identifier, cancel_reason, request_id):
+        return True
+
+
+@pytest.fixture
+def conversations(container, account_id):
+    fake = FakeConversations()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    return fake
+
+
+def store(container, event, received_at=None):
+    inbox.store_events(container.db, [NewEvent(
+        "salesforce", "org", f"byoc:{event['eventId']}", "salesforce",
+        {"eventType": event["eventType"], "data": event["data"],
+         "received_at": received_at or time.time()})])
+
+
+def drain(container):
+    from connector.jobs.executors import InlineExecutor
+
+    InlineExecutor(container, container.extras["handlers"]).drain()
+
+
+def test_a_failed_route_call_is_retried_with_the_same_decision_and_request_id(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005x"})
+    make_router(client, headers, [rep], object_type="conversation",
+                destination={"kind": "channel"})
+    conversations.fail_next = [TransientCrmError("Interaction Service down")]
+    store(container, events.conversation_started("conv-1"))
+
+    drain(container)
+    assert inbox.counts(container.db) == {"failed": 1}
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    first, second = conversations.routes
+    assert first.request_id == second.request_id
+    resp = client.get("/conversations/conv-1", headers=headers)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["state"] == "pending" and body["route_calls"] == 1
+    assert body["decision"]["sync_status"] == "synced"
+    assert len(client.get("/decisions", headers=headers).get_json()["results"]) == 1
+
+
+def test_a_repeated_start_event_does_not_route_twice(container, client, headers,
+                                                     conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    store(container, events.conversation_started("conv-2", event_id="a"))
+    store(container, events.conversation_started("conv-2", event_id="b"))
+
+    drain(container)
+
+    assert len(conversations.routes) == 1
+
+
+def test_a_transfer_past_the_60_second_deadline_is_not_sent(container, client, headers,
+                                                             conversations):
+    store(container, events.routing_requested("conv-3"), received_at=time.time() - 61)
+
+    drain(container)
+
+    assert conversations.routes == []
+    body = client.get("/conversations/conv-3", headers=headers).get_json()
+    assert body["state"] == "failed" and "60-second transfer deadline" in body["error"]
+
+
+def test_a_transfer_carries_its_deadline_to_the_client(container, client, headers,
+                                                       conversations):
+    received = time.time()
+    store(container, events.routing_requested("conv-4", queue_id="00G000000000001"),
+          received_at=received)
+
+    drain(container)
+
+    (request,) = conversations.routes
+    assert request.routing_type == "Transfer" and request.queue_id == "00G000000000001"
+    assert request.deadline_at == pytest.approx(received + 60)
+
+
+def test_channel_data_is_read_as_json_for_the_routing_context(container, client, headers,
+                                                             conversations):
+    event = events.routing_requested("conv-5", user_id="005000000000009")
+    event["data"]["payload"]["routingParameters"]["channelData"] = json.dumps(
+        {"conversationIdentifier": "conv-5", "routingType": "Transfer",
+         "routingCorrelationId": "c-1"})
+
+    store(container, event)
+    drain(container)
+
+    (work,) = conversations.works
+    assert work[0] == "005000000000009" and work[2]["routingType"] == "Transfer"
+
+
+def test_a_refused_route_is_recorded_not_retried(container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [PermanentCrmError("bad queue", status=400, code="10032")]
+    store(container, events.conversation_started("conv-6"))
+
+    drain(container)
+
+    assert inbox.counts(container.db) == {"done": 1}
+    body = client.get("/conversations/conv-6", headers=headers).get_json()
+    assert (body["state"], body["error_code"]) == ("failed", "10032")
+    assert body["decision"]["sync_status"] == "failed"
+
+
+def test_events_wait_when_no_account_is_configured(container, make_account, conversations):
+    make_account("Second")  # two accounts, none configured: ambiguous
+    container.extras["salesforce_ports"].account_id = None
+    store(container, events.conversation_started("conv-7"))
+
+    drain(container)
+
+    with container.db.session() as session:
+        from connector.store.models import InboxEventRow
+
+        (row,) = session.query(InboxEventRow).all()
+        assert row.status == "failed" and "SALESFORCE_ACCOUNT_ID" in row.last_error
+
+
+def test_unknown_conversation_results_are_ignored(container, conversations):
+    store(container, events.work_result("nobody", "Accepted"))
+    store(container, events.routing_result("nobody", "RoutingError"))
+
+    drain(container)
+
+    assert inbox.counts(container.db) == {"done": 2}
+
+
+class FlakyWork(FakeConversations):
+    def __init__(self) -> None:
+        super().__init__()
+        self.work_failures = 1
+
+    def assign_agent_work(self, **kw):
+        if self.work_failures:
+            self.work_failures -= 1
+            raise TransientCrmError("agentWork timed out")
+        return super().assign_agent_work(**kw)
+
+
+def test_a_failed_offer_is_retried_without_routing_again(container, client, headers,
+                                                         account_id):
+    fake = FlakyWork()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005x"})
+    make_router(client, headers, [rep], object_type="conversation",
+                destination={"kind": "rep"})
+    store(container, events.conversation_started("conv-8"))
+
+    drain(container)
+    assert inbox.counts(container.db) == {"failed": 1}
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    assert len(fake.routes) == 1 and len(fake.works) == 1
+    assert client.get("/conversations/conv-8", headers=headers).get_json()["state"] == "offered"
+
+
+def test_a_retried_transfer_event_finishes_its_offer_without_a_second_route(
+        container, client, headers, account_id):
+    fake = FlakyWork()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    store(container, events.routing_requested("conv-9", user_id="005000000000009"))
+
+    drain(container)
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    assert len(fake.routes) == 1 and len(fake.works) == 1
+    assert fake.routes[0].routing_type == "Transfer"
+
+
+class Sweepable(FakeConversations):
+    def __init__(self, fail_with=None) -> None:
+        super().__init__()
+        self.cancelled: list = []
+        self.fail_with = fail_with
+
+    def cancel_route(self, *, conversation_identifier, cancel_reason, request_id):
+        self.cancelled.append((conversation_identifier, cancel_reason, request_id))
+        if self.fail_with:
+            raise self.fail_with
+        return True
+
+
+@pytest.mark.parametrize("error", [None, TransientCrmError("SCRT down")])
+def test_the_sweep_deletes_only_routings_pending_too_long(container, client, headers,
+                                                          account_id, error):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+
+    fake = Sweepable(error)
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    container.extras["salesforce_ports"] = ports
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    store(container, events.conversation_started("old"))
+    store(container, events.conversation_started("accepted"))
+    drain(container)
+    store(container, events.work_result("accepted", "Accepted"))
+    drain(container)
+
+    assert sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=60)) == 0
+    swept = sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=121))
+
+    assert [c[:2] for c in fake.cancelled] == [("old", "Unavailable")]
+    body = client.get("/conversations/old", headers=headers).get_json()
+    if error is None:
+        assert swept == 1 and body["state"] == "expired"
+    else:
+        assert swept == 0 and body["state"] == "pending" and "SCRT down" in body["error"]
+
+
+def test_dispatch_can_leave_out_reps_who_declined(container, client, headers, account_id):
+    from connector.service.dispatch import dispatch
+    from connector.store.models import ObjectRow
+
+    ana = make_user(client, headers, "ana@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    router = make_router(client, headers, [ana, bob], object_type="conversation")
+    with container.db.session() as session:
+        obj = ObjectRow(account_id=account_id, object_type="conversation", fields={},
+                        source="salesforce", source_id="c-1")
+        session.add(obj)
+        session.flush()
+        object_id = obj.id
+
+    result = dispatch(container.db, account_id, router, object_id, exclude_rep_ids=[ana])
+
+    assert result.decision.rep.id == bob
+    skipped = result.decision.explain()["skipped"]
+    assert [(s["rep_id"], s["reason"]) for s in skipped] == [(ana, "unavailable")]
