@@ -38,6 +38,11 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_blueprint(api.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(openapi.bp)
+    from . import events as events_api
+    from . import hubspot as hubspot_web
+
+    hubspot_web.register(app)
+    app.register_blueprint(events_api.bp)
     for hook in container.extras.get("blueprints", []):
         hook(app)
     return app
