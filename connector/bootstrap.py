@@ -124,3 +124,25 @@ def wire_hubspot(container: Container) -> None:
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
             container.db, services.portals, fallback=container.owner_sync)
+
+
+def hubspot_subscriptions_client(config: Config):
+    """The webhook-subscriptions client of the public app (developer API key)."""
+    from adapters.hubspot.subscriptions import SubscriptionsClient
+
+    app_id = config.require("hubspot_app_id", "HUBSPOT_APP_ID")
+    key = config.require("hubspot_developer_api_key", "HUBSPOT_DEVELOPER_API_KEY")
+    return SubscriptionsClient(app_id, key, base_url=config.hubspot_api_base)
+
+
+def plan_hubspot_subscriptions(wanted, existing, *, delete_unwanted: bool = False):
+    from adapters.hubspot.subscriptions import plan_subscriptions
+
+    return plan_subscriptions(wanted, existing, delete_unwanted=delete_unwanted)
+
+
+def hubspot_fakes():
+    """The fake HubSpot server, its webhook sender and event builder (demo, benchmark)."""
+    from adapters.hubspot.fake_server import FakeHubSpot, WebhookSender, make_event
+
+    return FakeHubSpot, WebhookSender, make_event
