@@ -34,7 +34,7 @@ from connector.core.ports import OwnerWrite
 from connector.core.triggers import evaluate
 from connector.jobs import inbox
 from connector.mapping import MappingError
-from connector.service.dispatch import dispatch
+from connector.service.dispatch_many import dispatch_many
 from connector.service.hubspot_owner_sync import (
     FailedSync,
     hubspot_owner_id,
@@ -178,15 +178,19 @@ def _process(container: Any, portal: str, object_type: str | None,
 
     writes: list[tuple[str, OwnerWrite]] = []
     failures: list[FailedSync] = []
-    for record_id, (row_id, fields) in mirrored.items():
-        wanted = records[record_id]
-        for router_id, _settings, trigger, router_row in routers:
-            if not wanted.wants(router_row) or not evaluate(trigger, fields).matched:
-                continue
-            result = dispatch(db, account_id, router_id, row_id, now=now)
-            if not result.decision.assigned or result.decision.rep is None:
-                continue
+    unassigned = dict(mirrored)
+    for router_id, _settings, trigger, router_row in routers:
+        batch = [(record_id, row_id) for record_id, (row_id, fields) in unassigned.items()
+                 if records[record_id].wants(router_row) and evaluate(trigger, fields).matched]
+        if not batch:
+            continue
+        outcomes = dispatch_many(db, account_id, router_id, [row_id for _, row_id in batch],
+                                 now=now)
+        for (record_id, _), result in zip(batch, outcomes, strict=True):
             rep = result.decision.rep
+            if not result.decision.assigned or rep is None:
+                continue
+            del unassigned[record_id]
             email, crm_ids = rep_data.get(rep.id, (rep.email, rep.crm_ids))
             owner_id = hubspot_owner_id(client, email, crm_ids)
             if owner_id is None:
@@ -195,7 +199,6 @@ def _process(container: Any, portal: str, object_type: str | None,
             else:
                 writes.append((result.decision_id, OwnerWrite(object_type, record_id,
                                                               owner_id)))
-            break
     outcome = write_owners(db, client, portal, writes)
     mark_synced(db, outcome)
     by_decision = {d: w for d, w in writes}
