@@ -53,6 +53,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="executor threads")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     FakeHubSpot, WebhookSender, make_event = hubspot_fakes()
 
     with tempfile.TemporaryDirectory(prefix="hubspot-bench-") as tmp, \

@@ -38,7 +38,6 @@ from connector.service.dispatch_many import dispatch_many
 from connector.service.hubspot_owner_sync import (
     FailedSync,
     hubspot_owner_id,
-    mark_synced,
     schedule_retries,
     write_owners,
 )
@@ -87,11 +86,9 @@ def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[st
     return results
 
 
-def _owner_reps(db: Database, client: Any, account_id: str) -> tuple[dict[str, str], dict]:
-    """HubSpot owner id -> rep id for the account's reps, and the reps' crm data."""
-    with db.session() as session:
-        reps = [(r.id, r.email, dict(r.crm_ids or {}))
-                for r in hs_repo.account_reps(session, account_id)]
+def _owner_reps(client: Any, reps: Sequence[tuple[str, str, dict[str, Any]]]
+                ) -> tuple[dict[str, str], dict[str, tuple[str, dict[str, Any]]]]:
+    """HubSpot owner id -> rep id for the account's reps, and each rep's email and ids."""
     owners: dict[str, str] = {}
     for rep_id, email, crm_ids in reps:
         owner_id = hubspot_owner_id(client, email, crm_ids)
@@ -105,7 +102,16 @@ def _process(container: Any, portal: str, object_type: str | None,
     db: Database = container.db
     services = container.extras["hubspot"]
     results: dict[str, str | None] = {e.id: None for e in events}
-    account_id = services.portals.account_for(portal)
+    ordered = sorted(events, key=lambda e: (e.payload.get("occurred_at") or 0))
+    owner_changes = [e.payload["object_id"] for e in ordered
+                     if e.payload.get("property_name") == OWNER_PROPERTY]
+    with db.session() as session:  # everything this batch needs to know first, at once
+        portal_row = hs_repo.get_portal(session, portal)
+        account_id = portal_row.account_id if portal_row is not None else None
+        if account_id is not None and object_type is not None:
+            ours = hs_repo.owner_writes(session, portal, object_type, owner_changes)
+            reps = [(r.id, r.email, dict(r.crm_ids or {}))
+                    for r in hs_repo.account_reps(session, account_id)]
     if account_id is None:
         error = f"HubSpot portal {portal} is not connected to an account"
         return {e.id: error for e in events}
@@ -113,12 +119,6 @@ def _process(container: Any, portal: str, object_type: str | None,
         return results  # conversations, custom objects: nothing to route
     mapping = container.mappings.get("hubspot", object_type)
     now = datetime.now(UTC)
-    ordered = sorted(events, key=lambda e: (e.payload.get("occurred_at") or 0))
-
-    owner_changes = [e.payload["object_id"] for e in ordered
-                     if e.payload.get("property_name") == OWNER_PROPERTY]
-    with db.session() as session:
-        ours = hs_repo.owner_writes(session, portal, object_type, owner_changes)
 
     records: dict[str, _Record] = defaultdict(_Record)
     events_of: dict[str, list[str]] = defaultdict(list)
@@ -153,7 +153,7 @@ def _process(container: Any, portal: str, object_type: str | None,
     client = services.portals.client_for(portal)
     properties = list(dict.fromkeys([*mapping.properties, OWNER_PROPERTY]))
     found = client.read_records(object_type, list(records), properties)
-    owner_reps, rep_data = _owner_reps(db, client, account_id)
+    owner_reps, rep_data = _owner_reps(client, reps)
 
     with db.session() as session:
         existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
@@ -173,7 +173,6 @@ def _process(container: Any, portal: str, object_type: str | None,
                 owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
             row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
                                         object_type, record_id, fields, owner_rep, now)
-            session.flush()
             mirrored[record_id] = (row.id, row.fields)
 
     writes: list[tuple[str, OwnerWrite]] = []
@@ -200,7 +199,6 @@ def _process(container: Any, portal: str, object_type: str | None,
                 writes.append((result.decision_id, OwnerWrite(object_type, record_id,
                                                               owner_id)))
     outcome = write_owners(db, client, portal, writes)
-    mark_synced(db, outcome)
     by_decision = {d: w for d, w in writes}
     failures.extend(FailedSync(d, object_type, by_decision[d].record_id, err)
                     for d, err in outcome.items() if err is not None)

@@ -20,6 +20,7 @@ from .models import (
     ObjectRow,
     RepRow,
     RouterRow,
+    new_id,
 )
 
 SOURCE = "hubspot"
@@ -71,7 +72,8 @@ def upsert_object(session: Session, existing: ObjectRow | None, account_id: str,
     """
     row = existing
     if row is None:
-        row = ObjectRow(account_id=account_id, object_type=object_type, source=SOURCE,
+        row = ObjectRow(id=new_id(), account_id=account_id, object_type=object_type,
+                        source=SOURCE,
                         source_id=str(source_id), fields={}, created_at=now)
         session.add(row)
     row.fields = {k: v for k, v in fields.items() if v is not None}
