@@ -144,6 +144,7 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
             continue
         pending: list[tuple[str, OwnerWrite]] = []
         event_of: dict[str, inbox.InboxEvent] = {}
+        todo = []
         with db.session() as session:
             for event in group:
                 decision = session.get(DecisionRow, event.payload.get("decision_id"))
@@ -154,17 +155,19 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
                         or decision.sync_status == "synced" or obj.owner_rep_id != rep.id:
                     results[event.id] = None  # gone, done, or superseded by a newer owner
                     continue
-                try:
-                    owner_id = hubspot_owner_id(client, rep.email, rep.crm_ids)
-                except CrmError as exc:
-                    results[event.id] = str(exc)
-                    continue
-                if owner_id is None:
-                    results[event.id] = f"no HubSpot owner has the email {rep.email}"
-                    continue
-                pending.append((decision.id, OwnerWrite(obj.object_type, str(obj.source_id),
-                                                        owner_id)))
-                event_of[decision.id] = event
+                todo.append((event, decision.id, obj.object_type, str(obj.source_id),
+                             rep.email, dict(rep.crm_ids or {})))
+        for event, decision_id, object_type, record_id, email, crm_ids in todo:
+            try:  # may call HubSpot (owners), so never inside a transaction
+                owner_id = hubspot_owner_id(client, email, crm_ids)
+            except CrmError as exc:
+                results[event.id] = str(exc)
+                continue
+            if owner_id is None:
+                results[event.id] = f"no HubSpot owner has the email {email}"
+                continue
+            pending.append((decision_id, OwnerWrite(object_type, record_id, owner_id)))
+            event_of[decision_id] = event
         outcome = write_owners(db, client, portal, pending)
         for decision_id, error in outcome.items():
             results[event_of[decision_id].id] = error
