@@ -11,6 +11,7 @@ connector runs in-process (web app on 127.0.0.1, threads executor, SQLite file).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import secrets
@@ -51,15 +52,20 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--workers", type=int, default=4, help="executor threads")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", nargs="?",
+                        const="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                        help="run on a fresh PostgreSQL database (dropped afterwards) "
+                             "instead of a SQLite file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     FakeHubSpot, WebhookSender, make_event = hubspot_fakes()
 
     with tempfile.TemporaryDirectory(prefix="hubspot-bench-") as tmp, \
+            _database(args.postgres, Path(tmp)) as database_url, \
             FakeHubSpot(rate_limit=RATE_LIMIT, rate_window=WINDOW) as fake:
         secret = secrets.token_urlsafe(24)
-        config = Config(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", executor="threads",
+        config = Config(database_url=database_url, executor="threads",
                         worker_threads=args.workers, sweep_interval_seconds=1,
                         jwt_secret=secrets.token_urlsafe(32), secret_key=secrets.token_urlsafe(32),
                         hubspot_client_secret=secret, hubspot_access_token=fake.token,
@@ -74,6 +80,25 @@ def main() -> int:
         finally:
             server.shutdown()
             container.close()
+
+
+@contextlib.contextmanager
+def _database(postgres_admin_url: str | None, tmp: Path):
+    if not postgres_admin_url:
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"hubspot_bench_{secrets.token_hex(6)}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _setup(container, fake, reps: int) -> None:
@@ -139,6 +164,7 @@ def _run(args, fake, container, url, secret, WebhookSender, make_event) -> int:
     floor = floor_seconds(args.events)
     lost = args.events - stored
     rows = [
+        ("database", container.db.engine.dialect.name),
         ("events sent", f"{args.events:,} in {len(statuses)} batches of {BATCH}, "
                         f"concurrency {CONCURRENCY}"),
         ("webhook answers", ", ".join(f"{s}: {statuses.count(s)}" for s in sorted(

@@ -7,6 +7,8 @@ the route answers 503 and stores nothing: a webhook is never accepted unverified
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -62,7 +64,12 @@ def receive_webhook():
 
 
 def _state_secret() -> str:
-    return container().config.jwt_secret or ""
+    """A key of its own for the install ``state``: it travels through the browser and
+    HubSpot, so it must never be accepted as an API bearer token (those use the JWT
+    secret itself)."""
+    secret = container().config.jwt_secret or ""
+    return hmac.new(secret.encode("utf-8"), b"hubspot-install-state",
+                    hashlib.sha256).hexdigest()
 
 
 @bp.get("/oauth/hubspot/install")

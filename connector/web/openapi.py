@@ -167,6 +167,9 @@ def spec() -> dict[str, Any]:
                              "responses": {"200": {"description": "Healthy"},
                                            "503": {"description": "Database unreachable"}}}},
     }
+    from .openapi_hubspot import paths as hubspot_paths
+
+    paths.update(hubspot_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM lead-routing connector", "version": "1"},

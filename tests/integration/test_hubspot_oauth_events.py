@@ -52,6 +52,8 @@ def test_install_and_callback_store_encrypted_tokens_per_portal(config, fake, ma
         assert query["redirect_uri"] == ["https://connector.example.com/oauth/hubspot/callback"]
 
         assert client.get("/oauth/hubspot/callback?code=x&state=forged").status_code == 400
+        as_bearer = {"Authorization": f"Bearer {query['state'][0]}"}
+        assert client.get("/account", headers=as_bearer).status_code == 401
         code = fake.issue_auth_code()
         done = client.get(f"/oauth/hubspot/callback?code={code}&state={query['state'][0]}")
         assert done.status_code == 200, done.get_json()

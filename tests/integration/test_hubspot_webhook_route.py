@@ -146,3 +146,9 @@ def test_without_a_client_secret_the_route_accepts_nothing(container, caplog):
     assert response.status_code == 503
     assert "HUBSPOT_CLIENT_SECRET" in response.get_json()["message"]
     assert inbox.counts(container.db) == {}
+
+
+def test_openapi_describes_the_hubspot_and_events_endpoints(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert {"/webhooks/hubspot", "/events", "/events/{id}/replay", "/events/replay",
+            "/oauth/hubspot/install", "/oauth/hubspot/callback"} <= set(paths)
