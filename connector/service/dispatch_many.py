@@ -21,9 +21,9 @@ from connector.core.engine import Decision, RouterState, decide
 from connector.core.model import DistributionModel
 from connector.store import repositories as repo
 from connector.store.db import Database
-from connector.store.models import ObjectRow
+from connector.store.models import AssignmentCounterRow, DecisionRow, ObjectRow, RouterRow, new_id
 
-from .dispatch import DispatchResult, _persist, _rep_ids, dispatch
+from .dispatch import DispatchResult, _rep_ids, dispatch
 
 
 def _advance(state: RouterState, decision: Decision) -> RouterState:
@@ -36,6 +36,52 @@ def _advance(state: RouterState, decision: Decision) -> RouterState:
     window[rep.id] += 1
     return replace(state, rotation=decision.new_rotation or state.rotation,
                    period_counts=dict(counts), window_counts=dict(window))
+
+
+def _persist(router: RouterRow, obj: ObjectRow | None, owner_field: str, account_id: str,
+             decision: Decision, now: datetime) -> DecisionRow:
+    """What :func:`connector.service.dispatch._persist` stores, minus the cap counters,
+    which the caller adds up and writes once for the whole batch."""
+    row = DecisionRow(
+        id=new_id(), account_id=account_id, router_id=router.id,
+        object_id=obj.id if obj else None, outcome=decision.outcome.name.lower(),
+        message=decision.outcome.message, assigned=decision.assigned,
+        rep_id=decision.rep.id if decision.rep else None,
+        rep_email=decision.rep.email if decision.rep else None,
+        field_name=None, reason=decision.explain(), created_at=now,
+    )
+    if decision.assigned and decision.rep is not None and obj is not None:
+        row.field_name = owner_field
+        obj.owner_rep_id = decision.rep.id
+        obj.owner_assigned_at = now
+        obj.updated_at = now
+        if decision.new_rotation is not None:
+            router.rr_last_position = decision.new_rotation.last_position
+            router.current_weights = dict(decision.new_rotation.current_weights)
+        if obj.source != "api":
+            row.sync_status = "pending"
+    return row
+
+
+def _count_assignments(session, router_id: str, added: Counter) -> None:
+    """Add the batch's assignments to the rep/period counters (router row locked),
+    dropping counters of periods that have passed, as ``count_assignment`` does."""
+    if not added:
+        return
+    existing = {(c.rep_id, c.period): c for c in session.scalars(
+        select(AssignmentCounterRow).where(AssignmentCounterRow.router_id == router_id))}
+    for (rep_id, period, key), n in added.items():
+        counter = existing.get((rep_id, period))
+        if counter is not None and counter.period_key == key:
+            counter.count += n
+            continue
+        if counter is not None:
+            session.delete(counter)
+            session.flush()
+        counter = AssignmentCounterRow(router_id=router_id, rep_id=rep_id, period=period,
+                                       period_key=key, count=n)
+        session.add(counter)
+        existing[(rep_id, period)] = counter
 
 
 def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Sequence[str],
@@ -62,18 +108,25 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
                 window = now - timedelta(hours=router.settings.load_window_hours)
             state = repo.load_router_state(session, router_row, list(reps), window)
             results = []
-            for object_id in object_ids:
-                obj_row = rows.get(object_id)
-                obj = repo.object_to_domain(obj_row) if obj_row is not None else None
-                decision = decide(account=account, router=router, obj=obj, reps=reps,
-                                  state=state, now=now)
-                row = _persist(session, router_row, obj_row, account_id, decision, now)
-                if decision.assigned:
-                    state = _advance(state, decision)
-                results.append(DispatchResult(
-                    decision, row.id, field_name=row.field_name,
-                    assigned_at=now if decision.assigned else None,
-                    sync_source=obj_row.source if obj_row is not None else None))
+            added: Counter = Counter()
+            with session.no_autoflush:
+                for object_id in object_ids:
+                    obj_row = rows.get(object_id)
+                    obj = repo.object_to_domain(obj_row) if obj_row is not None else None
+                    decision = decide(account=account, router=router, obj=obj, reps=reps,
+                                      state=state, now=now)
+                    row = _persist(router_row, obj_row, router.owner_field, account_id,
+                                   decision, now)
+                    session.add(row)
+                    if decision.assigned and decision.rep is not None:
+                        state = _advance(state, decision)
+                        for period, key in decision.periods.items():
+                            added[(decision.rep.id, period, key)] += 1
+                    results.append(DispatchResult(
+                        decision, row.id, field_name=row.field_name,
+                        assigned_at=now if decision.assigned else None,
+                        sync_source=obj_row.source if obj_row is not None else None))
+            _count_assignments(session, router_row.id, added)
     if simple:  # nothing can be assigned: the plain path records the same outcomes
         return [dispatch(db, account_id, router_id, object_id, now=now)
                 for object_id in object_ids]

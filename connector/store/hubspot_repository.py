@@ -108,14 +108,25 @@ def owner_writes(session: Session, portal_id: str, object_type: str,
 def record_owner_writes(session: Session, portal_id: str,
                         writes: Sequence[tuple[str, str, str]], now: datetime) -> None:
     """Remember ``(object_type, record_id, owner_id)`` as written by us."""
-    for object_type, record_id, owner_id in writes:
-        row = session.get(HubSpotOwnerWriteRow, (str(portal_id), object_type, str(record_id)))
-        if row is None:
-            session.add(HubSpotOwnerWriteRow(portal_id=str(portal_id), object_type=object_type,
-                                             record_id=str(record_id), owner_id=str(owner_id),
-                                             written_at=now))
-        else:
-            row.owner_id, row.written_at = str(owner_id), now
+    latest = {(t, str(r)): str(o) for t, r, o in writes}
+    by_type: dict[str, list[str]] = {}
+    for object_type, record_id in latest:
+        by_type.setdefault(object_type, []).append(record_id)
+    for object_type, ids in by_type.items():
+        known = set(owner_writes(session, portal_id, object_type, ids))
+        for record_id in ids:
+            owner_id = latest[(object_type, record_id)]
+            if record_id in known:
+                session.execute(update(HubSpotOwnerWriteRow).where(
+                    HubSpotOwnerWriteRow.portal_id == str(portal_id),
+                    HubSpotOwnerWriteRow.object_type == object_type,
+                    HubSpotOwnerWriteRow.record_id == record_id)
+                    .values(owner_id=owner_id, written_at=now)
+                    .execution_options(synchronize_session=False))
+            else:
+                session.add(HubSpotOwnerWriteRow(portal_id=str(portal_id),
+                                                 object_type=object_type, record_id=record_id,
+                                                 owner_id=owner_id, written_at=now))
 
 
 def set_sync(session: Session, decision_ids: Sequence[str], status: str, *,
@@ -128,4 +139,4 @@ def set_sync(session: Session, decision_ids: Sequence[str], status: str, *,
     if count_attempt:
         values["sync_attempts"] = DecisionRow.sync_attempts + 1
     session.execute(update(DecisionRow).where(DecisionRow.id.in_(list(decision_ids)))
-                    .values(**values))
+                    .values(**values).execution_options(synchronize_session=False))

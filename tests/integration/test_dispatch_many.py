@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from connector.bootstrap import bootstrap
 from connector.service.dispatch import dispatch
 from connector.service.dispatch_many import dispatch_many
-from connector.store.models import AccountRow, ObjectRow, RepRow, RouterRow
+from connector.store.models import (
+    AccountRow,
+    AssignmentCounterRow,
+    ObjectRow,
+    RepRow,
+    RouterRow,
+)
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 
@@ -46,7 +53,7 @@ def _world(container, distribution, caps):
 ])
 def test_same_decisions_as_one_by_one(tmp_path, config, distribution, caps):
     ids = [f"o{i:02d}" for i in range(12)] + ["missing"]
-    outcomes = []
+    outcomes, counters, routers, owners = [], [], [], []
     for name in ("one", "many"):
         c = bootstrap(config.with_overrides({"database_url":
                                              f"sqlite:///{tmp_path / name}.db"}))
@@ -58,8 +65,17 @@ def test_same_decisions_as_one_by_one(tmp_path, config, distribution, caps):
                 results = dispatch_many(c.db, "acc", "router", ids, now=NOW)
             outcomes.append([(r.decision.outcome.name, r.decision.rep.id if r.decision.rep
                               else None) for r in results])
+            with c.db.session() as session:
+                counters.append(sorted((r.rep_id, r.period, r.period_key, r.count) for r in
+                                       session.scalars(select(AssignmentCounterRow))))
+                routers.append([(r.rr_last_position, r.current_weights) for r in
+                                session.scalars(select(RouterRow))])
+                owners.append(sorted((r.id, r.owner_rep_id) for r in
+                                     session.scalars(select(ObjectRow))))
         finally:
             c.close()
     assert outcomes[0] == outcomes[1]
+    assert counters[0] == counters[1] and counters[0]
+    assert routers[0] == routers[1] and owners[0] == owners[1]
     assert {o for o, _ in outcomes[0]} >= {"ASSIGNED", "TRIGGER_NOT_MATCHED",
                                            "CANNOT_OVERWRITE", "OBJECT_NOT_FOUND"}
