@@ -37,6 +37,7 @@ def test_signed_batches_in_owners_written_fairly_in_batches(service, fake, porta
     writes = fake.calls["POST /crm/v3/objects/{type}/batch/update"]
     reads = fake.calls["POST /crm/v3/objects/{type}/batch/read"]
     assert writes + reads <= 8  # batches of up to 100, never one call per record
+    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "synced") == 150)
     with service.container.db.session() as session:
         statuses = Counter(session.scalars(select(DecisionRow.sync_status)))
     assert statuses == {"synced": 150}
