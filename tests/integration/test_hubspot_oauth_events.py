@@ -67,6 +67,14 @@ def test_install_and_callback_store_encrypted_tokens_per_portal(config, fake, ma
         fake.add_owner("ana@example.com")
         crm = hubspot.portals.client_for(str(fake.portal_id))
         assert crm.owner_id_for_email("ana@example.com") is not None  # token works
+
+        first = row.access_token_enc
+        cipher = hubspot.portals._cipher
+        fake.expire_token(cipher.decrypt(first))  # revoked: the next call gets a 401
+        crm.refresh_owners()
+        with c.db.session() as session:
+            renewed = session.get(HubSpotPortalRow, str(fake.portal_id)).access_token_enc
+        assert renewed != first and cipher.decrypt(renewed).startswith("access-")
     finally:
         c.close()
 
