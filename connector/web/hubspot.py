@@ -109,6 +109,10 @@ def oauth_callback():
         portal_id = services.hub_id_for(tokens.access_token)
     except CrmError as exc:
         raise ApiError(400, f"HubSpot refused the install: {exc.message}") from None
+    owner = services.portals.account_for(portal_id)
+    if owner is not None and owner != claims["account_id"]:
+        raise ApiError(409, f"HubSpot portal {portal_id} is already connected to another "
+                            "account")
     services.portals.connect(portal_id, claims["account_id"],
                              StoredTokens(tokens.access_token, tokens.refresh_token,
                                           tokens.expires_at))

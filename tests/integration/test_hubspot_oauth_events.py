@@ -68,6 +68,13 @@ def test_install_and_callback_store_encrypted_tokens_per_portal(config, fake, ma
         crm = hubspot.portals.client_for(str(fake.portal_id))
         assert crm.owner_id_for_email("ana@example.com") is not None  # token works
 
+        other = make_account("Other")
+        state = parse_qs(urlsplit(client.get("/oauth/hubspot/install", headers=auth(
+            other)).headers["Location"]).query)["state"][0]
+        taken = client.get(f"/oauth/hubspot/callback?code={fake.issue_auth_code()}"
+                           f"&state={state}")
+        assert taken.status_code == 409 and "another account" in taken.get_json()["message"]
+
         first = row.access_token_enc
         cipher = hubspot.portals._cipher
         fake.expire_token(cipher.decrypt(first))  # revoked: the next call gets a 401
