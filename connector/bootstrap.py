@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.config import Config
+from connector.config import Config, ConfigError
 from connector.mapping import MappingRegistry
 from connector.service.dispatch import OwnerSync
 from connector.store.db import Database
@@ -53,7 +53,6 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     return container
 
 
-
 def wire_hubspot(container: Container) -> None:
     """HubSpot: portals and their clients, the webhook receiver, OAuth, the inbox handlers
     and the owner write-back of ``POST /dispatch/router``. What tests already put in
@@ -77,7 +76,8 @@ def wire_hubspot(container: Container) -> None:
     public_url = (config.public_url or "").rstrip("/")
 
     def oauth(tokens: TokenSet | None = None, on_tokens=None) -> OAuthTokens | None:
-        if not (config.hubspot_client_id and config.hubspot_client_secret and public_url):
+        if not (config.hubspot_client_id and config.hubspot_client_secret and public_url
+                and config.secret_key):
             return None
         return OAuthTokens(config.hubspot_client_id, config.hubspot_client_secret,
                            public_url + "/oauth/hubspot/callback", tokens=tokens,
@@ -94,8 +94,9 @@ def wire_hubspot(container: Container) -> None:
                                                          t.expires_at)))
             if provider is None:
                 raise AuthenticationFailed(f"portal {portal_id} has OAuth tokens but "
-                                           "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET or "
-                                           "CONNECTOR_PUBLIC_URL is not set")
+                                           "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, "
+                                           "CONNECTOR_PUBLIC_URL or CONNECTOR_SECRET_KEY is "
+                                           "not set")
         elif config.hubspot_access_token:
             provider = StaticToken(config.hubspot_access_token)
         else:
@@ -107,7 +108,10 @@ def wire_hubspot(container: Container) -> None:
                              retry=retry)
 
     if "hubspot" not in container.extras:
-        cipher = TokenCipher(config.secret_key) if config.secret_key else None
+        try:
+            cipher = TokenCipher(config.secret_key) if config.secret_key else None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         receiver = None
         if config.hubspot_client_secret:
             receiver = WebhookReceiver(config.hubspot_client_secret, public_url=public_url or None,

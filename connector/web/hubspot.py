@@ -79,7 +79,8 @@ def oauth_install():
     oauth = services.oauth() if services.oauth else None
     if oauth is None:
         raise ApiError(503, "HubSpot OAuth is not configured: set HUBSPOT_CLIENT_ID, "
-                            "HUBSPOT_CLIENT_SECRET and CONNECTOR_PUBLIC_URL")
+                            "HUBSPOT_CLIENT_SECRET, CONNECTOR_PUBLIC_URL and "
+                            "CONNECTOR_SECRET_KEY")
     state = jwt.encode({"account_id": g.account_id, "purpose": STATE_PURPOSE,
                         "nonce": secrets.token_urlsafe(8),
                         "exp": int(time.time()) + STATE_TTL_SECONDS},

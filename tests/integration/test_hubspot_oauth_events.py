@@ -130,3 +130,10 @@ def test_cli_lists_and_replays_failed_syncs(failed_sync, config, monkeypatch):
     assert "hubspot_owner_sync" in out.output
     out = runner.invoke(main, ["events", "replay", "--all-failed"])
     assert out.exit_code == 0 and "1 event(s) queued again" in out.output
+
+
+def test_a_too_short_secret_key_fails_at_start_naming_it(config):
+    from connector.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CONNECTOR_SECRET_KEY"):
+        bootstrap(dataclasses.replace(config, secret_key="short"))
