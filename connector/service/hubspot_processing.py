@@ -59,7 +59,6 @@ class _Record:
 
     creation: bool = False
     changed: set[str] | None = None
-    read: bool = False
 
     def wants(self, router: RouterRow) -> bool:
         settings = router.settings or {}
@@ -141,7 +140,6 @@ def _process(container: Any, portal: str, object_type: str | None,
             _merge(db, account_id, object_type, object_id, p.get("merged_object_ids") or [],
                    now)
         record = records[object_id]
-        record.read = True
         if action == "creation":
             record.creation = True
         elif action == "propertyChange":
@@ -157,8 +155,8 @@ def _process(container: Any, portal: str, object_type: str | None,
 
     with db.session() as session:
         existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
-        routers = [(r.id, r.settings, trigger_from_dict((r.settings or {}).get("trigger")),
-                    r) for r in hs_repo.published_routers(session, account_id, object_type)]
+        routers = [(r, trigger_from_dict((r.settings or {}).get("trigger")))
+                   for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
         for record_id, props in found.items():
             try:
@@ -178,23 +176,27 @@ def _process(container: Any, portal: str, object_type: str | None,
     writes: list[tuple[str, OwnerWrite]] = []
     failures: list[FailedSync] = []
     unassigned = dict(mirrored)
-    for router_id, _settings, trigger, router_row in routers:
+    for router_row, trigger in routers:
         batch = [(record_id, row_id) for record_id, (row_id, fields) in unassigned.items()
                  if records[record_id].wants(router_row) and evaluate(trigger, fields).matched]
         if not batch:
             continue
-        outcomes = dispatch_many(db, account_id, router_id, [row_id for _, row_id in batch],
-                                 now=now)
+        outcomes = dispatch_many(db, account_id, router_row.id,
+                                 [row_id for _, row_id in batch], now=now)
         for (record_id, _), result in zip(batch, outcomes, strict=True):
             rep = result.decision.rep
             if not result.decision.assigned or rep is None:
                 continue
             del unassigned[record_id]
             email, crm_ids = rep_data.get(rep.id, (rep.email, rep.crm_ids))
-            owner_id = hubspot_owner_id(client, email, crm_ids)
+            try:  # from here on an assignment exists: a failure must become a retry
+                owner_id = hubspot_owner_id(client, email, crm_ids)
+                error = None if owner_id else f"no HubSpot owner has the email {email}"
+            except CrmError as exc:
+                owner_id, error = None, str(exc)
             if owner_id is None:
                 failures.append(FailedSync(result.decision_id, object_type, record_id,
-                                           f"no HubSpot owner has the email {email}"))
+                                           error or "no HubSpot owner"))
             else:
                 writes.append((result.decision_id, OwnerWrite(object_type, record_id,
                                                               owner_id)))

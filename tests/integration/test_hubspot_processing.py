@@ -214,3 +214,18 @@ def test_router_settings_start_on_is_validated(client, headers, reps):
     assert client.post("/routers", json=body, headers=headers).status_code == 400
     body["settings"].update(start_on=["change"], watch_properties=["country"])
     assert client.post("/routers", json=body, headers=headers).status_code == 201
+
+
+def test_rep_who_is_not_a_hubspot_owner_yet_is_retried_not_lost(container, client, headers,
+                                                                crm, reps):
+    make_router(client, headers, reps[:1])
+    del crm.owners["ana@example.com"]
+    crm.records["1"] = {"email": "a@x.org"}
+    run(container, event("creation", 1))
+    [decision] = decisions(container)
+    assert decision.sync_status == "failed"
+    assert decision.sync_error == "no HubSpot owner has the email ana@example.com"
+    crm.owners["ana@example.com"] = "950"
+    inbox.replay(container.db, all_failed=True)
+    InlineExecutor(container, default_handlers(container)).drain()
+    assert crm.written == [("contact", "1", "950")]
