@@ -152,7 +152,8 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
                 rep = session.get(RepRow, decision.rep_id) if decision and \
                     decision.rep_id else None
                 if decision is None or obj is None or rep is None \
-                        or decision.sync_status == "synced" or obj.owner_rep_id != rep.id:
+                        or decision.sync_status == "synced" or obj.owner_rep_id != rep.id \
+                        or obj.archived_at is not None:
                     results[event.id] = None  # gone, done, or superseded by a newer owner
                     continue
                 todo.append((event, decision.id, obj.object_type, str(obj.source_id),

@@ -5,8 +5,9 @@ Celery) can run it. Per portal and object type it:
 
 1. ignores the ``hubspot_owner_id`` changes we caused ourselves (flagged at ingest from
    ``changeSource``/``sourceId``, or equal to the owner we last wrote): no loops;
-2. applies deletions / privacy deletions (archive), restores (un-archive) and merges (the
-   surviving record takes over the mirror of a merged one);
+2. applies deletions (archive; a privacy deletion also drops the mirrored fields),
+   restores (un-archive) and merges (the surviving record takes over the mirror of a
+   merged one);
 3. batch-reads the records still needed (≤100 ids per call, only the mapping's
    properties), maps and upserts them, keyed by (account, "hubspot", type, HubSpot id),
    with the current HubSpot owner mapped to a rep so the overwrite modes apply;
@@ -215,6 +216,8 @@ def _archive(db: Database, account_id: str, object_type: str, object_id: str, by
                                             [object_id]).get(object_id)
         if row is not None and row.archived_at is None:
             row.archived_at, row.archived_by, row.updated_at = now, by, now
+        if row is not None and by.endswith("privacyDeletion"):
+            row.fields = {}  # GDPR deletion: keep the decision trail, drop personal data
 
 
 def _restore(db: Database, account_id: str, object_type: str, object_id: str,

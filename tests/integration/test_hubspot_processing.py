@@ -162,6 +162,7 @@ def test_deletion_archives_restore_unarchives(container, client, headers, crm, r
     run(container, event("creation", 1))
     run(container, event("privacyDeletion", 1))
     assert mirror(container, "1").archived_by == "hubspot:privacyDeletion"
+    assert mirror(container, "1").fields == {}
     run(container, event("restore", 1))
     assert mirror(container, "1").archived_at is None
 
