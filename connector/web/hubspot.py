@@ -95,6 +95,9 @@ def oauth_callback():
     if oauth is None or services.hub_id_for is None:
         raise ApiError(503, "HubSpot OAuth is not configured")
     code, state = request.args.get("code"), request.args.get("state")
+    if request.args.get("error"):
+        raise ApiError(400, "The HubSpot install was not completed: "
+                            f"{request.args.get('error')[:200]}")
     if not code:
         raise ApiError(400, "Missing query parameter 'code'")
     try:

@@ -52,6 +52,8 @@ def test_install_and_callback_store_encrypted_tokens_per_portal(config, fake, ma
         assert query["redirect_uri"] == ["https://connector.example.com/oauth/hubspot/callback"]
 
         assert client.get("/oauth/hubspot/callback?code=x&state=forged").status_code == 400
+        denied = client.get("/oauth/hubspot/callback?error=access_denied")
+        assert denied.status_code == 400 and "access_denied" in denied.get_json()["message"]
         as_bearer = {"Authorization": f"Bearer {query['state'][0]}"}
         assert client.get("/account", headers=as_bearer).status_code == 401
         code = fake.issue_auth_code()
@@ -137,3 +139,14 @@ def test_a_too_short_secret_key_fails_at_start_naming_it(config):
 
     with pytest.raises(ConfigError, match="CONNECTOR_SECRET_KEY"):
         bootstrap(dataclasses.replace(config, secret_key="short"))
+
+
+def test_cli_connects_a_portal_to_an_account(config, account_id, container, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", config.database_url)
+    runner = CliRunner()
+    out = runner.invoke(main, ["hubspot", "connect", "--portal", "777", "--account",
+                               account_id])
+    assert out.exit_code == 0, out.output
+    assert container.extras["hubspot"].portals.account_for("777") == account_id
+    missing = runner.invoke(main, ["hubspot", "connect", "--portal", "1", "--account", "no"])
+    assert missing.exit_code != 0 and "no account with id no" in missing.output
