@@ -156,6 +156,7 @@ def _process(container: Any, portal: str, object_type: str | None,
 
     with db.session() as session:
         existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
+        unsynced = hs_repo.unsynced_owners(session, [r.id for r in existing.values()])
         routers = [(r, trigger_from_dict((r.settings or {}).get("trigger")))
                    for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -170,6 +171,9 @@ def _process(container: Any, portal: str, object_type: str | None,
             owner_rep = owner_reps.get(hs_owner) if hs_owner else None
             if hs_owner and owner_rep is None:
                 owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
+            if hs_owner is None and record_id in existing:
+                # our assignment whose write-back is still being retried stands
+                owner_rep = unsynced.get(existing[record_id].id)
             row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
                                         object_type, record_id, fields, owner_rep, now)
             mirrored[record_id] = (row.id, row.fields)

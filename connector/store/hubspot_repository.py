@@ -83,6 +83,17 @@ def upsert_object(session: Session, existing: ObjectRow | None, account_id: str,
     return row
 
 
+def unsynced_owners(session: Session, object_ids: Iterable[str]) -> dict[str, str]:
+    """Object id -> rep of its latest assignment whose write-back has not succeeded yet."""
+    ids = [i for i in set(object_ids) if i]
+    if not ids:
+        return {}
+    rows = session.execute(select(DecisionRow.object_id, DecisionRow.rep_id).where(
+        DecisionRow.object_id.in_(ids), DecisionRow.assigned.is_(True),
+        DecisionRow.sync_status.in_(("pending", "failed"))).order_by(DecisionRow.created_at))
+    return {object_id: rep_id for object_id, rep_id in rows if rep_id}
+
+
 def published_routers(session: Session, account_id: str, object_type: str) -> list[RouterRow]:
     return list(session.scalars(select(RouterRow).where(
         RouterRow.account_id == account_id, RouterRow.object_type == object_type,

@@ -230,3 +230,17 @@ def test_rep_who_is_not_a_hubspot_owner_yet_is_retried_not_lost(container, clien
     inbox.replay(container.db, all_failed=True)
     InlineExecutor(container, default_handlers(container)).drain()
     assert crm.written == [("contact", "1", "950")]
+
+
+def test_a_change_event_keeps_an_assignment_whose_write_is_still_retried(
+        container, client, headers, crm, reps):
+    make_router(client, headers, reps[:1])
+    crm.records["1"] = {"email": "a@x.org"}
+    crm.fail_writes = "service unavailable"
+    run(container, event("creation", 1))
+    crm.fail_writes = None
+    run(container, event("propertyChange", 1, property_name="email", property_value="b"))
+    assert mirror(container, "1").owner_rep_id == reps[0]
+    inbox.replay(container.db, all_failed=True)
+    InlineExecutor(container, default_handlers(container)).drain()
+    assert crm.written == [("contact", "1", "900")]
