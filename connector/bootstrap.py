@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.config import Config
+from connector.config import Config, ConfigError
 from connector.mapping import MappingRegistry
 from connector.service.dispatch import OwnerSync
 from connector.store.db import Database
@@ -46,6 +46,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
                           mappings=overrides.pop("mappings", None) or MappingRegistry(db=db))
     container.extras.update(overrides)
+    wire_hubspot(container)
     wire_salesforce(container, start_sweeper=start_executor)
     if start_executor:
         from connector.jobs.executors import build_executor
@@ -115,3 +116,101 @@ def _salesforce_ports(config: Config):
             authorization_context=config.byoc_authorization_context or "",
             auth=auth, encoding=config.byoc_route_encoding)
     return ports
+
+def wire_hubspot(container: Container) -> None:
+    """HubSpot: portals and their clients, the webhook receiver, OAuth, the inbox handlers
+    and the owner write-back of ``POST /dispatch/router``. What tests already put in
+    ``extras`` (``hubspot``, ``handlers``, ``object_lookup``) is kept."""
+    import threading
+
+    from adapters.hubspot.auth import OAuthTokens, StaticToken, TokenSet
+    from adapters.hubspot.budget import SlidingWindowBudget
+    from adapters.hubspot.client import HubSpotClient
+    from adapters.hubspot.inbound import WebhookReceiver
+    from adapters.hubspot.oauth_info import hub_id_for_token
+    from adapters.hubspot.transport import RetryPolicy
+    from connector.core.errors import AuthenticationFailed
+    from connector.service import hubspot_owner_sync, hubspot_processing
+    from connector.service.hubspot_portals import HubSpotServices, PortalRegistry, StoredTokens
+    from connector.store.crypto import TokenCipher
+
+    config = container.config
+    budgets: dict[str, SlidingWindowBudget] = {}
+    budgets_lock = threading.Lock()
+    public_url = (config.public_url or "").rstrip("/")
+
+    def oauth(tokens: TokenSet | None = None, on_tokens=None) -> OAuthTokens | None:
+        if not (config.hubspot_client_id and config.hubspot_client_secret and public_url
+                and config.secret_key):
+            return None
+        return OAuthTokens(config.hubspot_client_id, config.hubspot_client_secret,
+                           public_url + "/oauth/hubspot/callback", tokens=tokens,
+                           on_tokens=on_tokens, base_url=config.hubspot_api_base)
+
+    def client_factory(portal_id: str, tokens: StoredTokens | None, save, interactive: bool):
+        with budgets_lock:
+            budget = budgets.setdefault(portal_id, SlidingWindowBudget(
+                max_calls=max(1, config.hubspot_burst_limit)))
+        if tokens is not None:
+            provider = oauth(TokenSet(tokens.access_token, tokens.refresh_token,
+                                      tokens.expires_at),
+                             lambda t: save(StoredTokens(t.access_token, t.refresh_token,
+                                                         t.expires_at)))
+            if provider is None:
+                raise AuthenticationFailed(f"portal {portal_id} has OAuth tokens but "
+                                           "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, "
+                                           "CONNECTOR_PUBLIC_URL or CONNECTOR_SECRET_KEY is "
+                                           "not set")
+        elif config.hubspot_access_token:
+            provider = StaticToken(config.hubspot_access_token)
+        else:
+            raise AuthenticationFailed(f"no HubSpot credentials for portal {portal_id}: "
+                                       "install the app or set HUBSPOT_ACCESS_TOKEN")
+        retry = RetryPolicy(max_attempts=3, max_total_seconds=10.0) if interactive \
+            else RetryPolicy()
+        return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
+                             retry=retry)
+
+    if "hubspot" not in container.extras:
+        try:
+            cipher = TokenCipher(config.secret_key) if config.secret_key else None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        receiver = None
+        if config.hubspot_client_secret:
+            receiver = WebhookReceiver(config.hubspot_client_secret, public_url=public_url or None,
+                                       app_id=config.hubspot_app_id)
+        container.extras["hubspot"] = HubSpotServices(
+            portals=PortalRegistry(container.db, client_factory, cipher=cipher),
+            receiver=receiver, oauth=oauth,
+            hub_id_for=lambda token: hub_id_for_token(config.hubspot_api_base, token))
+    services = container.extras["hubspot"]
+    handlers = container.extras.setdefault("handlers", {})
+    handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
+    handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
+    container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
+    if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
+        container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
+            container.db, services.portals, fallback=container.owner_sync)
+
+
+def hubspot_subscriptions_client(config: Config):
+    """The webhook-subscriptions client of the public app (developer API key)."""
+    from adapters.hubspot.subscriptions import SubscriptionsClient
+
+    app_id = config.require("hubspot_app_id", "HUBSPOT_APP_ID")
+    key = config.require("hubspot_developer_api_key", "HUBSPOT_DEVELOPER_API_KEY")
+    return SubscriptionsClient(app_id, key, base_url=config.hubspot_api_base)
+
+
+def plan_hubspot_subscriptions(wanted, existing, *, delete_unwanted: bool = False):
+    from adapters.hubspot.subscriptions import plan_subscriptions
+
+    return plan_subscriptions(wanted, existing, delete_unwanted=delete_unwanted)
+
+
+def hubspot_fakes():
+    """The fake HubSpot server, its webhook sender and event builder (demo, benchmark)."""
+    from adapters.hubspot.fake_server import FakeHubSpot, WebhookSender, make_event
+
+    return FakeHubSpot, WebhookSender, make_event

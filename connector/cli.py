@@ -183,14 +183,6 @@ def admin_link_source(account_id: str, source: str, account_key: str) -> None:
     click.echo(f"{source} {account_key} belongs to account {account_id}")
 
 
-def _add_mapping_commands() -> None:
-    from connector.mapping.commands import mappings
-
-    main.add_command(mappings)
-
-
-_add_mapping_commands()
-
 @main.command("demo-salesforce")
 @click.option("--conversations", default=3, show_default=True)
 @click.option("--records", default=5, show_default=True)
@@ -201,6 +193,19 @@ def demo_salesforce(conversations: int, records: int) -> None:
 
     result = demo(conversations, records, echo=click.echo)
     click.echo(json.dumps(result))
+
+
+def _add_subcommands() -> None:
+    """Command groups that live in their own modules."""
+    from connector.cli_hubspot import hubspot
+    from connector.demo import demo
+    from connector.mapping.commands import mappings
+
+    for command in (mappings, hubspot, demo):
+        main.add_command(command)
+
+
+_add_subcommands()
 
 
 if __name__ == "__main__":  # pragma: no cover

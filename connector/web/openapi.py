@@ -172,6 +172,9 @@ def spec() -> dict[str, Any]:
 
     paths.update(mapping_paths())
     paths.update(salesforce_paths())
+    from .openapi_hubspot import paths as hubspot_paths
+
+    paths.update(hubspot_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM lead-routing connector", "version": "1"},
