@@ -154,6 +154,8 @@ class ObjectRow(Base):
     owner_assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     source: Mapped[str] = mapped_column(String(20), default="api")
     source_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: the CRM tenant a mirrored record came from (HubSpot portal id, Salesforce org id)
+    source_account: Mapped[str | None] = mapped_column(String(64), nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
     archived_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -185,6 +187,9 @@ class DecisionRow(Base):
     sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_sync_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the inbox event that produced this decision: a re-processed event finds it and
+    #: neither routes the record again nor counts it twice
+    inbox_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
 
 
 class InboxEventRow(Base):
