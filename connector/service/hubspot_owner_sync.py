@@ -108,10 +108,13 @@ class HubSpotOwnerSync:
             if self.fallback is not None:
                 self.fallback(account_id, obj, rep, decision_id)
             return
-        portal = self.portals.portal_for_account(account_id)
+        portal = self._portal_of(account_id, obj)
         try:
             if portal is None:
                 raise PermanentCrmError("no HubSpot portal is connected to this account")
+            if self.portals.account_for(portal) != account_id:
+                raise PermanentCrmError(f"HubSpot portal {portal}, where this record comes "
+                                        "from, is no longer connected to this account")
             client = self.portals.client_for(portal, interactive=True)
             owner_id = hubspot_owner_id(client, rep.email, rep.crm_ids)
             if owner_id is None:
@@ -125,6 +128,12 @@ class HubSpotOwnerSync:
             schedule_retries(self.db, portal or account_id, [
                 FailedSync(decision_id, obj.object_type, str(obj.source_id), str(exc))])
             raise
+
+
+    def _portal_of(self, account_id: str, obj: ObjectRow) -> str | None:
+        """The portal the record was mirrored from; records mirrored before portals were
+        remembered fall back to the account's first portal."""
+        return obj.source_account or self.portals.portal_for_account(account_id)
 
 
 def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
