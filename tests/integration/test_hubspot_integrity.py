@@ -159,8 +159,12 @@ def test_record_failing_its_mapping_is_a_dead_letter_at_once(container, client, 
         assert "employees" in rows["1"].last_error
         assert rows["2"].status == "done"
         event_id = rows["1"].id
+    [listed] = client.get("/events?status=failed", headers=headers).get_json()["results"]
+    assert (listed["id"], listed["status"]) == (event_id, "dead")
+    assert "employees" in listed["error"]
     crm.records["1"] = {"email": "a@x.org", "numemployees": "12"}
-    inbox.replay(container.db, [event_id])
+    replayed = client.post(f"/events/{event_id}/replay", headers=headers)
+    assert replayed.get_json() == {"replayed": 1}
     drain(container)
     assert statuses(container) == ["done", "done"]
     assert {w[1] for w in crm.written} == {"1", "2"}
@@ -191,3 +195,24 @@ def test_decision_rows_remember_their_event(container, client, headers, crm, rep
     with container.db.session() as session:
         event_id = session.scalars(select(InboxEventRow.id)).one()
         assert session.scalars(select(DecisionRow.inbox_event_id)).one() == event_id
+
+
+def test_an_event_cannot_decide_twice_for_the_same_router_and_record(container, client,
+                                                                    headers, crm,  # noqa: F811
+                                                                    reps, account_id):  # noqa: F811
+    """Two workers on one event (a lease that lapsed under a slow worker): the second
+    decision is refused by the store, so its transaction (counters too) rolls back."""
+    from sqlalchemy.exc import IntegrityError
+
+    from connector.service.dispatch_many import dispatch_many
+
+    router_id = capped_router(client, headers, reps)
+    crm.records["1"] = {"email": "a@x.org"}
+    inbox.store_events(container.db, [event("creation", 1)])
+    drain(container)
+    with container.db.session() as session:
+        decision = session.scalars(select(DecisionRow)).one()
+    with pytest.raises(IntegrityError):
+        dispatch_many(container.db, account_id, router_id, [decision.object_id],
+                      inbox_event_ids=[decision.inbox_event_id])
+    assert len(decisions(container)) == 1 and counters(container)["day"] == 1

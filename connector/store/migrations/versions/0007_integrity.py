@@ -16,8 +16,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('inbox_event_id', sa.String(length=36), nullable=True))
-        batch_op.create_index(batch_op.f('ix_decisions_inbox_event_id'), ['inbox_event_id'],
-                              unique=False)
+        batch_op.create_index('uq_decisions_inbox_event',
+                              ['inbox_event_id', 'router_id', 'object_id'], unique=True)
     with op.batch_alter_table('objects', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source_account', sa.String(length=64), nullable=True))
 
@@ -26,5 +26,5 @@ def downgrade() -> None:
     with op.batch_alter_table('objects', schema=None) as batch_op:
         batch_op.drop_column('source_account')
     with op.batch_alter_table('decisions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_decisions_inbox_event_id'))
+        batch_op.drop_index('uq_decisions_inbox_event')
         batch_op.drop_column('inbox_event_id')
