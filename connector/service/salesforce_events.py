@@ -177,6 +177,9 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
     params = event.get("routingParameters") or {}
     identifier = event.get("conversationIdentifier") or channel_data(params).get(
         "conversationIdentifier")
+    if not identifier:
+        return Permanent("malformed stored event: RoutingRequested names no "
+                         "conversationIdentifier")
     deadline_at = received_at + byoc.TRANSFER_DEADLINE_SECONDS
     conv_id, _state, _decision = _conversation(container, account_id, {
         "conversationIdentifier": identifier,

@@ -178,3 +178,17 @@ def test_byoc_event_without_conversation_is_dead_at_once(container, writer):
     assert rows["byoc:2"].status == "dead" and "conversationIdentifier" in \
         rows["byoc:2"].last_error
     assert rows["byoc:3"].status == "dead" and "Nonsense" in rows["byoc:3"].last_error
+
+
+def test_transfer_with_unreadable_channel_data_is_dead_at_once(container, writer):
+    event = byoc_events.routing_requested("conv-x")
+    del event["data"]["payload"]["conversationIdentifier"]
+    event["data"]["payload"]["routingParameters"]["channelData"] = "{not json"
+    inbox.store_events(container.db, [inbox.NewEvent(
+        "salesforce", "org", "byoc:4", "salesforce",
+        {"eventType": event["eventType"], "data": event["data"],
+         "received_at": time.time()})])
+    drain(container)
+    with container.db.session() as session:
+        row = session.scalars(select(InboxEventRow)).one()
+    assert row.status == "dead" and "channelData is not valid JSON" in row.last_error
