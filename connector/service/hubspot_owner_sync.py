@@ -151,6 +151,7 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
         except CrmError as exc:
             results.update({e.id: str(exc) for e in group})
             continue
+        portal_account = portals.account_for(portal)
         pending: list[tuple[str, OwnerWrite]] = []
         event_of: dict[str, inbox.InboxEvent] = {}
         todo = []
@@ -164,6 +165,10 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
                         or decision.sync_status == "synced" or obj.owner_rep_id != rep.id \
                         or obj.archived_at is not None:
                     results[event.id] = None  # gone, done, or superseded by a newer owner
+                    continue
+                if decision.account_id != portal_account:  # never write into another account
+                    results[event.id] = inbox.Permanent(
+                        f"HubSpot portal {portal} is no longer connected to this account")
                     continue
                 todo.append((event, decision.id, obj.object_type, str(obj.source_id),
                              rep.email, dict(rep.crm_ids or {})))
@@ -195,7 +200,7 @@ def _mirror_failures(db: Database, events: Sequence[inbox.InboxEvent],
             if error is None:
                 continue
             attempt = event.attempts + 1
-            if attempt <= len(inbox.RETRY_SCHEDULE):
+            if attempt <= len(inbox.RETRY_SCHEDULE) and not isinstance(error, inbox.Permanent):
                 next_at = now + timedelta(seconds=inbox.RETRY_SCHEDULE[attempt - 1])
                 hs_repo.set_sync(session, [event.payload["decision_id"]], "failed",
                                  error=error, next_sync_at=next_at)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from adapters.hubspot.auth import StaticToken
 from adapters.hubspot.client import HubSpotClient
 from adapters.hubspot.fake_server import FakeHubSpot, make_event
-from connector.store.models import DecisionRow, ObjectRow
+from connector.jobs import inbox
+from connector.store.models import DecisionRow, InboxEventRow, ObjectRow
 
 from .conftest import make_router
 from .harness import wait_for
@@ -56,3 +57,39 @@ def test_owner_is_written_to_the_portal_the_record_came_from(service, fake, port
     assert fake.calls["POST /crm/v3/objects/{type}/batch/update"] == 0
     with service.container.db.session() as session:
         assert session.scalars(select(DecisionRow.sync_status)).one() == "synced"
+
+
+def test_record_of_a_portal_moved_to_another_account_is_not_written_elsewhere(
+        service, fake, portal, second):
+    from connector.store.models import AccountRow
+
+    other, _owners = second
+    router_id = make_router(service, portal, start_on=["change"],
+                            watch_properties=["lifecyclestage"])
+    cid = other.create_object("contacts", {"email": "lead@example.org"})
+    event = make_event("contact.creation", int(cid), portal_id=SECOND_PORTAL)
+    assert service.sender.send([event]).status_code == 204
+    wait_for(lambda: service.count(ObjectRow) == 1, what="the record mirrored")
+    with service.container.db.session() as session:
+        row = AccountRow(name="Elsewhere", active=True)
+        session.add(row)
+        session.flush()
+        elsewhere = row.id
+    service.container.extras["hubspot"].portals.connect(str(SECOND_PORTAL), elsewhere)
+
+    r = requests.post(service.url + "/dispatch/router", headers=portal["headers"],
+                      json={"router_id": router_id, "object_id": cid}, timeout=30)
+    body = r.json()
+    assert body["success"] is True and body["hubspot_sync_failed"] is True
+    assert "no longer connected to this account" in body["hubspot_error"]
+    assert other.owner_of("contacts", cid) is None
+    assert fake.calls["POST /crm/v3/objects/{type}/batch/update"] == 0
+    # its retry does not write into the portal's new account either: a dead letter
+    inbox.replay(service.container.db, all_failed=True)
+    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "dead") == 1,
+             what="the write-back a dead letter")
+    with service.container.db.session() as session:
+        sync = session.scalars(select(InboxEventRow)
+                               .where(InboxEventRow.kind == "hubspot_owner_sync")).one()
+        assert sync.status == "dead" and "no longer connected" in sync.last_error
+    assert other.owner_of("contacts", cid) is None
