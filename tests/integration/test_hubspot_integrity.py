@@ -170,7 +170,12 @@ def test_record_failing_its_mapping_is_a_dead_letter_at_once(container, client, 
     assert {w[1] for w in crm.written} == {"1", "2"}
 
 
-def test_malformed_stored_payload_is_a_dead_letter_at_once(container, crm):  # noqa: F811
+def test_malformed_stored_payload_is_a_dead_letter_at_once(container, crm,  # noqa: F811
+                                                           monkeypatch):
+    from click.testing import CliRunner
+
+    from connector.cli import main
+
     inbox.store_events(container.db, [inbox.NewEvent("hubspot", "62515", "bad", "hubspot", {
         "portal_id": "62515", "object_type": "contact", "action": "creation"})])
     drain(container)
@@ -178,6 +183,10 @@ def test_malformed_stored_payload_is_a_dead_letter_at_once(container, crm):  # n
         row = session.scalars(select(InboxEventRow)).one()
         assert row.status == "dead"
         assert row.last_error == "malformed stored event: 'object_id' is missing"
+    monkeypatch.setenv("DATABASE_URL", container.config.database_url)
+    listed = CliRunner().invoke(main, ["events", "list", "--failed"])
+    assert listed.exit_code == 0, listed.output
+    assert row.id in listed.output and "'object_id' is missing" in listed.output
 
 
 def test_plain_errors_are_still_retried(container, crm):  # noqa: F811
