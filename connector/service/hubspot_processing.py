@@ -180,6 +180,7 @@ def _process(container: Any, portal: str, object_type: str | None,
         routers = [(r, trigger_from_dict((r.settings or {}).get("trigger")))
                    for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
+        owner_now: dict[str, str | None] = {}
         for record_id, props in found.items():
             try:
                 fields = mapping.apply(props)
@@ -198,13 +199,17 @@ def _process(container: Any, portal: str, object_type: str | None,
                                         object_type, record_id, fields, owner_rep, now,
                                         portal_id=portal)
             mirrored[record_id] = (row.id, row.fields)
+            owner_now[record_id] = row.owner_rep_id
     decided = _decided_before(earlier, mirrored)
 
     writes: list[tuple[str, OwnerWrite]] = []
     failures: list[FailedSync] = []
     unassigned = {r: m for r, m in mirrored.items() if r not in decided.assigned}
     for record_id, (decision_id, rep_id, rep_email) in decided.unwritten.items():
-        # routed before a crash, owner not written yet: only the write-back is left
+        # routed before a crash, owner not written yet: only the write-back is left,
+        # unless a newer assignment has taken the record since
+        if owner_now.get(record_id) != rep_id:
+            continue
         email, crm_ids = rep_data.get(rep_id, (rep_email, {}))
         _owner_write(client, object_type, record_id, decision_id, email, crm_ids,
                      writes, failures)

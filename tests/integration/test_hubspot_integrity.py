@@ -225,3 +225,26 @@ def test_an_event_cannot_decide_twice_for_the_same_router_and_record(container, 
         dispatch_many(container.db, account_id, router_id, [decision.object_id],
                       inbox_event_ids=[decision.inbox_event_id])
     assert len(decisions(container)) == 1 and counters(container)["day"] == 1
+
+
+def test_a_crashed_assignment_taken_over_since_is_not_written_back(container, client, headers,
+                                                                  crm_crash,  # noqa: F811
+                                                                  reps):  # noqa: F811
+    from connector.service.hubspot_processing import handle_events
+
+    body = {"name": "Always", "object_type": "contact", "published": True,
+            "settings": {"users": [{"user_id": r} for r in reps], "overwrite": "always"}}
+    assert client.post("/routers", json=body, headers=headers).status_code == 201
+    crm_crash.records["1"] = {"email": "l1@x.org"}
+    inbox.store_events(container.db, [event("creation", 1)])
+    first = inbox.claim(container.db)
+    crm_crash.crash_before_write = True
+    with pytest.raises(Crash):
+        handle_events(container, first)  # assigned to the first rep, never written
+    inbox.store_events(container.db, [event("creation", 1)])  # a newer creation event
+    drain(container)  # the newer event reassigns to the second rep and writes it
+    assert crm_crash.written == [("contact", "1", "901")]
+    lapse_leases(container)
+    drain(container)  # the crashed event comes back: its stale owner is not written
+    assert crm_crash.written == [("contact", "1", "901")]
+    assert len([d for d in decisions(container) if d.assigned]) == 2
