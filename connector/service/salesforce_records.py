@@ -158,6 +158,9 @@ def route_records(container: Any, ports: SalesforcePorts, account_id: str,
         if earlier is not None and earlier[3] not in ("pending", "failed"):
             results[event.id] = None  # routed and written before the crash: done
             continue
+        if earlier is not None and owner_rep_id != earlier[2]:
+            results[event.id] = None  # a newer assignment has taken the record since
+            continue
         if earlier is not None:  # routed before a crash: only the write-back is left
             chosen = (earlier[0], earlier[1], rep_by_id(container.db, earlier[2]))
         else:
