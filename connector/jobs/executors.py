@@ -22,7 +22,8 @@ from . import inbox
 
 log = logging.getLogger(__name__)
 
-#: handler(container, events) -> {event id: error message or None}
+#: handler(container, events) -> {event id: error message or None}; an error that is an
+#: ``inbox.Permanent`` makes a dead letter at once, a plain string is retried
 Handler = Callable[[Any, Sequence[inbox.InboxEvent]], dict[str, str | None]]
 
 

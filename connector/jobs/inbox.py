@@ -24,6 +24,13 @@ from connector.store.models import InboxEventRow, new_id
 RETRY_SCHEDULE: tuple[int, ...] = (5, 30, 120, 600, 3600, 21600, 86400)
 
 
+class Permanent(str):
+    """An error that waiting cannot fix (a record failing its mapping, a tenant connected
+    to no account, a malformed payload). A handler returns ``Permanent(message)`` instead
+    of a plain string (which means "retry") and the event becomes a dead letter at once,
+    to be replayed after the cause is fixed."""
+
+
 @dataclass(frozen=True)
 class NewEvent:
     source: str
@@ -99,7 +106,9 @@ def complete(db: Database, ids: Sequence[str]) -> None:
 
 
 def fail(db: Database, event_id: str, error: str, *, retryable: bool = True) -> str:
-    """Record a failure; returns the new status ("failed" to retry later, or "dead")."""
+    """Record a failure; returns the new status ("failed" to retry later, or "dead").
+    A :class:`Permanent` error is never retried."""
+    retryable = retryable and not isinstance(error, Permanent)
     with db.session() as session:
         row = session.get(InboxEventRow, event_id)
         if row is None:

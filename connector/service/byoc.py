@@ -70,19 +70,34 @@ def request_id_for(*parts: str) -> str:
 
 
 def choose(db: Database, account_id: str, conv_id: str, *, exclude: list[str] | None = None,
-           reroute: bool = False) -> Choice:
-    """Run the conversation routers in order; the first that assigns decides."""
+           reroute: bool = False, event_id: str | None = None) -> Choice:
+    """Run the conversation routers in order; the first that assigns decides.
+
+    With ``event_id`` (the inbox event asking), a choice that event already made before
+    a crash or a retry is returned again instead of routing (and counting) twice; its
+    RequestId is then the same too."""
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         object_id = conv.object_id
         routers = [(r.id, (r.settings or {}).get("destination"))
                    for r in store.routers_for(session, account_id, "conversation")]
-        if reroute and object_id:
+        earlier = store.event_decisions(session, event_id, object_id)
+        ran = {d.router_id for d in earlier}
+        made = [(d.router_id, d.id, d.rep_id) for d in earlier if d.assigned]
+        if reroute and object_id and not made:
             obj = session.get(ObjectRow, object_id)
             obj.owner_rep_id = None
+    if made:
+        router_id, decision_id, rep_id = made[-1]
+        destination = dict(routers).get(router_id)
+        return Choice(router_id, decision_id, rep_by_id(db, rep_id),
+                      dict(destination or {"kind": "channel"}))
     last = None
     for router_id, destination in routers:
-        result = dispatch(db, account_id, router_id, object_id, exclude_rep_ids=exclude or ())
+        if router_id in ran:
+            continue  # this event ran it before and it did not assign
+        result = dispatch(db, account_id, router_id, object_id, exclude_rep_ids=exclude or (),
+                          inbox_event_id=event_id)
         if result.decision.assigned:
             return Choice(router_id, result.decision_id, result.decision.rep,
                           dict(destination or {"kind": "channel"}))

@@ -99,12 +99,14 @@ def dispatch(
     sync: OwnerSync | None = None,
     lookup: Callable[[Any, str, str], ObjectRow | None] | None = None,
     exclude_rep_ids: Collection[str] = (),
+    inbox_event_id: str | None = None,
 ) -> DispatchResult:
     """Run ``router_id`` on ``object_id`` for ``account_id``; see the module docstring.
 
     ``lookup(session, account_id, object_id)`` finds the object (by CRM id, for example);
     by default the object's own id is used. ``exclude_rep_ids`` counts those reps as
     unavailable for this decision (a rep who declined the work is not offered it again).
+    ``inbox_event_id`` is stored on the decision so a re-processed event can find it.
     """
     now = now or datetime.now(UTC)
     with db.session() as session:
@@ -135,6 +137,7 @@ def dispatch(
         if account is None:
             return DispatchResult(decision, decision_id="")
         row = _persist(session, router_row, obj_row, account_id, decision, now)
+        row.inbox_event_id = inbox_event_id
         result = DispatchResult(decision, row.id, field_name=row.field_name,
                                 assigned_at=now if decision.assigned else None,
                                 sync_source=obj_row.source if obj_row is not None else None)

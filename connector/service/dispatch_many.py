@@ -85,8 +85,14 @@ def _count_assignments(session, router_id: str, added: Counter) -> None:
 
 
 def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Sequence[str],
-                  *, now: datetime | None = None) -> list[DispatchResult]:
-    """One result per object id, in order. Write-back is the caller's (in batches)."""
+                  *, now: datetime | None = None,
+                  inbox_event_ids: Sequence[str | None] | None = None) -> list[DispatchResult]:
+    """One result per object id, in order. Write-back is the caller's (in batches).
+
+    ``inbox_event_ids`` (one per object id) are stored on the decisions, so that an
+    event processed again after a crash finds what it already decided."""
+    event_ids = list(inbox_event_ids) if inbox_event_ids is not None \
+        else [None] * len(object_ids)
     now = now or datetime.now(UTC)
     with db.session() as session:
         account_row = repo.get_account(session, account_id)
@@ -110,13 +116,14 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
             results = []
             added: Counter = Counter()
             with session.no_autoflush:
-                for object_id in object_ids:
+                for object_id, event_id in zip(object_ids, event_ids, strict=True):
                     obj_row = rows.get(object_id)
                     obj = repo.object_to_domain(obj_row) if obj_row is not None else None
                     decision = decide(account=account, router=router, obj=obj, reps=reps,
                                       state=state, now=now)
                     row = _persist(router_row, obj_row, router.owner_field, account_id,
                                    decision, now)
+                    row.inbox_event_id = event_id
                     session.add(row)
                     if decision.assigned and decision.rep is not None:
                         state = _advance(state, decision)
@@ -128,6 +135,7 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
                         sync_source=obj_row.source if obj_row is not None else None))
             _count_assignments(session, router_row.id, added)
     if simple:  # nothing can be assigned: the plain path records the same outcomes
-        return [dispatch(db, account_id, router_id, object_id, now=now)
-                for object_id in object_ids]
+        return [dispatch(db, account_id, router_id, object_id, now=now,
+                         inbox_event_id=event_id)
+                for object_id, event_id in zip(object_ids, event_ids, strict=True)]
     return results

@@ -108,10 +108,13 @@ class HubSpotOwnerSync:
             if self.fallback is not None:
                 self.fallback(account_id, obj, rep, decision_id)
             return
-        portal = self.portals.portal_for_account(account_id)
+        portal = self._portal_of(account_id, obj)
         try:
             if portal is None:
                 raise PermanentCrmError("no HubSpot portal is connected to this account")
+            if self.portals.account_for(portal) != account_id:
+                raise PermanentCrmError(f"HubSpot portal {portal}, where this record comes "
+                                        "from, is no longer connected to this account")
             client = self.portals.client_for(portal, interactive=True)
             owner_id = hubspot_owner_id(client, rep.email, rep.crm_ids)
             if owner_id is None:
@@ -125,6 +128,12 @@ class HubSpotOwnerSync:
             schedule_retries(self.db, portal or account_id, [
                 FailedSync(decision_id, obj.object_type, str(obj.source_id), str(exc))])
             raise
+
+
+    def _portal_of(self, account_id: str, obj: ObjectRow) -> str | None:
+        """The portal the record was mirrored from; records mirrored before portals were
+        remembered fall back to the account's first portal."""
+        return obj.source_account or self.portals.portal_for_account(account_id)
 
 
 def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
@@ -142,6 +151,7 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
         except CrmError as exc:
             results.update({e.id: str(exc) for e in group})
             continue
+        portal_account = portals.account_for(portal)
         pending: list[tuple[str, OwnerWrite]] = []
         event_of: dict[str, inbox.InboxEvent] = {}
         todo = []
@@ -155,6 +165,10 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
                         or decision.sync_status == "synced" or obj.owner_rep_id != rep.id \
                         or obj.archived_at is not None:
                     results[event.id] = None  # gone, done, or superseded by a newer owner
+                    continue
+                if decision.account_id != portal_account:  # never write into another account
+                    results[event.id] = inbox.Permanent(
+                        f"HubSpot portal {portal} is no longer connected to this account")
                     continue
                 todo.append((event, decision.id, obj.object_type, str(obj.source_id),
                              rep.email, dict(rep.crm_ids or {})))
@@ -186,7 +200,7 @@ def _mirror_failures(db: Database, events: Sequence[inbox.InboxEvent],
             if error is None:
                 continue
             attempt = event.attempts + 1
-            if attempt <= len(inbox.RETRY_SCHEDULE):
+            if attempt <= len(inbox.RETRY_SCHEDULE) and not isinstance(error, inbox.Permanent):
                 next_at = now + timedelta(seconds=inbox.RETRY_SCHEDULE[attempt - 1])
                 hs_repo.set_sync(session, [event.payload["decision_id"]], "failed",
                                  error=error, next_sync_at=next_at)

@@ -16,8 +16,11 @@ Celery) can run it. Per portal and object type it:
 5. writes every new owner in one batch update per 100 records; failed writes keep the
    assignment and go to the retry schedule (``hubspot_owner_sync``).
 
-Processing is idempotent: a re-processed creation meets an owned record and the
-router's overwrite rule.
+Processing is idempotent per inbox event: every decision stores the event that produced
+it, so an event processed again after a crash (routing committed, owner not written or
+event not completed) routes none of its records a second time and only finishes the
+owner writes still pending. A new event for an owned record meets the router's
+overwrite rule.
 """
 
 from __future__ import annotations
@@ -75,6 +78,10 @@ def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[st
     results: dict[str, str | None] = {}
     groups: dict[tuple[str, str | None], list[inbox.InboxEvent]] = defaultdict(list)
     for event in events:
+        problem = _malformed(event.payload)
+        if problem is not None:
+            results[event.id] = inbox.Permanent(f"malformed stored event: {problem}")
+            continue
         groups[(str(event.payload.get("portal_id")), event.payload.get("object_type"))] \
             .append(event)
     for (portal, object_type), group in groups.items():
@@ -82,8 +89,20 @@ def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[st
             results.update(_process(container, portal, object_type, group))
         except (CrmError, MappingError) as exc:
             log.warning("HubSpot portal %s %s batch failed: %s", portal, object_type, exc)
-            results.update({e.id: str(exc) for e in group})
+            permanent = isinstance(exc, MappingError) or not exc.retryable
+            error = inbox.Permanent(str(exc)) if permanent else str(exc)
+            results.update({e.id: error for e in group})
     return results
+
+
+def _malformed(payload: Any) -> str | None:
+    """What makes a stored payload unusable, or None. Waiting never repairs one."""
+    if not isinstance(payload, dict):
+        return "the payload is not an object"
+    for key in ("portal_id", "object_id", "action"):
+        if payload.get(key) in (None, ""):
+            return f"'{key}' is missing"
+    return None
 
 
 def _owner_reps(client: Any, reps: Sequence[tuple[str, str, dict[str, Any]]]
@@ -113,7 +132,7 @@ def _process(container: Any, portal: str, object_type: str | None,
             reps = [(r.id, r.email, dict(r.crm_ids or {}))
                     for r in hs_repo.account_reps(session, account_id)]
     if account_id is None:
-        error = f"HubSpot portal {portal} is not connected to an account"
+        error = inbox.Permanent(f"HubSpot portal {portal} is not connected to an account")
         return {e.id: error for e in events}
     if object_type is None:
         return results  # conversations, custom objects: nothing to route
@@ -157,15 +176,17 @@ def _process(container: Any, portal: str, object_type: str | None,
     with db.session() as session:
         existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
         unsynced = hs_repo.unsynced_owners(session, [r.id for r in existing.values()])
+        earlier = hs_repo.decisions_of_events(session, [e.id for e in events])
         routers = [(r, trigger_from_dict((r.settings or {}).get("trigger")))
                    for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
+        owner_now: dict[str, str | None] = {}
         for record_id, props in found.items():
             try:
                 fields = mapping.apply(props)
             except MappingError as exc:
                 for event_id in events_of[record_id]:
-                    results[event_id] = f"record {record_id}: {exc}"
+                    results[event_id] = inbox.Permanent(f"record {record_id}: {exc}")
                 continue
             hs_owner = props.get(OWNER_PROPERTY) or None
             owner_rep = owner_reps.get(hs_owner) if hs_owner else None
@@ -175,42 +196,89 @@ def _process(container: Any, portal: str, object_type: str | None,
                 # our assignment whose write-back is still being retried stands
                 owner_rep = unsynced.get(existing[record_id].id)
             row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
-                                        object_type, record_id, fields, owner_rep, now)
+                                        object_type, record_id, fields, owner_rep, now,
+                                        portal_id=portal)
             mirrored[record_id] = (row.id, row.fields)
+            owner_now[record_id] = row.owner_rep_id
+    decided = _decided_before(earlier, mirrored)
 
     writes: list[tuple[str, OwnerWrite]] = []
     failures: list[FailedSync] = []
-    unassigned = dict(mirrored)
+    unassigned = {r: m for r, m in mirrored.items() if r not in decided.assigned}
+    for record_id, (decision_id, rep_id, rep_email) in decided.unwritten.items():
+        # routed before a crash, owner not written yet: only the write-back is left,
+        # unless a newer assignment has taken the record since
+        if owner_now.get(record_id) != rep_id:
+            continue
+        email, crm_ids = rep_data.get(rep_id, (rep_email, {}))
+        _owner_write(client, object_type, record_id, decision_id, email, crm_ids,
+                     writes, failures)
+
     for router_row, trigger in routers:
         batch = [(record_id, row_id) for record_id, (row_id, fields) in unassigned.items()
-                 if records[record_id].wants(router_row) and evaluate(trigger, fields).matched]
+                 if records[record_id].wants(router_row) and evaluate(trigger, fields).matched
+                 and (record_id, router_row.id) not in decided.routed]
         if not batch:
             continue
         outcomes = dispatch_many(db, account_id, router_row.id,
-                                 [row_id for _, row_id in batch], now=now)
+                                 [row_id for _, row_id in batch], now=now,
+                                 inbox_event_ids=[events_of[r][0] for r, _ in batch])
         for (record_id, _), result in zip(batch, outcomes, strict=True):
             rep = result.decision.rep
             if not result.decision.assigned or rep is None:
                 continue
             del unassigned[record_id]
             email, crm_ids = rep_data.get(rep.id, (rep.email, rep.crm_ids))
-            try:  # from here on an assignment exists: a failure must become a retry
-                owner_id = hubspot_owner_id(client, email, crm_ids)
-                error = None if owner_id else f"no HubSpot owner has the email {email}"
-            except CrmError as exc:
-                owner_id, error = None, str(exc)
-            if owner_id is None:
-                failures.append(FailedSync(result.decision_id, object_type, record_id,
-                                           error or "no HubSpot owner"))
-            else:
-                writes.append((result.decision_id, OwnerWrite(object_type, record_id,
-                                                              owner_id)))
+            _owner_write(client, object_type, record_id, result.decision_id, email, crm_ids,
+                         writes, failures)
     outcome = write_owners(db, client, portal, writes)
     by_decision = {d: w for d, w in writes}
     failures.extend(FailedSync(d, object_type, by_decision[d].record_id, err)
                     for d, err in outcome.items() if err is not None)
     schedule_retries(db, portal, failures)
     return results
+
+
+@dataclass
+class _Decided:
+    """What this batch's events decided before (a crash stopped their processing)."""
+
+    assigned: set[str]  # HubSpot record ids
+    routed: set[tuple[str, str]]  # (record id, router id) already run
+    unwritten: dict[str, tuple[str, str, str | None]]  # record -> (decision, rep, email)
+
+
+def _decided_before(earlier: Sequence[Any],
+                    mirrored: dict[str, tuple[str, dict[str, Any]]]) -> _Decided:
+    record_of = {row_id: record_id for record_id, (row_id, _) in mirrored.items()}
+    decided = _Decided(set(), set(), {})
+    for row in earlier:
+        record_id = record_of.get(row.object_id)
+        if record_id is None:
+            continue
+        decided.routed.add((record_id, row.router_id))
+        if row.assigned:
+            decided.assigned.add(record_id)
+            if row.sync_status == "pending" and row.rep_id:
+                decided.unwritten[record_id] = (row.id, row.rep_id, row.rep_email)
+    return decided
+
+
+def _owner_write(client: Any, object_type: str, record_id: str, decision_id: str,
+                 email: str | None, crm_ids: dict[str, Any],
+                 writes: list[tuple[str, OwnerWrite]], failures: list[FailedSync]) -> None:
+    """Queue the owner write of an assignment; a failure to resolve the owner becomes a
+    retry, because the assignment exists from here on."""
+    try:
+        owner_id = hubspot_owner_id(client, email or "", crm_ids)
+        error = None if owner_id else f"no HubSpot owner has the email {email}"
+    except CrmError as exc:
+        owner_id, error = None, str(exc)
+    if owner_id is None:
+        failures.append(FailedSync(decision_id, object_type, record_id,
+                                   error or "no HubSpot owner"))
+    else:
+        writes.append((decision_id, OwnerWrite(object_type, record_id, owner_id)))
 
 
 def _archive(db: Database, account_id: str, object_type: str, object_id: str, by: str,

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connector.core.errors import CrmError
+from connector.jobs.inbox import Permanent
 from connector.mapping import MappingError
 from connector.store import salesforce as store
 from connector.store.models import ConversationRow
@@ -47,8 +48,8 @@ def handle_events(container: Any, events: Sequence[Any]) -> dict[str, str | None
     with db.session() as session:
         account_id = store.resolve_account(session, ports.account_id)
     if account_id is None:
-        error = ("no account for Salesforce events: set SALESFORCE_ACCOUNT_ID to an existing "
-                 "account id")
+        error = Permanent("no account for Salesforce events: set SALESFORCE_ACCOUNT_ID to an "
+                          "existing account id")
         return {e.id: error for e in events}
     records = [e for e in events if e.payload.get("eventType") == "OutboundMessage"]
     results = route_records(container, ports, account_id, records) if records else {}
@@ -81,34 +82,39 @@ def _conversation_key(payload: dict[str, Any]) -> str:
 def _process_one(container: Any, ports: SalesforcePorts, account_id: str,
                  event: Any) -> str | None:
     try:
-        return process(container, ports, account_id, event.payload)
+        return process(container, ports, account_id, event.payload, event_id=event.id)
     except MappingError as exc:
-        return f"mapping failed: {exc}"
-    except CrmError as exc:
-        return str(exc)
+        return Permanent(f"mapping failed: {exc}")
+    except CrmError as exc:  # one that waiting cannot fix is a dead letter at once
+        return str(exc) if exc.retryable else Permanent(str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad event must not fail its batch
         log.exception("Salesforce event %s failed", event.id)
         return f"{type(exc).__name__}: {exc}"
 
 
 def process(container: Any, ports: SalesforcePorts, account_id: str,
-            payload: dict[str, Any]) -> str | None:
+            payload: dict[str, Any], *, event_id: str | None = None) -> str | None:
+    """``event_id`` (the inbox event's) is stored on the decisions the event makes, so
+    that processing it again never routes the conversation a second time."""
     kind, data = payload.get("eventType"), payload.get("data") or {}
     received_at = float(payload.get("received_at") or time.time())
     if kind == "ConversationStarted":
-        return start(container, ports, account_id, data)
+        if not data.get("conversationIdentifier"):
+            return Permanent("malformed stored event: data.conversationIdentifier is missing")
+        return start(container, ports, account_id, data, event_id=event_id)
     if kind == "RoutingRequested":
-        return transfer(container, ports, account_id, data, received_at)
+        return transfer(container, ports, account_id, data, received_at, event_id=event_id)
     if kind == "Interaction":
         entry = data.get("payload") or {}
         identifier = data.get("conversationIdentifier")
         body = entry.get("entryPayload") or {}
         if entry.get("entryType") == "RoutingWorkResult":
-            return work_result(container, ports, account_id, identifier, body)
+            return work_result(container, ports, account_id, identifier, body,
+                               event_id=event_id)
         if entry.get("entryType") == "RoutingResult":
             return routing_result(container, account_id, identifier, body)
         return None
-    return f"unknown Salesforce event type {kind!r}"
+    return Permanent(f"unknown Salesforce event type {kind!r}")
 
 
 def _conversation(container: Any, account_id: str, data: dict[str, Any]
@@ -131,14 +137,14 @@ def _conversation(container: Any, account_id: str, data: dict[str, Any]
 
 
 def start(container: Any, ports: SalesforcePorts, account_id: str,
-          data: dict[str, Any]) -> str | None:
+          data: dict[str, Any], *, event_id: str | None = None) -> str | None:
     conv_id, state, decision_id = _conversation(container, account_id, data)
     if state != "new":  # routed already: only an unfinished offer is left to do
         return byoc.resume(container.db, ports, conv_id)
     if decision_id:  # an earlier attempt decided, the route call did not get through
         choice = _previous_choice(container, conv_id)
     else:
-        choice = byoc.choose(container.db, account_id, conv_id)
+        choice = byoc.choose(container.db, account_id, conv_id, event_id=event_id)
     return byoc.execute(container.db, ports, conv_id, choice, routing_type="Initial")
 
 
@@ -166,11 +172,14 @@ def channel_data(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict[str, Any],
-             received_at: float) -> str | None:
+             received_at: float, *, event_id: str | None = None) -> str | None:
     event = data.get("payload") or {}
     params = event.get("routingParameters") or {}
     identifier = event.get("conversationIdentifier") or channel_data(params).get(
         "conversationIdentifier")
+    if not identifier:
+        return Permanent("malformed stored event: RoutingRequested names no "
+                         "conversationIdentifier")
     deadline_at = received_at + byoc.TRANSFER_DEADLINE_SECONDS
     conv_id, _state, _decision = _conversation(container, account_id, {
         "conversationIdentifier": identifier,
@@ -196,13 +205,15 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
         choice = Choice(None, None, None, {"kind": "user", "user_id": user_id})
     else:
         exclude = [previous_rep] if previous_rep else []
-        choice = byoc.choose(container.db, account_id, conv_id, exclude=exclude, reroute=True)
+        choice = byoc.choose(container.db, account_id, conv_id, exclude=exclude, reroute=True,
+                             event_id=event_id)
     return byoc.execute(container.db, ports, conv_id, choice, routing_type="Transfer",
                         deadline_at=deadline_at, user_id=user_id)
 
 
 def work_result(container: Any, ports: SalesforcePorts, account_id: str,
-                identifier: str | None, entry: dict[str, Any]) -> str | None:
+                identifier: str | None, entry: dict[str, Any], *,
+                event_id: str | None = None) -> str | None:
     work_type = entry.get("workType")
     db = container.db
     with db.session() as session:
@@ -236,7 +247,8 @@ def work_result(container: Any, ports: SalesforcePorts, account_id: str,
                                 error=f"{work_type} ({'; '.join(errors) or 'no reason given'})")
     if work_type == "Declined" and destination.get("kind") != "rep":
         return None  # Omni-Channel offers queue and flow work to its next rep itself
-    choice = byoc.choose(db, account_id, conv_id, exclude=declined, reroute=True)
+    choice = byoc.choose(db, account_id, conv_id, exclude=declined, reroute=True,
+                         event_id=event_id)
     if work_type == "Declined" and work_item_id:
         if choice.rep is None:
             byoc.fail(db, conv_id, f"no eligible rep left to offer the work to: "

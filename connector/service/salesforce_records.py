@@ -5,7 +5,9 @@ as a routable object and run through the published routers of its object type. T
 owners of a whole claimed batch are then written with as few sObject Collections calls
 as possible (the adapter splits at 200), and each decision records its own result.
 A retried event reuses its earlier assignment instead of deciding again, so a
-write-back that failed is retried without moving the record to another rep.
+write-back that failed is retried without moving the record to another rep; every
+decision stores its inbox event, so an event processed again after a crash never routes
+its record twice. A record failing its mapping is a dead letter at once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from connector.core.errors import CrmError
 from connector.core.model import Rep
 from connector.core.ports import OwnerWrite
+from connector.jobs.inbox import Permanent
 from connector.mapping import MappingError
 from connector.service.dispatch import dispatch
 from connector.store import salesforce as store
@@ -53,13 +56,28 @@ def _previous_assignment(container: Any, account_id: str, object_id: str
     return decision_id, router_id, rep_by_id(container.db, rep_id)
 
 
-def _decide(container: Any, account_id: str, object_type: str, object_id: str
+def _decided_by_event(container: Any, event_id: str, object_id: str
+                      ) -> tuple[tuple[str, str | None, str | None, str] | None, set[str]]:
+    """What this event decided for the object before: its assignment (decision, router,
+    rep, sync status) if any, and the routers it already ran."""
+    with container.db.session() as session:
+        rows = store.event_decisions(session, event_id, object_id)
+        ran = {r.router_id for r in rows if r.router_id}
+        assigned = [(r.id, r.router_id, r.rep_id, r.sync_status) for r in rows if r.assigned]
+    return (assigned[-1] if assigned else None), ran
+
+
+def _decide(container: Any, account_id: str, object_type: str, object_id: str,
+            event_id: str | None = None, ran: set[str] | frozenset[str] = frozenset()
             ) -> tuple[str, str | None, Rep | None] | None:
     with container.db.session() as session:
         routers = [(r.id, (r.settings or {}).get("destination"))
                    for r in store.routers_for(session, account_id, object_type)]
     for router_id, _destination in routers:
-        result = dispatch(container.db, account_id, router_id, object_id)
+        if router_id in ran:
+            continue  # this event ran it before and it did not assign
+        result = dispatch(container.db, account_id, router_id, object_id,
+                          inbox_event_id=event_id)
         if result.decision.assigned:
             return result.decision_id, router_id, result.decision.rep
     return None
@@ -127,17 +145,27 @@ def route_records(container: Any, ports: SalesforcePorts, account_id: str,
             mapping = container.mappings.get("salesforce", obj)
             fields = mapping.apply(record)
         except MappingError as exc:
-            results[event.id] = f"mapping failed: {exc}"
+            results[event.id] = Permanent(f"mapping failed: {exc}")
             continue
         with container.db.session() as session:
             row = store.upsert_object(session, account_id, mapping.object_type, record["Id"],
-                                      fields)
+                                      fields, org_id=getattr(event, "account_key", None))
             object_id, owner_rep_id = row.id, row.owner_rep_id
         if _owned_as_we_left_it(container, ports, owner_rep_id, record.get("OwnerId")):
             results[event.id] = None  # our own write-back coming back: no reassignment loop
             continue
-        chosen = _previous_assignment(container, account_id, object_id) or \
-            _decide(container, account_id, mapping.object_type, object_id)
+        earlier, ran = _decided_by_event(container, event.id, object_id)
+        if earlier is not None and earlier[3] not in ("pending", "failed"):
+            results[event.id] = None  # routed and written before the crash: done
+            continue
+        if earlier is not None and owner_rep_id != earlier[2]:
+            results[event.id] = None  # a newer assignment has taken the record since
+            continue
+        if earlier is not None:  # routed before a crash: only the write-back is left
+            chosen = (earlier[0], earlier[1], rep_by_id(container.db, earlier[2]))
+        else:
+            chosen = _previous_assignment(container, account_id, object_id) or \
+                _decide(container, account_id, mapping.object_type, object_id, event.id, ran)
         results[event.id] = None
         if chosen is None:
             continue

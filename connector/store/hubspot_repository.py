@@ -64,7 +64,8 @@ def objects_by_source_ids(session: Session, account_id: str, object_type: str,
 
 def upsert_object(session: Session, existing: ObjectRow | None, account_id: str,
                   object_type: str, source_id: str, fields: dict[str, Any],
-                  owner_rep_id: str | None, now: datetime) -> ObjectRow:
+                  owner_rep_id: str | None, now: datetime,
+                  portal_id: str | None = None) -> ObjectRow:
     """Create or refresh the mirror of one HubSpot record (keyed by its HubSpot id).
 
     The unique email/website columns stay empty for mirrored records: HubSpot is the
@@ -77,6 +78,8 @@ def upsert_object(session: Session, existing: ObjectRow | None, account_id: str,
                         source_id=str(source_id), fields={}, created_at=now)
         session.add(row)
     row.fields = {k: v for k, v in fields.items() if v is not None}
+    if portal_id is not None:
+        row.source_account = str(portal_id)
     if row.owner_rep_id != owner_rep_id:
         row.owner_rep_id = owner_rep_id
     row.updated_at = now
@@ -92,6 +95,15 @@ def unsynced_owners(session: Session, object_ids: Iterable[str]) -> dict[str, st
         DecisionRow.object_id.in_(ids), DecisionRow.assigned.is_(True),
         DecisionRow.sync_status.in_(("pending", "failed"))).order_by(DecisionRow.created_at))
     return {object_id: rep_id for object_id, rep_id in rows if rep_id}
+
+
+def decisions_of_events(session: Session, event_ids: Iterable[str]) -> list[DecisionRow]:
+    """The decisions these inbox events produced (when processed before), oldest first."""
+    ids = [i for i in set(event_ids) if i]
+    if not ids:
+        return []
+    return list(session.scalars(select(DecisionRow).where(
+        DecisionRow.inbox_event_id.in_(ids)).order_by(DecisionRow.created_at)))
 
 
 def published_routers(session: Session, account_id: str, object_type: str) -> list[RouterRow]:

@@ -154,6 +154,8 @@ class ObjectRow(Base):
     owner_assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     source: Mapped[str] = mapped_column(String(20), default="api")
     source_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: the CRM tenant a mirrored record came from (HubSpot portal id, Salesforce org id)
+    source_account: Mapped[str | None] = mapped_column(String(64), nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(nullable=True)
     archived_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -167,6 +169,9 @@ class DecisionRow(Base):
     __table_args__ = (
         Index("ix_decisions_object", "account_id", "object_id", "created_at"),
         Index("ix_decisions_router_rep", "router_id", "rep_id", "created_at"),
+        # one decision per inbox event, router and object, even for two workers racing
+        Index("uq_decisions_inbox_event", "inbox_event_id", "router_id", "object_id",
+              unique=True),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -185,6 +190,9 @@ class DecisionRow(Base):
     sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_sync_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the inbox event that produced this decision: a re-processed event finds it and
+    #: neither routes the record again nor counts it twice
+    inbox_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class InboxEventRow(Base):

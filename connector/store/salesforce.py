@@ -35,8 +35,9 @@ def conversation(session: Session, account_id: str, identifier: str,
 
 
 def upsert_object(session: Session, account_id: str, object_type: str, source_id: str,
-                  fields: dict[str, Any]) -> ObjectRow:
-    """The routable mirror of a Salesforce record or BYOC conversation, fields refreshed."""
+                  fields: dict[str, Any], org_id: str | None = None) -> ObjectRow:
+    """The routable mirror of a Salesforce record or BYOC conversation, fields refreshed
+    (and, when known, the org it came from)."""
     row = session.scalars(select(ObjectRow).where(
         ObjectRow.account_id == account_id, ObjectRow.source == SOURCE,
         ObjectRow.object_type == object_type, ObjectRow.source_id == source_id)).one_or_none()
@@ -49,8 +50,21 @@ def upsert_object(session: Session, account_id: str, object_type: str, source_id
     else:
         row.fields = {**(row.fields or {}), **clean}
         row.updated_at = now
+    if org_id:
+        row.source_account = org_id
     session.flush()
     return row
+
+
+def event_decisions(session: Session, event_id: str | None,
+                    object_id: str | None) -> list[DecisionRow]:
+    """The decisions an inbox event made for an object before (it is being processed
+    again after a crash or a retry), oldest first."""
+    if not event_id or not object_id:
+        return []
+    return list(session.scalars(select(DecisionRow).where(
+        DecisionRow.inbox_event_id == event_id, DecisionRow.object_id == object_id)
+        .order_by(DecisionRow.created_at)))
 
 
 def routers_for(session: Session, account_id: str, object_type: str) -> list[RouterRow]:

@@ -151,7 +151,8 @@ def test_a_refused_route_is_recorded_not_retried(container, client, headers, con
     assert body["decision"]["sync_status"] == "failed"
 
 
-def test_events_wait_when_no_account_is_configured(container, make_account, conversations):
+def test_events_for_no_account_are_dead_letters_replayable_once_configured(
+        container, client, headers, account_id, make_account, conversations):
     make_account("Second")  # two accounts, none configured: ambiguous
     container.extras["salesforce_ports"].account_id = None
     store(container, events.conversation_started("conv-7"))
@@ -162,7 +163,12 @@ def test_events_wait_when_no_account_is_configured(container, make_account, conv
         from connector.store.models import InboxEventRow
 
         (row,) = session.query(InboxEventRow).all()
-        assert row.status == "failed" and "SALESFORCE_ACCOUNT_ID" in row.last_error
+        assert row.status == "dead" and row.attempts == 1
+        assert "SALESFORCE_ACCOUNT_ID" in row.last_error
+    container.extras["salesforce_ports"].account_id = account_id
+    assert inbox.replay(container.db, all_failed=True) == 1
+    drain(container)
+    assert inbox.counts(container.db) == {"done": 1} and len(conversations.routes) == 1
 
 
 def test_unknown_conversation_results_are_ignored(container, conversations):

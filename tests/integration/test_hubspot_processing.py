@@ -179,10 +179,11 @@ def test_merge_follows_the_surviving_record(container, client, headers, crm, rep
     assert len(decisions(container)) == 1  # a merge is not a new record to route
 
 
-def test_unknown_portal_is_an_error_to_retry(container, crm):
+def test_unknown_portal_is_a_permanent_error(container, crm):
     results = run(container, inbox.NewEvent("hubspot", "999", "k", "hubspot", {
         "portal_id": "999", "object_type": "contact", "object_id": "1", "action": "creation"}))
     assert list(results.values()) == ["HubSpot portal 999 is not connected to an account"]
+    assert isinstance(list(results.values())[0], inbox.Permanent)
 
 
 def test_failed_write_keeps_assignment_and_queues_a_retry(container, client, headers, crm,
