@@ -74,6 +74,7 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     ports: SalesforcePorts = extras["salesforce_ports"]
+    register_salesforce_org(container, ports)
     if start_sweeper and ports.conversations is not None:
         from connector.jobs.periodic import Periodic
         from connector.service.byoc import sweep_stale
@@ -82,6 +83,16 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
                            lambda: sweep_stale(container.db, ports))
         sweeper.start()
         extras.setdefault("closers", []).append(sweeper.stop)
+
+
+def register_salesforce_org(container: Container, ports) -> None:
+    """Link the configured org to its account at start (see ``connector.service.sources``)."""
+    from connector.service.sources import register_configured_org
+
+    config = container.config
+    org = config.salesforce_org_id or config.byoc_org_id
+    if org and not container.db.is_empty():
+        register_configured_org(container.db, org, ports.account_id)
 
 
 def _salesforce_ports(config: Config):

@@ -36,7 +36,7 @@ def events_list():
 @bp.post("/events/<event_id>/replay")
 @login_required
 def event_replay(event_id: str):
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         row = admin_repo.event(session, g.account_id, event_id)
         if row is None:
             raise AdminError(404, "Event not found in your account.")
@@ -50,7 +50,7 @@ def event_replay(event_id: str):
 @bp.post("/events/replay")
 @login_required
 def events_replay_all():
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         ids = [r.id for r in admin_repo.events(session, g.account_id,
                                                statuses=admin_repo.FAILED_STATUSES,
                                                limit=10_000)]
