@@ -102,7 +102,7 @@ def _conversation(identifier: str) -> Response:
     from connector.store.models import DecisionRow
     from connector.store.repositories import decision_as_dict
 
-    with _container().db.session() as session:
+    with _container().db.read_session() as session:
         row = store.conversation(session, g.account_id, identifier)
         if row is None:
             raise ApiError(404, "Conversation not found")

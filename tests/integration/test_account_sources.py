@@ -145,6 +145,7 @@ def test_the_console_shows_and_replays_only_the_accounts_own_events(container, c
     assert f'id="event-{found["hubspot:111"].id}"' in page
     assert f'id="event-{found["salesforce"].id}"' in page
     assert found["hubspot:222"].id not in page and found["hubspot:999"].id not in page
+    assert f"HubSpot portal 111, Salesforce org {ORG[:15]}" in page
 
     token = csrf(client, "/admin/events")
     for foreign in (found["hubspot:222"].id, found["hubspot:999"].id):
