@@ -87,12 +87,18 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
 
 def register_salesforce_org(container: Container, ports) -> None:
     """Link the configured org to its account at start (see ``connector.service.sources``)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from connector.service.sources import register_configured_org
 
     config = container.config
     org = config.salesforce_org_id or config.byoc_org_id
-    if org and not container.db.is_empty():
+    if not org or container.db.is_empty():
+        return
+    try:
         register_configured_org(container.db, org, ports.account_id)
+    except SQLAlchemyError as exc:  # a schema not migrated yet: the first webhook retries
+        log.warning("could not connect Salesforce org %s at start: %s", org[:15], exc)
 
 
 def _salesforce_ports(config: Config):
