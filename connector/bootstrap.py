@@ -74,6 +74,7 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     ports: SalesforcePorts = extras["salesforce_ports"]
+    register_salesforce_org(container, ports)
     if start_sweeper and ports.conversations is not None:
         from connector.jobs.periodic import Periodic
         from connector.service.byoc import sweep_stale
@@ -82,6 +83,22 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
                            lambda: sweep_stale(container.db, ports))
         sweeper.start()
         extras.setdefault("closers", []).append(sweeper.stop)
+
+
+def register_salesforce_org(container: Container, ports) -> None:
+    """Link the configured org to its account at start (see ``connector.service.sources``)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connector.service.sources import register_configured_org
+
+    config = container.config
+    org = config.salesforce_org_id or config.byoc_org_id
+    if not org or container.db.is_empty():
+        return
+    try:
+        register_configured_org(container.db, org, ports.account_id)
+    except SQLAlchemyError as exc:  # a schema not migrated yet: the first webhook retries
+        log.warning("could not connect Salesforce org %s at start: %s", org[:15], exc)
 
 
 def _salesforce_ports(config: Config):

@@ -105,7 +105,9 @@ def events() -> None:
 @events.command("list")
 @click.option("--failed", is_flag=True, help="Only failed and dead-letter events")
 @click.option("--limit", default=50, show_default=True)
-def events_list(failed: bool, limit: int) -> None:
+@click.option("--account", "account_id", default=None,
+              help="Only the events of this account's portals/orgs")
+def events_list(failed: bool, limit: int, account_id: str | None) -> None:
     from sqlalchemy import select
 
     from connector.bootstrap import bootstrap
@@ -115,7 +117,11 @@ def events_list(failed: bool, limit: int) -> None:
     query = select(InboxEventRow).order_by(InboxEventRow.created_at.desc()).limit(limit)
     if failed:
         query = query.where(InboxEventRow.status.in_(("failed", "dead")))
-    with container.db.session() as session:
+    if account_id:
+        from connector.store.sources_repo import event_scope
+
+        query = query.where(event_scope(account_id))
+    with container.db.read_session() as session:
         for row in session.scalars(query):
             click.echo(json.dumps({"id": row.id, "source": row.source, "kind": row.kind,
                                    "status": row.status, "attempts": row.attempts,
@@ -169,18 +175,12 @@ def admin_create_user(email: str, account_id: str, password_stdin: bool) -> None
 @click.option("--source", required=True, type=click.Choice(["hubspot", "salesforce"]))
 @click.option("--key", "account_key", required=True,
               help="The HubSpot portal id or Salesforce org id its events carry")
-def admin_link_source(account_id: str, source: str, account_key: str) -> None:
-    """Show an account the inbound events of one of its CRM portals/orgs in /admin."""
-    from connector.bootstrap import bootstrap
-    from connector.store import admin_repo
+@click.option("--move", is_flag=True, help="Take it from the account it belongs to now")
+def admin_link_source(account_id: str, source: str, account_key: str, move: bool) -> None:
+    """Same as ``connector sources link``."""
+    from connector.cli_sources import link_and_report
 
-    container = bootstrap(_config())
-    try:
-        with container.db.session() as session:
-            admin_repo.link_source(session, account_id, source, account_key)
-    finally:
-        container.close()
-    click.echo(f"{source} {account_key} belongs to account {account_id}")
+    link_and_report(account_id, source, account_key, move)
 
 
 @main.command("demo-salesforce")
@@ -198,10 +198,11 @@ def demo_salesforce(conversations: int, records: int) -> None:
 def _add_subcommands() -> None:
     """Command groups that live in their own modules."""
     from connector.cli_hubspot import hubspot
+    from connector.cli_sources import sources
     from connector.demo import demo
     from connector.mapping.commands import mappings
 
-    for command in (mappings, hubspot, demo):
+    for command in (mappings, hubspot, demo, sources):
         main.add_command(command)
 
 

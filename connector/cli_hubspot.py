@@ -15,17 +15,13 @@ def hubspot() -> None:
 @hubspot.command("connect")
 @click.option("--portal", "portal_id", required=True, help="HubSpot portal (hub) id")
 @click.option("--account", "account_id", required=True, help="Account the portal routes for")
-def connect(portal_id: str, account_id: str) -> None:
-    """Map a portal to an account (a private app, using HUBSPOT_ACCESS_TOKEN)."""
-    from connector.bootstrap import bootstrap
-    from connector.store.models import AccountRow
+@click.option("--move", is_flag=True, help="Take it from the account it belongs to now")
+def connect(portal_id: str, account_id: str, move: bool) -> None:
+    """Connect a portal to an account (a private app, using HUBSPOT_ACCESS_TOKEN); same
+    as ``connector sources link --source hubspot``."""
+    from connector.cli_sources import link_and_report
 
-    container = bootstrap(Config.from_env())
-    with container.db.session() as session:
-        if session.get(AccountRow, account_id) is None:
-            raise click.ClickException(f"no account with id {account_id}")
-    container.extras["hubspot"].portals.connect(portal_id, account_id)
-    click.echo(f"portal {portal_id} routes for account {account_id}")
+    link_and_report(account_id, "hubspot", portal_id, move)
 
 
 @hubspot.group()

@@ -47,6 +47,9 @@ class Faults:
     stall_calls: int = 0  # the next N CRM calls sleep ``stall_seconds`` first
     stall_seconds: float = 0.0
     force_429: int = 0  # the next N CRM calls are answered 429
+    #: while set to an unset Event, CRM calls wait until it is set (a HubSpot that hangs);
+    #: ``FakeHubSpot.held`` is set once a call waits, ``holding`` counts those waiting
+    hold: threading.Event | None = None
     record_errors: dict[str, str] = field(default_factory=dict)  # record id -> category (207)
 
 
@@ -78,6 +81,8 @@ class FakeHubSpot:
         self.calls: Counter[str] = Counter()
         self.owner_writes: list[OwnerWriteRecord] = []
         self.rate_limited = 0
+        self.held = threading.Event()
+        self.holding = 0
         self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
         self.owners: list[dict[str, Any]] = []
         self.subscriptions: dict[str, dict[str, Any]] = {}
@@ -222,6 +227,16 @@ class FakeHubSpot:
         faults = self.faults
         if faults.latency:
             time.sleep(faults.latency)
+        hold = faults.hold
+        if hold is not None and not hold.is_set():
+            with self._lock:
+                self.holding += 1
+            self.held.set()
+            try:
+                hold.wait(60)  # bounded: a forgotten hold must not hang a test run
+            finally:
+                with self._lock:
+                    self.holding -= 1
         with self._lock:
             stall = faults.stall_calls > 0
             if stall:

@@ -31,6 +31,9 @@ def run_batch(container: Any, handlers: dict[str, Handler],
               events: Sequence[inbox.InboxEvent]) -> None:
     """Run handlers on claimed events and record each event's outcome. Shared by every
     executor, so threads and Celery process events identically."""
+    from connector.service.sources import set_aside_unconnected
+
+    events = set_aside_unconnected(container.db, events)
     groups: dict[str, list[inbox.InboxEvent]] = defaultdict(list)
     for event in events:
         groups[event.kind].append(event)

@@ -1,4 +1,5 @@
-"""Which account a HubSpot portal belongs to, and a CRM client for it.
+"""Which account a HubSpot portal belongs to (``account_sources``, the one mapping of
+CRM portals/orgs to accounts), its tokens, and a CRM client for it.
 
 A portal that installed the public app has OAuth tokens, stored encrypted and refreshed by
 the client (every new token set is saved again, encrypted). A portal without tokens uses
@@ -16,8 +17,11 @@ from typing import Any
 
 from connector.core.errors import AuthenticationFailed
 from connector.store import hubspot_repository as hs_repo
+from connector.store import sources_repo
 from connector.store.crypto import TokenCipher
 from connector.store.db import Database
+
+SOURCE = "hubspot"
 
 
 @dataclass(frozen=True)
@@ -42,24 +46,25 @@ class PortalRegistry:
         self._lock = threading.Lock()
 
     def account_for(self, portal_id: str) -> str | None:
-        with self.db.session() as session:
-            row = hs_repo.get_portal(session, portal_id)
-            return row.account_id if row is not None else None
+        with self.db.read_session() as session:
+            return sources_repo.account_for(session, SOURCE, str(portal_id))
 
     def portal_for_account(self, account_id: str) -> str | None:
-        with self.db.session() as session:
-            ids = hs_repo.portal_ids_for_account(session, account_id)
-        return ids[0] if ids else None
+        """The account's first connected portal (where its API dispatches write owners)."""
+        with self.db.read_session() as session:
+            keys = sources_repo.keys_for_account(session, account_id, SOURCE)
+        return keys[0][1] if keys else None
 
     def connect(self, portal_id: str, account_id: str,
-                tokens: StoredTokens | None = None) -> None:
-        """Map a portal to an account (and store its OAuth tokens, encrypted)."""
+                tokens: StoredTokens | None = None, *, move: bool = False) -> None:
+        """Connect a portal to an account in the one mapping of portals/orgs to accounts
+        and store its OAuth tokens, encrypted, in the same transaction. A portal that
+        belongs to another account raises ``SourceTaken`` (unless ``move``)."""
+        encrypted = self._encrypted(tokens) if tokens is not None else None
         with self.db.session() as session:
-            if tokens is None:
-                hs_repo.save_portal(session, str(portal_id), account_id)
-            else:
-                hs_repo.save_portal(session, str(portal_id), account_id,
-                                    **self._encrypted(tokens))
+            sources_repo.link(session, account_id, SOURCE, str(portal_id), move=move)
+            if encrypted is not None:
+                hs_repo.save_portal_tokens(session, str(portal_id), **encrypted)
         with self._lock:
             self._clients.pop((str(portal_id), True), None)
             self._clients.pop((str(portal_id), False), None)
@@ -73,7 +78,7 @@ class PortalRegistry:
                 "expires_at": datetime.fromtimestamp(tokens.expires_at, UTC)}
 
     def _load_tokens(self, portal_id: str) -> StoredTokens | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = hs_repo.get_portal(session, portal_id)
             if row is None or not row.access_token_enc:
                 return None
@@ -86,11 +91,10 @@ class PortalRegistry:
 
     def _saver(self, portal_id: str) -> Callable[[StoredTokens], None]:
         def save(tokens: StoredTokens) -> None:
+            encrypted = self._encrypted(tokens)
             with self.db.session() as session:
-                row = hs_repo.get_portal(session, portal_id)
-                if row is not None:
-                    hs_repo.save_portal(session, portal_id, row.account_id,
-                                        **self._encrypted(tokens))
+                if hs_repo.get_portal(session, portal_id) is not None:
+                    hs_repo.save_portal_tokens(session, portal_id, **encrypted)
         return save
 
     def client_for(self, portal_id: str, *, interactive: bool = False) -> Any:

@@ -46,6 +46,7 @@ from connector.service.hubspot_owner_sync import (
     write_owners,
 )
 from connector.store import hubspot_repository as hs_repo
+from connector.store import sources_repo
 from connector.store.db import Database
 from connector.store.models import RouterRow
 
@@ -124,9 +125,8 @@ def _process(container: Any, portal: str, object_type: str | None,
     ordered = sorted(events, key=lambda e: (e.payload.get("occurred_at") or 0))
     owner_changes = [e.payload["object_id"] for e in ordered
                      if e.payload.get("property_name") == OWNER_PROPERTY]
-    with db.session() as session:  # everything this batch needs to know first, at once
-        portal_row = hs_repo.get_portal(session, portal)
-        account_id = portal_row.account_id if portal_row is not None else None
+    with db.read_session() as session:  # everything this batch needs to know first
+        account_id = sources_repo.account_for(session, "hubspot", portal)
         if account_id is not None and object_type is not None:
             ours = hs_repo.owner_writes(session, portal, object_type, owner_changes)
             reps = [(r.id, r.email, dict(r.crm_ids or {}))

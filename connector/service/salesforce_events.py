@@ -30,7 +30,7 @@ from connector.mapping import MappingError
 from connector.store import salesforce as store
 from connector.store.models import ConversationRow
 
-from . import byoc
+from . import byoc, sources
 from .byoc import Choice, SalesforcePorts
 from .salesforce_records import route_records
 
@@ -43,14 +43,24 @@ WORK_STATES = {"Assigned": "assigned", "Accepted": "accepted", "Closed": "closed
 
 def handle_events(container: Any, events: Sequence[Any]) -> dict[str, str | None]:
     """Inbox handler: ``{event id: error to retry, or None when done}``."""
+    by_org: dict[str, list[Any]] = defaultdict(list)
+    for event in events:
+        by_org[event.account_key].append(event)
+    results: dict[str, str | None] = {}
+    for org, group in by_org.items():
+        account_id = sources.account_for(container.db, "salesforce", org)
+        if account_id is None:  # run_batch sets these aside; an unlink may race it
+            error = Permanent(sources.not_connected("salesforce", org))
+            results.update({e.id: error for e in group})
+        else:
+            results.update(_handle_org(container, account_id, group))
+    return results
+
+
+def _handle_org(container: Any, account_id: str, events: Sequence[Any]
+                ) -> dict[str, str | None]:
+    """The events of one org, for the account that org belongs to."""
     ports: SalesforcePorts = container.extras.get("salesforce_ports") or SalesforcePorts()
-    db = container.db
-    with db.session() as session:
-        account_id = store.resolve_account(session, ports.account_id)
-    if account_id is None:
-        error = Permanent("no account for Salesforce events: set SALESFORCE_ACCOUNT_ID to an "
-                          "existing account id")
-        return {e.id: error for e in events}
     records = [e for e in events if e.payload.get("eventType") == "OutboundMessage"]
     results = route_records(container, ports, account_id, records) if records else {}
     lanes: dict[str, list[Any]] = defaultdict(list)

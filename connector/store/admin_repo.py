@@ -4,13 +4,12 @@ caller's Session and every read is scoped to one account."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from . import sources_repo
 from .models import (
-    AccountSourceRow,
     AdminUserRow,
     DecisionRow,
     InboxEventRow,
@@ -94,29 +93,18 @@ def assignments_since(session: Session, account_id: str,
     return [(email or "?", created) for email, created in rows]
 
 
-# -- inbox events ---------------------------------------------------------------------
-
-def _event_scope(session: Session, account_id: str) -> Any:
-    """Events of an account: keyed by the account id itself, or by one of its CRM
-    portals/orgs listed in ``account_sources``."""
-    linked = list(session.execute(select(AccountSourceRow.source, AccountSourceRow.account_key)
-                                  .where(AccountSourceRow.account_id == account_id)))
-    clauses = [InboxEventRow.account_key == account_id]
-    clauses += [and_(InboxEventRow.source == s, InboxEventRow.account_key == k)
-                for s, k in linked]
-    return or_(*clauses)
-
+# -- inbox events: an account's are those of its portals/orgs (sources_repo) -----------
 
 def event_counts(session: Session, account_id: str) -> dict[str, int]:
     rows = session.execute(select(InboxEventRow.status, func.count())
-                           .where(_event_scope(session, account_id))
+                           .where(sources_repo.event_scope(account_id))
                            .group_by(InboxEventRow.status))
     return {status: n for status, n in rows}
 
 
 def events(session: Session, account_id: str, *, statuses: tuple[str, ...] | None = None,
            source: str | None = None, limit: int = 100) -> list[InboxEventRow]:
-    query = select(InboxEventRow).where(_event_scope(session, account_id))
+    query = select(InboxEventRow).where(sources_repo.event_scope(account_id))
     if statuses:
         query = query.where(InboxEventRow.status.in_(statuses))
     if source:
@@ -126,13 +114,4 @@ def events(session: Session, account_id: str, *, statuses: tuple[str, ...] | Non
 
 def event(session: Session, account_id: str, event_id: str) -> InboxEventRow | None:
     return session.scalars(select(InboxEventRow).where(
-        InboxEventRow.id == event_id, _event_scope(session, account_id))).one_or_none()
-
-
-def link_source(session: Session, account_id: str, source: str, account_key: str) -> None:
-    row = session.get(AccountSourceRow, (source, account_key))
-    if row is None:
-        session.add(AccountSourceRow(source=source, account_key=account_key,
-                                     account_id=account_id))
-    else:
-        row.account_id = account_id
+        InboxEventRow.id == event_id, sources_repo.event_scope(account_id))).one_or_none()

@@ -27,26 +27,20 @@ SOURCE = "hubspot"
 
 
 def get_portal(session: Session, portal_id: str) -> HubSpotPortalRow | None:
+    """A portal's stored tokens. Its account is in ``sources_repo``, not here."""
     return session.get(HubSpotPortalRow, str(portal_id))
 
 
-def portal_ids_for_account(session: Session, account_id: str) -> list[str]:
-    return list(session.scalars(select(HubSpotPortalRow.portal_id).where(
-        HubSpotPortalRow.account_id == account_id).order_by(HubSpotPortalRow.created_at)))
-
-
-def save_portal(session: Session, portal_id: str, account_id: str, *,
-                access_token_enc: str | None = None, refresh_token_enc: str | None = None,
-                expires_at: datetime | None = None) -> HubSpotPortalRow:
+def save_portal_tokens(session: Session, portal_id: str, *, access_token_enc: str,
+                       refresh_token_enc: str, expires_at: datetime | None
+                       ) -> HubSpotPortalRow:
     row = session.get(HubSpotPortalRow, str(portal_id))
     if row is None:
-        row = HubSpotPortalRow(portal_id=str(portal_id), account_id=account_id)
+        row = HubSpotPortalRow(portal_id=str(portal_id))
         session.add(row)
-    row.account_id = account_id
-    if access_token_enc is not None:
-        row.access_token_enc = access_token_enc
-        row.refresh_token_enc = refresh_token_enc
-        row.expires_at = expires_at
+    row.access_token_enc = access_token_enc
+    row.refresh_token_enc = refresh_token_enc
+    row.expires_at = expires_at
     session.flush()
     return row
 

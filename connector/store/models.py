@@ -234,14 +234,17 @@ class AdminUserRow(Base):
 
 
 class AccountSourceRow(Base):
-    """Which CRM portal/org (inbox ``source`` + ``account_key``) belongs to an account, so
-    the console shows an account only its own inbound events."""
+    """Which CRM portal/org (inbox ``source`` + ``account_key``) belongs to an account: the
+    one answer used by the webhooks' processing, the events API, the console and the CLI
+    (see ``connector.store.sources_repo``)."""
 
     __tablename__ = "account_sources"
     source: Mapped[str] = mapped_column(String(20), primary_key=True)
     account_key: Mapped[str] = mapped_column(String(100), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
                                             index=True)
+    #: when the portal/org was connected: the first one is an account's default portal
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MappingVersionRow(Base):
@@ -299,13 +302,12 @@ class ConversationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 class HubSpotPortalRow(Base):
-    """A HubSpot portal (hub) connected to an account, with its OAuth tokens encrypted
-    (``connector.store.crypto``); a portal without tokens uses the private-app token."""
+    """The OAuth tokens of a HubSpot portal (hub), encrypted (``connector.store.crypto``);
+    a portal without a row uses the private-app token. Which account the portal belongs
+    to is in ``account_sources``, like every other CRM portal/org."""
 
     __tablename__ = "hubspot_portals"
     portal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
-                                            index=True)
     access_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -9,20 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import AccountRow, ConversationRow, DecisionRow, ObjectRow, RouterRow
+from .models import ConversationRow, DecisionRow, ObjectRow, RouterRow
 
 SOURCE = "salesforce"
 #: states in which Salesforce still holds a pending service routing for the conversation
 PENDING_STATES = ("pending", "offered", "assigned", "declined")
-
-
-def resolve_account(session: Session, configured: str | None) -> str | None:
-    """The configured account, or the only active one (a single-tenant install)."""
-    if configured:
-        return configured if session.get(AccountRow, configured) is not None else None
-    ids = list(session.scalars(select(AccountRow.id).where(AccountRow.active.is_(True))
-                               .limit(2)))
-    return ids[0] if len(ids) == 1 else None
 
 
 def conversation(session: Session, account_id: str, identifier: str,

@@ -1,8 +1,9 @@
 """Inbox events over the API: list failed and dead ones, replay one or all.
 
 Failed HubSpot write-backs are inbox events too (kind ``hubspot_owner_sync``), so the
-same list and replay cover them. An account token sees the events of its own portals;
-an admin token sees every event.
+same list and replay cover them. An account token sees the events of the CRM portals/orgs
+connected to it (``account_sources``); an admin token sees every event, including those
+of portals connected to no account (dead letters saying so).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from connector.jobs import inbox
-from connector.store import hubspot_repository as hs_repo
+from connector.store import sources_repo
 from connector.store.models import InboxEventRow
 
 from .auth import _claims
@@ -25,16 +26,15 @@ bp = Blueprint("events", __name__)
 STATUSES = ("pending", "processing", "done", "failed", "dead")
 
 
-def _scope() -> list[str] | None:
-    """The inbox account keys this token may see; None for an admin (all)."""
+def _scope() -> str | None:
+    """The account whose events this token may see; None for an admin (all)."""
     claims = _claims()
     if claims.get("admin") is True:
         return None
     account_id = claims.get("account_id")
     if not isinstance(account_id, str) or not account_id:
         raise ApiError(401, "Missing account context")
-    with container().db.session() as session:
-        return [account_id, *hs_repo.portal_ids_for_account(session, account_id)]
+    return account_id
 
 
 def event_json(row: InboxEventRow) -> dict[str, Any]:
@@ -45,8 +45,9 @@ def event_json(row: InboxEventRow) -> dict[str, Any]:
             "payload": row.payload}
 
 
-def _visible(query, scope: list[str] | None):
-    return query if scope is None else query.where(InboxEventRow.account_key.in_(scope))
+def _visible(query, account_id: str | None):
+    """Only the events of the account's portals/orgs (``sources_repo.event_scope``)."""
+    return query if account_id is None else query.where(sources_repo.event_scope(account_id))
 
 
 @bp.get("/events")
@@ -62,7 +63,7 @@ def list_events():
             raise ApiError(400, f"Invalid query parameter 'status': use one of "
                                 f"{', '.join(STATUSES)}")
         query = query.where(InboxEventRow.status == status)
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         rows = session.scalars(query.order_by(InboxEventRow.created_at.desc()).limit(limit))
         return jsonify({"results": [event_json(r) for r in rows]})
 
@@ -70,7 +71,7 @@ def list_events():
 @bp.post("/events/<event_id>/replay")
 def replay_event(event_id: str):
     scope = _scope()
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         row = session.scalars(_visible(select(InboxEventRow).where(
             InboxEventRow.id == event_id), scope)).one_or_none()
         if row is None:
@@ -100,7 +101,7 @@ def replay_events():
         InboxEventRow.status.in_(("failed", "dead"))), scope)
     if ids:
         query = query.where(InboxEventRow.id.in_(ids))
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         wanted = list(session.scalars(query))
     count = inbox.replay(container().db, wanted) if wanted else 0
     _notify()

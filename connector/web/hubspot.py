@@ -113,13 +113,15 @@ def oauth_callback():
         portal_id = services.hub_id_for(tokens.access_token)
     except CrmError as exc:
         raise ApiError(400, f"HubSpot refused the install: {exc.message}") from None
-    owner = services.portals.account_for(portal_id)
-    if owner is not None and owner != claims["account_id"]:
+    from connector.store.sources_repo import SourceTaken
+
+    try:  # registers the portal in the one mapping of portals/orgs to accounts
+        services.portals.connect(portal_id, claims["account_id"],
+                                 StoredTokens(tokens.access_token, tokens.refresh_token,
+                                              tokens.expires_at))
+    except SourceTaken:
         raise ApiError(409, f"HubSpot portal {portal_id} is already connected to another "
-                            "account")
-    services.portals.connect(portal_id, claims["account_id"],
-                             StoredTokens(tokens.access_token, tokens.refresh_token,
-                                          tokens.expires_at))
+                            "account") from None
     log.info("HubSpot portal %s connected to account %s", portal_id, claims["account_id"])
     return jsonify({"portal_id": portal_id, "account_id": claims["account_id"],
                     "connected": True})

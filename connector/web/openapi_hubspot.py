@@ -41,6 +41,9 @@ def paths() -> dict[str, Any]:
                           "400": _r("Bad code or state", True)}}},
         "/events": {"get": {
             "summary": "Inbox events (failed owner syncs included)",
+            "description": "An account token sees the events of the HubSpot portals and "
+                           "Salesforce org connected to its account; an admin token sees "
+                           "every event, those of unconnected portals included.",
             "parameters": [{"name": "status", "in": "query", "schema": {
                 "type": "string", "enum": ["failed", "pending", "processing", "done",
                                            "dead"]}},

@@ -37,6 +37,15 @@ def _notify() -> None:
         executor.notify()
 
 
+def _register_org(account_key: str) -> None:
+    """Link the configured org to its account before its first event is stored, so the
+    event is the account's from the start (a read once linked)."""
+    from connector.service.sources import register_configured_org
+
+    ports = _container().extras.get("salesforce_ports")
+    register_configured_org(_container().db, account_key, getattr(ports, "account_id", None))
+
+
 def _byoc_events() -> Response:
     config = _container().config
     body = request.get_data(cache=False)
@@ -50,6 +59,7 @@ def _byoc_events() -> Response:
     except PayloadError as exc:
         raise ApiError(400, str(exc)) from None
     account_key = (config.salesforce_org_id or config.byoc_org_id or "default")[:15]
+    _register_org(account_key)
     now = time.time()
     events = [NewEvent(SOURCE, account_key, f"byoc:{key}", KIND,
                        {"eventType": kind, "data": data, "received_at": now})
@@ -71,6 +81,7 @@ def _outbound_messages() -> Response:
         return _soap(fault(str(exc)), 500)
     if org[:15] != expected:
         return _soap(fault("OrganizationId does not match this connector's org"), 500)
+    _register_org(expected)
     now = time.time()
     events = [NewEvent(SOURCE, expected, f"outbound:{n['id']}", KIND,
                        {"eventType": "OutboundMessage", "sobject": n["sobject"],
@@ -91,7 +102,7 @@ def _conversation(identifier: str) -> Response:
     from connector.store.models import DecisionRow
     from connector.store.repositories import decision_as_dict
 
-    with _container().db.session() as session:
+    with _container().db.read_session() as session:
         row = store.conversation(session, g.account_id, identifier)
         if row is None:
             raise ApiError(404, "Conversation not found")

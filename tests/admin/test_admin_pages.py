@@ -93,15 +93,14 @@ def _decision_id(container, account_id: str) -> str:
 
 def test_events_of_a_linked_crm_portal_belong_to_that_account(container, client, two):
     from connector.jobs import inbox
-    from connector.store import admin_repo
+    from connector.service.sources import link_source
 
     acme, _ = two
     inbox.store_events(container.db, [inbox.NewEvent("hubspot", "portal-777", "p1",
                                                      "hubspot.contact", {"objectId": 9})])
     sign_in(client, acme.email)
-    assert "portal" not in _html(client.get("/admin/events?status=pending"))
-    with container.db.session() as session:
-        admin_repo.link_source(session, acme.account_id, "hubspot", "portal-777")
+    assert '"objectId": 9' not in _html(client.get("/admin/events?status=pending"))
+    link_source(container.db, acme.account_id, "hubspot", "portal-777")
     assert '"objectId": 9' in _html(client.get("/admin/events?status=pending"))
 
 

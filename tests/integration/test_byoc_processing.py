@@ -14,6 +14,7 @@ from connector.core.ports import RouteAccepted
 from connector.jobs import inbox
 from connector.jobs.inbox import NewEvent
 from connector.service.byoc import SalesforcePorts
+from connector.service.sources import register_configured_org
 from tests.integration.helpers import make_router, make_user
 
 events = ByocEventSender("http://unused", "secret")
@@ -52,6 +53,9 @@ def conversations(container, account_id):
 
 
 def store(container, event, received_at=None):
+    """What ``POST /webhooks/salesforce`` does: link the configured org, store the event."""
+    ports = container.extras["salesforce_ports"]
+    register_configured_org(container.db, "org", ports.account_id)
     inbox.store_events(container.db, [NewEvent(
         "salesforce", "org", f"byoc:{event['eventId']}", "salesforce",
         {"eventType": event["eventType"], "data": event["data"],
@@ -151,9 +155,9 @@ def test_a_refused_route_is_recorded_not_retried(container, client, headers, con
     assert body["decision"]["sync_status"] == "failed"
 
 
-def test_events_for_no_account_are_dead_letters_replayable_once_configured(
-        container, client, headers, account_id, make_account, conversations):
-    make_account("Second")  # two accounts, none configured: ambiguous
+def test_events_of_an_org_no_account_owns_are_dead_letters(container, account_id,
+                                                            make_account, conversations):
+    make_account("Second")  # two accounts, none configured: the org is nobody's
     container.extras["salesforce_ports"].account_id = None
     store(container, events.conversation_started("conv-7"))
 
@@ -163,9 +167,13 @@ def test_events_for_no_account_are_dead_letters_replayable_once_configured(
         from connector.store.models import InboxEventRow
 
         (row,) = session.query(InboxEventRow).all()
-        assert row.status == "dead" and row.attempts == 1
-        assert "SALESFORCE_ACCOUNT_ID" in row.last_error
-    container.extras["salesforce_ports"].account_id = account_id
+        assert row.status == "dead"
+        assert row.last_error == "Salesforce org org is not connected to an account"
+    assert conversations.routes == []
+
+    from connector.service.sources import link_source
+
+    link_source(container.db, account_id, "salesforce", "org")
     assert inbox.replay(container.db, all_failed=True) == 1
     drain(container)
     assert inbox.counts(container.db) == {"done": 1} and len(conversations.routes) == 1

@@ -14,6 +14,7 @@ from connector.bootstrap import bootstrap
 from connector.cli import main
 from connector.jobs import inbox
 from connector.service.hubspot_owner_sync import FailedSync, schedule_retries
+from connector.store import sources_repo
 from connector.store.crypto import CredentialError, TokenCipher, derive_key
 from connector.store.models import HubSpotPortalRow
 from connector.web import create_app
@@ -63,7 +64,8 @@ def test_install_and_callback_store_encrypted_tokens_per_portal(config, fake, ma
                                    "account_id": account_id, "connected": True}
         with c.db.session() as session:
             row = session.get(HubSpotPortalRow, str(fake.portal_id))
-            assert row.account_id == account_id
+            assert sources_repo.account_for(session, "hubspot", str(fake.portal_id)) \
+                == account_id
             assert row.access_token_enc and "access-" not in row.access_token_enc
         hubspot = c.extras["hubspot"]
         fake.add_owner("ana@example.com")

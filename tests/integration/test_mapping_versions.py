@@ -198,6 +198,20 @@ def _mapping_handler(seen: list[dict]):
     return handle
 
 
+def _connected(container):
+    """A container whose HubSpot portal "1" (the events' portal) belongs to an account."""
+    from connector.service.sources import link_source
+    from connector.store.models import AccountRow
+
+    with container.db.session() as session:
+        account = AccountRow(name="Acme", active=True)
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    link_source(container.db, account_id, "hubspot", "1")
+    return container
+
+
 def _event(n: int, payload: dict) -> inbox.NewEvent:
     return inbox.NewEvent(source="hubspot", account_key="1", event_key=f"e{n}",
                           kind="deal.mapped", payload=payload)
@@ -205,7 +219,7 @@ def _event(n: int, payload: dict) -> inbox.NewEvent:
 
 def test_inline_executor_uses_a_new_version_for_the_next_event(config):
     seen: list[dict] = []
-    container = bootstrap(config)
+    container = _connected(bootstrap(config))
     try:
         executor = InlineExecutor(container, {"deal.mapped": _mapping_handler(seen)})
         inbox.store_events(container.db, [_event(1, {"dealname": " Big ", "amount": "10"})])
@@ -222,7 +236,7 @@ def test_inline_executor_uses_a_new_version_for_the_next_event(config):
 
 def test_a_record_failing_a_required_field_is_kept_with_its_reason_and_replayed(config):
     seen: list[dict] = []
-    container = bootstrap(config)
+    container = _connected(bootstrap(config))
     try:
         db = container.db
         executor = InlineExecutor(container, {"deal.mapped": _mapping_handler(seen)})
@@ -257,7 +271,7 @@ def _wait_until(condition, timeout: float = 30.0) -> None:
 
 def test_thread_executor_uses_a_new_version_without_a_restart(config):
     seen: list[dict] = []
-    container = bootstrap(config)
+    container = _connected(bootstrap(config))
     executor = ThreadExecutor(container, {"deal.mapped": _mapping_handler(seen)}, threads=2,
                               interval=0.05)
     executor.start()

@@ -15,6 +15,7 @@ from connector.jobs import inbox
 from connector.jobs.executors import InlineExecutor
 from connector.service import byoc
 from connector.service.byoc import SalesforcePorts
+from connector.service.sources import link_source
 from connector.store.models import DecisionRow, InboxEventRow, ObjectRow, RouterRow
 from tests.integration.helpers import make_router, make_user
 
@@ -46,6 +47,8 @@ def writer(container, account_id):
     fake = FakeWriter()
     container.extras["salesforce_ports"] = SalesforcePorts(
         writer=fake, conversations=FakeConversations(), account_id=account_id)
+    for org in ("org", "00D000000000001"):  # the orgs these tests' events come from
+        link_source(container.db, account_id, "salesforce", org)
     return fake
 
 

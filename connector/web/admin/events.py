@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from connector.jobs import inbox
-from connector.store import admin_repo
+from connector.service.sources import SOURCES
+from connector.store import admin_repo, sources_repo
 
 from ..common import container
 from . import bp
@@ -29,14 +30,16 @@ def events_list():
     with container().db.read_session() as session:
         counts = admin_repo.event_counts(session, g.account_id)
         rows = admin_repo.events(session, g.account_id, statuses=statuses)
+        connected = [(SOURCES.get(source, source), key) for source, key in
+                     sources_repo.keys_for_account(session, g.account_id)]
         return render_template("admin/events.html", counts=counts, rows=rows,
-                               statuses=STATUSES, status=status)
+                               statuses=STATUSES, status=status, connected=connected)
 
 
 @bp.post("/events/<event_id>/replay")
 @login_required
 def event_replay(event_id: str):
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         row = admin_repo.event(session, g.account_id, event_id)
         if row is None:
             raise AdminError(404, "Event not found in your account.")
@@ -50,7 +53,7 @@ def event_replay(event_id: str):
 @bp.post("/events/replay")
 @login_required
 def events_replay_all():
-    with container().db.session() as session:
+    with container().db.read_session() as session:
         ids = [r.id for r in admin_repo.events(session, g.account_id,
                                                statuses=admin_repo.FAILED_STATUSES,
                                                limit=10_000)]

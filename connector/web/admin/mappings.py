@@ -109,7 +109,7 @@ def mapping_preview(source: str, obj: str):
     event_id = request.form.get("event_id", "")
     page = {"comment": request.form.get("comment", ""), "event_id": event_id}
     if event_id:
-        with container().db.session() as session:
+        with container().db.read_session() as session:
             event = admin_repo.event(session, g.account_id, event_id)
             if event is None:
                 raise AdminError(404, "Event not found in your account.")

@@ -75,7 +75,7 @@ def test_record_of_a_portal_moved_to_another_account_is_not_written_elsewhere(
         session.add(row)
         session.flush()
         elsewhere = row.id
-    service.container.extras["hubspot"].portals.connect(str(SECOND_PORTAL), elsewhere)
+    service.container.extras["hubspot"].portals.connect(str(SECOND_PORTAL), elsewhere, move=True)
 
     r = requests.post(service.url + "/dispatch/router", headers=portal["headers"],
                       json={"router_id": router_id, "object_id": cid}, timeout=30)
