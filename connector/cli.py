@@ -60,6 +60,21 @@ def migrate() -> None:
     click.echo("database is up to date")
 
 
+@main.command()
+@click.option("--concurrency", default=4, show_default=True, type=int,
+              help="Batches processed at once by this worker")
+@click.option("--pool", default="threads", show_default=True,
+              type=click.Choice(["threads", "prefork", "solo"]))
+@click.option("--hostname", default=None, help="Celery node name (default: celery@host)")
+def worker(concurrency: int, pool: str, hostname: str | None) -> None:
+    """Run a Celery worker (CONNECTOR_EXECUTOR=celery, CELERY_BROKER_URL) and the sweep."""
+    from connector.jobs.worker import run_worker
+
+    config = _config()
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    run_worker(config, concurrency=concurrency, pool=pool, loglevel=level, hostname=hostname)
+
+
 @main.group()
 def accounts() -> None:
     """Manage accounts (tenants)."""

@@ -52,6 +52,7 @@ class Config:
     byoc_authorization_context: str | None = None
     byoc_route_encoding: str = "json"
     celery_broker_url: str | None = None
+    celery_queue: str = "connector"
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
     lease_seconds: int = 60
@@ -85,6 +86,7 @@ class Config:
             byoc_authorization_context=get("BYOC_AUTHORIZATION_CONTEXT") or None,
             byoc_route_encoding=get("BYOC_ROUTE_ENCODING") or cls.byoc_route_encoding,
             celery_broker_url=get("CELERY_BROKER_URL") or None,
+            celery_queue=get("CONNECTOR_CELERY_QUEUE") or cls.celery_queue,
             redis_url=get("REDIS_URL") or None,
             sweep_interval_seconds=_int(env, "CONNECTOR_SWEEP_SECONDS",
                                         cls.sweep_interval_seconds),

@@ -20,7 +20,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
         elif isinstance(config, dict):
             base = base.with_overrides(config)
         if start_executor is None:
-            start_executor = base.executor == "threads"
+            start_executor = base.executor in ("threads", "celery")
         container = bootstrap(base, start_executor=start_executor)
     if not container.config.jwt_secret:
         raise ConfigError("CONNECTOR_JWT_SECRET is not set; the API cannot verify tokens "
