@@ -50,3 +50,44 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
         container.executor = build_executor(container)
         container.executor.start()
     return container
+
+
+#: HubSpot's burst limit per portal and rolling window (Professional/Enterprise apps).
+HUBSPOT_BURST = (190, 10.0)
+
+
+def shared_budget(container: Container, crm: str, account_key: str, *, max_calls: int,
+                  window: float) -> Any:
+    """The call budget for one CRM account (HubSpot portal, Salesforce org), shared through
+    Redis when ``REDIS_URL`` is set so that every worker together stays under the CRM's
+    limit; ``None`` otherwise, and the adapter keeps its in-process window."""
+    url = container.config.redis_url
+    if not url:
+        return None
+    budgets = container.extras.setdefault("budgets", {})
+    key = (crm, str(account_key))
+    if key not in budgets:
+        import redis
+
+        from adapters.common.redis_window import RedisSlidingWindow
+
+        client = container.extras.get("redis")
+        if client is None:
+            client = container.extras["redis"] = redis.Redis.from_url(
+                url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+        prefix = container.extras.get("budget_prefix", "connector:budget")
+        budgets[key] = RedisSlidingWindow(client, f"{prefix}:{crm}:{account_key}", max_calls,
+                                          window, what=crm)
+    return budgets[key]
+
+
+def hubspot_budget(container: Container, portal_id: str | int) -> Any:
+    """The per-portal HubSpot budget: Redis-shared when configured, else in-process."""
+    max_calls, window = HUBSPOT_BURST
+    budget = shared_budget(container, "hubspot", str(portal_id), max_calls=max_calls,
+                           window=window)
+    if budget is None:
+        from adapters.hubspot.budget import SlidingWindowBudget
+
+        budget = SlidingWindowBudget(max_calls, window)
+    return budget
