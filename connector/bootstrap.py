@@ -44,6 +44,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
                           mappings=overrides.pop("mappings", None) or MappingRegistry())
     container.extras.update(overrides)
+    _observe_batches(container)
     if start_executor:
         from connector.jobs.executors import build_executor
 
@@ -91,3 +92,12 @@ def hubspot_budget(container: Container, portal_id: str | int) -> Any:
 
         budget = SlidingWindowBudget(max_calls, window)
     return budget
+
+
+def _observe_batches(container: Container) -> None:
+    """Count every processed batch in the metrics (see connector.metrics)."""
+    from connector.metrics import observe_batch
+
+    observers = container.extras.setdefault("batch_observers", [])
+    if observe_batch not in observers:
+        observers.append(observe_batch)

@@ -43,9 +43,14 @@ def start_sweep(app: Any, config: Config) -> DispatchLoop:
 
 
 def run_worker(config: Config, *, concurrency: int = 4, pool: str = "threads",
-               loglevel: str = "INFO", hostname: str | None = None) -> None:
+               loglevel: str = "INFO", hostname: str | None = None,
+               metrics_port: int | None = None, metrics_host: str = "0.0.0.0") -> None:
     """Block running a worker until it is stopped (SIGTERM finishes the current batches)."""
     app = make_celery(config)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
     sweeps: list[DispatchLoop] = []
 
     @signals.worker_ready.connect(weak=False)

@@ -38,6 +38,12 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.register_blueprint(api.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(openapi.bp)
+    from . import metrics
+
+    app.register_blueprint(metrics.bp)
+    from connector.logs import protect, secret_values
+
+    protect(secret_values(container.config))
     for hook in container.extras.get("blueprints", []):
         hook(app)
     return app

@@ -24,7 +24,8 @@ from .celery_helpers import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq,
+              pytest.mark.timeout(180)]
 
 
 def _container(database_url: str, broker: str, handler: RecordingHandler, **settings):
