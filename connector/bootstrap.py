@@ -44,6 +44,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
                           mappings=overrides.pop("mappings", None) or MappingRegistry())
     container.extras.update(overrides)
+    wire_hubspot(container)
     _observe_batches(container)
     if start_executor:
         from connector.jobs.executors import build_executor
@@ -84,7 +85,7 @@ def shared_budget(container: Container, crm: str, account_key: str, *, max_calls
 
 def hubspot_budget(container: Container, portal_id: str | int) -> Any:
     """The per-portal HubSpot budget: Redis-shared when configured, else in-process."""
-    max_calls, window = HUBSPOT_BURST
+    max_calls, window = max(1, container.config.hubspot_burst_limit), HUBSPOT_BURST[1]
     budget = shared_budget(container, "hubspot", str(portal_id), max_calls=max_calls,
                            window=window)
     if budget is None:
@@ -94,6 +95,15 @@ def hubspot_budget(container: Container, portal_id: str | int) -> Any:
     return budget
 
 
+def _crm_session(crm: str, account_key: str) -> Any:
+    """A requests session whose answers are counted in the metrics, by portal/org."""
+    import requests
+
+    from connector.metrics import instrument_session
+
+    return instrument_session(requests.Session(), crm, account_key)
+
+
 def _observe_batches(container: Container) -> None:
     """Count every processed batch in the metrics (see connector.metrics)."""
     from connector.metrics import observe_batch
@@ -101,3 +111,75 @@ def _observe_batches(container: Container) -> None:
     observers = container.extras.setdefault("batch_observers", [])
     if observe_batch not in observers:
         observers.append(observe_batch)
+
+
+def wire_hubspot(container: Container) -> None:
+    """HubSpot: portals and their clients, the webhook receiver, OAuth, the inbox handlers
+    and the owner write-back of ``POST /dispatch/router``. What tests already put in
+    ``extras`` (``hubspot``, ``handlers``, ``object_lookup``) is kept."""
+    import threading
+
+    from adapters.hubspot.auth import OAuthTokens, StaticToken, TokenSet
+    from adapters.hubspot.budget import SlidingWindowBudget
+    from adapters.hubspot.client import HubSpotClient
+    from adapters.hubspot.inbound import WebhookReceiver
+    from adapters.hubspot.oauth_info import hub_id_for_token
+    from adapters.hubspot.transport import RetryPolicy
+    from connector.core.errors import AuthenticationFailed
+    from connector.service import hubspot_owner_sync, hubspot_processing
+    from connector.service.hubspot_portals import HubSpotServices, PortalRegistry, StoredTokens
+    from connector.store.crypto import TokenCipher
+
+    config = container.config
+    budgets: dict[str, SlidingWindowBudget] = {}
+    budgets_lock = threading.Lock()
+    public_url = (config.public_url or "").rstrip("/")
+
+    def oauth(tokens: TokenSet | None = None, on_tokens=None) -> OAuthTokens | None:
+        if not (config.hubspot_client_id and config.hubspot_client_secret and public_url):
+            return None
+        return OAuthTokens(config.hubspot_client_id, config.hubspot_client_secret,
+                           public_url + "/oauth/hubspot/callback", tokens=tokens,
+                           on_tokens=on_tokens, base_url=config.hubspot_api_base)
+
+    def client_factory(portal_id: str, tokens: StoredTokens | None, save, interactive: bool):
+        with budgets_lock:
+            budget = budgets.get(portal_id) or hubspot_budget(container, portal_id)
+            budgets[portal_id] = budget
+        if tokens is not None:
+            provider = oauth(TokenSet(tokens.access_token, tokens.refresh_token,
+                                      tokens.expires_at),
+                             lambda t: save(StoredTokens(t.access_token, t.refresh_token,
+                                                         t.expires_at)))
+            if provider is None:
+                raise AuthenticationFailed(f"portal {portal_id} has OAuth tokens but "
+                                           "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET or "
+                                           "CONNECTOR_PUBLIC_URL is not set")
+        elif config.hubspot_access_token:
+            provider = StaticToken(config.hubspot_access_token)
+        else:
+            raise AuthenticationFailed(f"no HubSpot credentials for portal {portal_id}: "
+                                       "install the app or set HUBSPOT_ACCESS_TOKEN")
+        retry = RetryPolicy(max_attempts=3, max_total_seconds=10.0) if interactive \
+            else RetryPolicy()
+        return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
+                             retry=retry, session=_crm_session("hubspot", portal_id))
+
+    if "hubspot" not in container.extras:
+        cipher = TokenCipher(config.secret_key) if config.secret_key else None
+        receiver = None
+        if config.hubspot_client_secret:
+            receiver = WebhookReceiver(config.hubspot_client_secret, public_url=public_url or None,
+                                       app_id=config.hubspot_app_id)
+        container.extras["hubspot"] = HubSpotServices(
+            portals=PortalRegistry(container.db, client_factory, cipher=cipher),
+            receiver=receiver, oauth=oauth,
+            hub_id_for=lambda token: hub_id_for_token(config.hubspot_api_base, token))
+    services = container.extras["hubspot"]
+    handlers = container.extras.setdefault("handlers", {})
+    handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
+    handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
+    container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
+    if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
+        container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
+            container.db, services.portals, fallback=container.owner_sync)

@@ -56,6 +56,8 @@ class Config:
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
     lease_seconds: int = 60
+    hubspot_developer_api_key: str | None = field(default=None, repr=False)
+    hubspot_burst_limit: int = 190
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -91,6 +93,8 @@ class Config:
             sweep_interval_seconds=_int(env, "CONNECTOR_SWEEP_SECONDS",
                                         cls.sweep_interval_seconds),
             lease_seconds=_int(env, "CONNECTOR_LEASE_SECONDS", cls.lease_seconds),
+            hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
+            hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:

@@ -52,6 +52,8 @@ def route(hs: FakeHubSpot, method: str, path: str, query: dict[str, list[str]],
           headers: Mapping[str, str], body: bytes) -> Reply:
     if method == "POST" and path == "/oauth/v1/token":
         return hs.token_endpoint(body)
+    if method == "GET" and path.startswith("/oauth/v1/access-tokens/"):
+        return hs.token_info(path.rsplit("/", 1)[-1])
     if match := _SUBS.match(path):
         return _subscriptions(hs, method, match["app"], match["id"], query, body)
     obj = _OBJECT.match(path)

@@ -266,3 +266,20 @@ class FakeHubSpot:
         return 200, {}, {"token_type": "bearer", "refresh_token": refresh,
                          "access_token": access, "expires_in": self.token_ttl}
 
+
+    def token_info(self, access_token: str) -> Reply:
+        """``GET /oauth/v1/access-tokens/{token}``: the portal and app of a token."""
+        with self._lock:
+            expiry = self._tokens.get(access_token)
+        if expiry is None or expiry <= time.time():
+            return 404, {}, {"status": "error", "message": "access token not found",
+                             "correlationId": str(uuid.uuid4()), "category": "OBJECT_NOT_FOUND"}
+        self.calls["GET /oauth/v1/access-tokens/{token}"] += 1
+        return 200, {}, {"token": access_token, "user": "installer@example.com",
+                         "hub_domain": f"portal-{self.portal_id}.example.com",
+                         "scopes": ["crm.objects.contacts.read", "crm.objects.contacts.write",
+                                    "crm.objects.owners.read"],
+                         "hub_id": self.portal_id, "app_id": self.app_id,
+                         "expires_in": int(expiry - time.time()) if expiry != float("inf")
+                         else self.token_ttl,
+                         "user_id": 1, "token_type": "access"}

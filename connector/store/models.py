@@ -209,3 +209,30 @@ class InboxEventRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class HubSpotPortalRow(Base):
+    """A HubSpot portal (hub) connected to an account, with its OAuth tokens encrypted
+    (``connector.store.crypto``); a portal without tokens uses the private-app token."""
+
+    __tablename__ = "hubspot_portals"
+    portal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    access_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class HubSpotOwnerWriteRow(Base):
+    """The owner we last wrote to a HubSpot record: the ``propertyChange`` HubSpot sends
+    back for it is our own echo and must not start another assignment."""
+
+    __tablename__ = "hubspot_owner_writes"
+    portal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(100))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)

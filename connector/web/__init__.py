@@ -44,6 +44,11 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     from connector.logs import protect, secret_values
 
     protect(secret_values(container.config))
+    from . import events as events_api
+    from . import hubspot as hubspot_web
+
+    hubspot_web.register(app)
+    app.register_blueprint(events_api.bp)
     for hook in container.extras.get("blueprints", []):
         hook(app)
     return app

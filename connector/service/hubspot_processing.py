@@ -1,0 +1,245 @@
+"""Process stored HubSpot webhook events: read records, mirror them, route, write owners.
+
+``handle_events(container, events)`` is a plain function so any executor (threads,
+Celery) can run it. Per portal and object type it:
+
+1. ignores the ``hubspot_owner_id`` changes we caused ourselves (flagged at ingest from
+   ``changeSource``/``sourceId``, or equal to the owner we last wrote): no loops;
+2. applies deletions / privacy deletions (archive), restores (un-archive) and merges (the
+   surviving record takes over the mirror of a merged one);
+3. batch-reads the records still needed (≤100 ids per call, only the mapping's
+   properties), maps and upserts them, keyed by (account, "hubspot", type, HubSpot id),
+   with the current HubSpot owner mapped to a rep so the overwrite modes apply;
+4. dispatches each published router of that type whose start setting (``start_on``:
+   creation, change of ``watch_properties``) allows the event and whose trigger matches;
+5. writes every new owner in one batch update per 100 records; failed writes keep the
+   assignment and go to the retry schedule (``hubspot_owner_sync``).
+
+Processing is idempotent: a re-processed creation meets an owned record and the
+router's overwrite rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.core.codec import trigger_from_dict
+from connector.core.errors import CrmError
+from connector.core.ports import OwnerWrite
+from connector.core.triggers import evaluate
+from connector.jobs import inbox
+from connector.mapping import MappingError
+from connector.service.dispatch import dispatch
+from connector.service.hubspot_owner_sync import (
+    FailedSync,
+    hubspot_owner_id,
+    mark_synced,
+    schedule_retries,
+    write_owners,
+)
+from connector.store import hubspot_repository as hs_repo
+from connector.store.db import Database
+from connector.store.models import RouterRow
+
+log = logging.getLogger(__name__)
+
+KIND_EVENTS = "hubspot"
+OWNER_PROPERTY = "hubspot_owner_id"
+FOREIGN_OWNER_PREFIX = "hubspot-owner:"
+_READ_ACTIONS = {"creation", "propertyChange", "restore", "merge"}
+
+
+@dataclass
+class _Record:
+    """What the events of one batch ask of one HubSpot record."""
+
+    creation: bool = False
+    changed: set[str] | None = None
+    read: bool = False
+
+    def wants(self, router: RouterRow) -> bool:
+        settings = router.settings or {}
+        start_on = settings.get("start_on") or ["creation"]
+        if self.creation and "creation" in start_on:
+            return True
+        watched = set(settings.get("watch_properties") or [])
+        return "change" in start_on and bool(self.changed and self.changed & watched)
+
+
+def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[str, str | None]:
+    """Inbox handler for kind ``hubspot``; {event id: error or None}."""
+    results: dict[str, str | None] = {}
+    groups: dict[tuple[str, str | None], list[inbox.InboxEvent]] = defaultdict(list)
+    for event in events:
+        groups[(str(event.payload.get("portal_id")), event.payload.get("object_type"))] \
+            .append(event)
+    for (portal, object_type), group in groups.items():
+        try:
+            results.update(_process(container, portal, object_type, group))
+        except (CrmError, MappingError) as exc:
+            log.warning("HubSpot portal %s %s batch failed: %s", portal, object_type, exc)
+            results.update({e.id: str(exc) for e in group})
+    return results
+
+
+def _owner_reps(db: Database, client: Any, account_id: str) -> tuple[dict[str, str], dict]:
+    """HubSpot owner id -> rep id for the account's reps, and the reps' crm data."""
+    with db.session() as session:
+        reps = [(r.id, r.email, dict(r.crm_ids or {}))
+                for r in hs_repo.account_reps(session, account_id)]
+    owners: dict[str, str] = {}
+    for rep_id, email, crm_ids in reps:
+        owner_id = hubspot_owner_id(client, email, crm_ids)
+        if owner_id:
+            owners[owner_id] = rep_id
+    return owners, {rep_id: (email, crm_ids) for rep_id, email, crm_ids in reps}
+
+
+def _process(container: Any, portal: str, object_type: str | None,
+             events: Sequence[inbox.InboxEvent]) -> dict[str, str | None]:
+    db: Database = container.db
+    services = container.extras["hubspot"]
+    results: dict[str, str | None] = {e.id: None for e in events}
+    account_id = services.portals.account_for(portal)
+    if account_id is None:
+        error = f"HubSpot portal {portal} is not connected to an account"
+        return {e.id: error for e in events}
+    if object_type is None:
+        return results  # conversations, custom objects: nothing to route
+    mapping = container.mappings.get("hubspot", object_type)
+    now = datetime.now(UTC)
+    ordered = sorted(events, key=lambda e: (e.payload.get("occurred_at") or 0))
+
+    owner_changes = [e.payload["object_id"] for e in ordered
+                     if e.payload.get("property_name") == OWNER_PROPERTY]
+    with db.session() as session:
+        ours = hs_repo.owner_writes(session, portal, object_type, owner_changes)
+
+    records: dict[str, _Record] = defaultdict(_Record)
+    events_of: dict[str, list[str]] = defaultdict(list)
+    for event in ordered:
+        p = event.payload
+        action, object_id = p.get("action"), p.get("object_id")
+        if action not in _READ_ACTIONS and action not in ("deletion", "privacyDeletion"):
+            continue
+        if action == "propertyChange" and p.get("property_name") == OWNER_PROPERTY and (
+                p.get("own_change") or ours.get(object_id) == p.get("property_value")):
+            continue  # our own write coming back
+        if action in ("deletion", "privacyDeletion"):
+            _archive(db, account_id, object_type, object_id, f"hubspot:{action}", now)
+            records.pop(object_id, None)
+            continue
+        if action == "restore":
+            _restore(db, account_id, object_type, object_id, now)
+        if action == "merge":
+            object_id = p.get("survivor_id") or object_id
+            _merge(db, account_id, object_type, object_id, p.get("merged_object_ids") or [],
+                   now)
+        record = records[object_id]
+        record.read = True
+        if action == "creation":
+            record.creation = True
+        elif action == "propertyChange":
+            record.changed = (record.changed or set()) | {p.get("property_name")}
+        events_of[object_id].append(event.id)
+    if not records:
+        return results
+
+    client = services.portals.client_for(portal)
+    properties = list(dict.fromkeys([*mapping.properties, OWNER_PROPERTY]))
+    found = client.read_records(object_type, list(records), properties)
+    owner_reps, rep_data = _owner_reps(db, client, account_id)
+
+    with db.session() as session:
+        existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
+        routers = [(r.id, r.settings, trigger_from_dict((r.settings or {}).get("trigger")),
+                    r) for r in hs_repo.published_routers(session, account_id, object_type)]
+        mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
+        for record_id, props in found.items():
+            try:
+                fields = mapping.apply(props)
+            except MappingError as exc:
+                for event_id in events_of[record_id]:
+                    results[event_id] = f"record {record_id}: {exc}"
+                continue
+            hs_owner = props.get(OWNER_PROPERTY) or None
+            owner_rep = owner_reps.get(hs_owner) if hs_owner else None
+            if hs_owner and owner_rep is None:
+                owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
+            row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
+                                        object_type, record_id, fields, owner_rep, now)
+            session.flush()
+            mirrored[record_id] = (row.id, row.fields)
+
+    writes: list[tuple[str, OwnerWrite]] = []
+    failures: list[FailedSync] = []
+    for record_id, (row_id, fields) in mirrored.items():
+        wanted = records[record_id]
+        for router_id, _settings, trigger, router_row in routers:
+            if not wanted.wants(router_row) or not evaluate(trigger, fields).matched:
+                continue
+            result = dispatch(db, account_id, router_id, row_id, now=now)
+            if not result.decision.assigned or result.decision.rep is None:
+                continue
+            rep = result.decision.rep
+            email, crm_ids = rep_data.get(rep.id, (rep.email, rep.crm_ids))
+            owner_id = hubspot_owner_id(client, email, crm_ids)
+            if owner_id is None:
+                failures.append(FailedSync(result.decision_id, object_type, record_id,
+                                           f"no HubSpot owner has the email {email}"))
+            else:
+                writes.append((result.decision_id, OwnerWrite(object_type, record_id,
+                                                              owner_id)))
+            break
+    outcome = write_owners(db, client, portal, writes)
+    mark_synced(db, outcome)
+    by_decision = {d: w for d, w in writes}
+    failures.extend(FailedSync(d, object_type, by_decision[d].record_id, err)
+                    for d, err in outcome.items() if err is not None)
+    schedule_retries(db, portal, failures)
+    return results
+
+
+def _archive(db: Database, account_id: str, object_type: str, object_id: str, by: str,
+             now: datetime) -> None:
+    with db.session() as session:
+        row = hs_repo.objects_by_source_ids(session, account_id, object_type,
+                                            [object_id]).get(object_id)
+        if row is not None and row.archived_at is None:
+            row.archived_at, row.archived_by, row.updated_at = now, by, now
+
+
+def _restore(db: Database, account_id: str, object_type: str, object_id: str,
+             now: datetime) -> None:
+    with db.session() as session:
+        row = hs_repo.objects_by_source_ids(session, account_id, object_type,
+                                            [object_id]).get(object_id)
+        if row is not None and row.archived_at is not None:
+            row.archived_at = row.archived_by = None
+            row.updated_at = now
+
+
+def _merge(db: Database, account_id: str, object_type: str, survivor_id: str,
+           merged_ids: Sequence[str], now: datetime) -> None:
+    """The survivor takes over the mirror (owner, decisions) of a merged record if it has
+    none of its own; the other merged records are archived."""
+    with db.session() as session:
+        rows = hs_repo.objects_by_source_ids(session, account_id, object_type,
+                                             [survivor_id, *merged_ids])
+        survivor = rows.get(survivor_id)
+        for merged_id in merged_ids:
+            row = rows.get(str(merged_id))
+            if row is None or str(merged_id) == survivor_id:
+                continue
+            if survivor is None:
+                row.source_id = survivor_id
+                row.archived_at = row.archived_by = None
+                row.updated_at = now
+                survivor = row
+            elif row.archived_at is None:
+                row.archived_at, row.archived_by, row.updated_at = now, "hubspot:merge", now

@@ -1,0 +1,119 @@
+"""HubSpot endpoints: ``POST /webhooks/hubspot`` and the public app's OAuth install.
+
+The webhook path verifies the signature, stores the whole batch in one transaction
+(deduplicated) and answers 204; it never calls HubSpot. Without ``HUBSPOT_CLIENT_SECRET``
+the route answers 503 and stores nothing: a webhook is never accepted unverified.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+import jwt
+from flask import Blueprint, Flask, g, jsonify, redirect, request
+
+from connector.core.errors import CrmError, SignatureInvalid
+from connector.jobs import inbox
+
+from .auth import require_account
+from .common import container
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("hubspot", __name__)
+
+KIND = "hubspot"
+STATE_PURPOSE = "hubspot-install"
+STATE_TTL_SECONDS = 600
+
+
+def _services():
+    services = container().extras.get("hubspot")
+    if services is None:
+        raise ApiError(503, "The HubSpot connector is not configured")
+    return services
+
+
+@bp.post("/webhooks/hubspot")
+def receive_webhook():
+    services = _services()
+    receiver = services.receiver
+    if receiver is None:
+        raise ApiError(503, "HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set")
+    body = request.get_data(cache=False)  # 413 above MAX_CONTENT_LENGTH
+    uri = receiver.uri(request.host_url, request.path, request.query_string)
+    try:
+        receiver.verify(request.method, uri, body, dict(request.headers.items()))
+    except SignatureInvalid as exc:
+        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    try:
+        parsed = receiver.parse(body)
+    except ValueError as exc:
+        raise ApiError(400, f"Invalid webhook body: {exc}") from None
+    c = container()
+    inbox.store_events(c.db, [inbox.NewEvent("hubspot", e.portal_id, e.event_key, KIND,
+                                             e.payload) for e in parsed])
+    if c.executor is not None:
+        c.executor.notify()
+    return "", 204
+
+
+def _state_secret() -> str:
+    return container().config.jwt_secret or ""
+
+
+@bp.get("/oauth/hubspot/install")
+@require_account
+def oauth_install():
+    services = _services()
+    oauth = services.oauth() if services.oauth else None
+    if oauth is None:
+        raise ApiError(503, "HubSpot OAuth is not configured: set HUBSPOT_CLIENT_ID, "
+                            "HUBSPOT_CLIENT_SECRET and CONNECTOR_PUBLIC_URL")
+    state = jwt.encode({"account_id": g.account_id, "purpose": STATE_PURPOSE,
+                        "nonce": secrets.token_urlsafe(8),
+                        "exp": int(time.time()) + STATE_TTL_SECONDS},
+                       _state_secret(), algorithm="HS256")
+    return redirect(oauth.install_url(services.scopes, state), 302)
+
+
+@bp.get("/oauth/hubspot/callback")
+def oauth_callback():
+    services = _services()
+    oauth = services.oauth() if services.oauth else None
+    if oauth is None or services.hub_id_for is None:
+        raise ApiError(503, "HubSpot OAuth is not configured")
+    code, state = request.args.get("code"), request.args.get("state")
+    if not code:
+        raise ApiError(400, "Missing query parameter 'code'")
+    try:
+        claims = jwt.decode(state or "", _state_secret(), algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        raise ApiError(400, "Invalid query parameter 'state': expired or not ours") from None
+    if claims.get("purpose") != STATE_PURPOSE or not claims.get("account_id"):
+        raise ApiError(400, "Invalid query parameter 'state': expired or not ours")
+    from connector.service.hubspot_portals import StoredTokens
+
+    try:
+        tokens = oauth.exchange_code(code)
+        portal_id = services.hub_id_for(tokens.access_token)
+    except CrmError as exc:
+        raise ApiError(400, f"HubSpot refused the install: {exc.message}") from None
+    services.portals.connect(portal_id, claims["account_id"],
+                             StoredTokens(tokens.access_token, tokens.refresh_token,
+                                          tokens.expires_at))
+    log.info("HubSpot portal %s connected to account %s", portal_id, claims["account_id"])
+    return jsonify({"portal_id": portal_id, "account_id": claims["account_id"],
+                    "connected": True})
+
+
+def register(app: Flask) -> None:
+    """Add the HubSpot routes; say at start when webhooks cannot be received."""
+    services = app.config["CONTAINER"].extras.get("hubspot")
+    if services is None or services.receiver is None:
+        log.warning("HUBSPOT_CLIENT_SECRET is not set: POST /webhooks/hubspot answers 503 "
+                    "and accepts nothing until it is")
+    app.register_blueprint(bp)
