@@ -46,6 +46,10 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container.extras.update(overrides)
     wire_hubspot(container)
     _observe_batches(container)
+    if config.retry_schedule:
+        from connector.jobs import inbox
+
+        inbox.RETRY_SCHEDULE = config.retry_schedule  # process-wide, as the schedule is
     if start_executor:
         from connector.jobs.executors import build_executor
 

@@ -157,6 +157,7 @@ def _process(container: Any, portal: str, object_type: str | None,
 
     with db.session() as session:
         existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
+        unsynced = _unsynced_owners(session, existing.values())
         routers = [(r.id, r.settings, trigger_from_dict((r.settings or {}).get("trigger")),
                     r) for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -171,6 +172,9 @@ def _process(container: Any, portal: str, object_type: str | None,
             owner_rep = owner_reps.get(hs_owner) if hs_owner else None
             if hs_owner and owner_rep is None:
                 owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
+            mirror = existing.get(record_id)
+            if mirror is not None and mirror.id in unsynced:
+                owner_rep = mirror.owner_rep_id  # our write has not reached HubSpot yet
             row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
                                         object_type, record_id, fields, owner_rep, now)
             session.flush()
@@ -184,17 +188,24 @@ def _process(container: Any, portal: str, object_type: str | None,
             if not wanted.wants(router_row) or not evaluate(trigger, fields).matched:
                 continue
             result = dispatch(db, account_id, router_id, row_id, now=now)
-            if not result.decision.assigned or result.decision.rep is None:
-                continue
-            rep = result.decision.rep
-            email, crm_ids = rep_data.get(rep.id, (rep.email, rep.crm_ids))
-            owner_id = hubspot_owner_id(client, email, crm_ids)
-            if owner_id is None:
-                failures.append(FailedSync(result.decision_id, object_type, record_id,
+            decision_id, rep_id = result.decision_id, None
+            if result.decision.assigned and result.decision.rep is not None:
+                rep_id = result.decision.rep.id
+            else:
+                stranded = _stranded_assignment(db, row_id, container.config.lease_seconds, now)
+                if stranded is None:
+                    continue
+                decision_id, rep_id = stranded
+            email, crm_ids = rep_data.get(rep_id, (None, None))
+            owner_id = hubspot_owner_id(client, email, crm_ids) if email else None
+            if owner_id is not None and decision_id != result.decision_id \
+                    and str(found[record_id].get(OWNER_PROPERTY) or "") == owner_id:
+                mark_synced(db, {decision_id: None})  # the write landed before the crash
+            elif owner_id is None:
+                failures.append(FailedSync(decision_id, object_type, record_id,
                                            f"no HubSpot owner has the email {email}"))
             else:
-                writes.append((result.decision_id, OwnerWrite(object_type, record_id,
-                                                              owner_id)))
+                writes.append((decision_id, OwnerWrite(object_type, record_id, owner_id)))
             break
     outcome = write_owners(db, client, portal, writes)
     mark_synced(db, outcome)
@@ -203,6 +214,47 @@ def _process(container: Any, portal: str, object_type: str | None,
                     for d, err in outcome.items() if err is not None)
     schedule_retries(db, portal, failures)
     return results
+
+
+def _unsynced_owners(session: Any, rows: Any) -> set[str]:
+    """Mirrors whose current owner is our assignment not yet written to HubSpot: HubSpot
+    still shows the old owner, which must not undo the assignment (a re-processed event
+    would otherwise assign the record a second time)."""
+    from sqlalchemy import select
+
+    from connector.store.models import DecisionRow
+
+    owned = {row.id: row.owner_rep_id for row in rows if row.owner_rep_id}
+    if not owned:
+        return set()
+    found = session.execute(select(DecisionRow.object_id, DecisionRow.rep_id).where(
+        DecisionRow.object_id.in_(list(owned)), DecisionRow.assigned.is_(True),
+        DecisionRow.sync_status.in_(("pending", "failed")))).all()
+    return {object_id for object_id, rep_id in found if owned.get(object_id) == rep_id}
+
+
+def _stranded_assignment(db: Database, object_id: str, lease_seconds: int,
+                         now: datetime) -> tuple[str, str] | None:
+    """The record's current assignment whose write-back never ran: a process died between
+    committing the decision and writing the owner (its batch's lease lapsed, which is why
+    the event is being processed again). Returns (decision id, rep id) to write it now."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from connector.store.models import DecisionRow, ObjectRow
+
+    with db.session() as session:
+        obj = session.get(ObjectRow, object_id)
+        if obj is None or not obj.owner_rep_id:
+            return None
+        row = session.scalars(select(DecisionRow).where(
+            DecisionRow.object_id == object_id, DecisionRow.assigned.is_(True))
+            .order_by(DecisionRow.created_at.desc()).limit(1)).first()
+        if row is None or row.sync_status != "pending" or row.rep_id != obj.owner_rep_id \
+                or row.created_at > now - timedelta(seconds=lease_seconds):
+            return None
+        return row.id, row.rep_id
 
 
 def _archive(db: Database, account_id: str, object_type: str, object_id: str, by: str,
