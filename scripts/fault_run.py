@@ -340,6 +340,8 @@ def run(args: argparse.Namespace) -> bool:
                 last = now
             time.sleep(2)
         driver.stop_event.set()
+        driver.join(10)
+        fake.faults(force_429=0, stall_calls=0, error_rate=0.0)
         extra["429 storms"], extra["3 s stalls"] = driver.storms, driver.stalls
         extra["5xx rate"] = "20%"
         return report(args, inbox, fake, tenant, info["ids"], deliverer, extra, cap,

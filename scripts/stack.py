@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -170,12 +171,14 @@ class FakeHubSpotProcess:
         if not self._conn.poll(300):
             raise TimeoutError("fake HubSpot did not start")
         self.info: dict[str, Any] = self._conn.recv()
+        self._lock = threading.Lock()
 
     def call(self, command: str, arg: Any = None, timeout: float = 120) -> Any:
-        self._conn.send((command, arg))
-        if not self._conn.poll(timeout):
-            raise TimeoutError(f"fake HubSpot did not answer {command}")
-        return self._conn.recv()
+        with self._lock:  # one request and its answer at a time on the pipe
+            self._conn.send((command, arg))
+            if not self._conn.poll(timeout):
+                raise TimeoutError(f"fake HubSpot did not answer {command}")
+            return self._conn.recv()
 
     def faults(self, **values: Any) -> None:
         self.call("faults", values)
