@@ -28,18 +28,32 @@ class Dispatcher:
     """Lease due inbox rows in batches and publish one task per batch."""
 
     def __init__(self, container: Any, celery_app: Any, kinds: list[str], *,
-                 batch_size: int = 100, max_batches: int = 50) -> None:
+                 batch_size: int = 100, max_batches: int = 50, max_queued: int = 16) -> None:
         self.container = container
         self.celery_app = celery_app
         self.kinds = kinds
         self.batch_size = batch_size
         self.max_batches = max_batches
+        self.max_queued = max_queued
+
+    def queued(self) -> int:
+        """Messages waiting in the broker queue (0 if it cannot be asked)."""
+        queue = self.container.config.celery_queue
+        try:
+            with self.celery_app.connection_for_write() as conn:
+                return int(conn.default_channel.queue_declare(
+                    queue=queue, passive=True).message_count)
+        except Exception:  # noqa: BLE001 - an absent queue or a broker hiccup
+            return 0
 
     def dispatch_once(self) -> int:
-        """Publish up to ``max_batches`` batches; returns how many rows were sent."""
+        """Publish up to ``max_batches`` batches, but only while fewer than ``max_queued``
+        messages wait: rows stay unleased until a worker can start on them soon, so leases
+        do not lapse in the queue and get re-dispatched over and over."""
         sent = 0
         db, lease_seconds = self.container.db, self.container.config.lease_seconds
-        for _ in range(self.max_batches):
+        room = min(self.max_batches, self.max_queued - self.queued())
+        for _ in range(max(room, 0)):
             events, lease = leases.claim_due(db, limit=self.batch_size,
                                              lease_seconds=lease_seconds, kinds=self.kinds)
             if not events:
@@ -88,8 +102,10 @@ class DispatchLoop:
             except Exception:  # noqa: BLE001 - keep dispatching; the rows are safe
                 log.exception("dispatch error")
                 sent = 0
-            if sent < self.dispatcher.batch_size * self.dispatcher.max_batches:
+            if sent == 0:
                 self._wake.wait(self.interval)
+            else:
+                self._wake.wait(min(self.interval, 0.5))
 
 
 class CeleryExecutor:
