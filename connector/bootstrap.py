@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.config import Config
+from connector.config import Config, ConfigError
 from connector.mapping import MappingRegistry
 from connector.service.dispatch import OwnerSync
 from connector.store.db import Database
@@ -140,7 +140,8 @@ def wire_hubspot(container: Container) -> None:
     public_url = (config.public_url or "").rstrip("/")
 
     def oauth(tokens: TokenSet | None = None, on_tokens=None) -> OAuthTokens | None:
-        if not (config.hubspot_client_id and config.hubspot_client_secret and public_url):
+        if not (config.hubspot_client_id and config.hubspot_client_secret and public_url
+                and config.secret_key):
             return None
         return OAuthTokens(config.hubspot_client_id, config.hubspot_client_secret,
                            public_url + "/oauth/hubspot/callback", tokens=tokens,
@@ -157,8 +158,9 @@ def wire_hubspot(container: Container) -> None:
                                                          t.expires_at)))
             if provider is None:
                 raise AuthenticationFailed(f"portal {portal_id} has OAuth tokens but "
-                                           "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET or "
-                                           "CONNECTOR_PUBLIC_URL is not set")
+                                           "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, "
+                                           "CONNECTOR_PUBLIC_URL or CONNECTOR_SECRET_KEY is "
+                                           "not set")
         elif config.hubspot_access_token:
             provider = StaticToken(config.hubspot_access_token)
         else:
@@ -170,7 +172,10 @@ def wire_hubspot(container: Container) -> None:
                              retry=retry, session=_crm_session("hubspot", portal_id))
 
     if "hubspot" not in container.extras:
-        cipher = TokenCipher(config.secret_key) if config.secret_key else None
+        try:
+            cipher = TokenCipher(config.secret_key) if config.secret_key else None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         receiver = None
         if config.hubspot_client_secret:
             receiver = WebhookReceiver(config.hubspot_client_secret, public_url=public_url or None,
@@ -187,3 +192,25 @@ def wire_hubspot(container: Container) -> None:
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
             container.db, services.portals, fallback=container.owner_sync)
+
+
+def hubspot_subscriptions_client(config: Config):
+    """The webhook-subscriptions client of the public app (developer API key)."""
+    from adapters.hubspot.subscriptions import SubscriptionsClient
+
+    app_id = config.require("hubspot_app_id", "HUBSPOT_APP_ID")
+    key = config.require("hubspot_developer_api_key", "HUBSPOT_DEVELOPER_API_KEY")
+    return SubscriptionsClient(app_id, key, base_url=config.hubspot_api_base)
+
+
+def plan_hubspot_subscriptions(wanted, existing, *, delete_unwanted: bool = False):
+    from adapters.hubspot.subscriptions import plan_subscriptions
+
+    return plan_subscriptions(wanted, existing, delete_unwanted=delete_unwanted)
+
+
+def hubspot_fakes():
+    """The fake HubSpot server, its webhook sender and event builder (demo, benchmark)."""
+    from adapters.hubspot.fake_server import FakeHubSpot, WebhookSender, make_event
+
+    return FakeHubSpot, WebhookSender, make_event

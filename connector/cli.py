@@ -163,5 +163,13 @@ def events_replay(event_ids: tuple[str, ...], all_failed: bool) -> None:
     click.echo(f"{count} event(s) queued again")
 
 
+from connector.cli_hubspot import hubspot as _hubspot_group  # noqa: E402
+
+main.add_command(_hubspot_group)
+from connector.demo import demo as _demo_command  # noqa: E402
+
+main.add_command(_demo_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

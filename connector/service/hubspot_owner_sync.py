@@ -69,30 +69,30 @@ def schedule_retries(db: Database, account_key: str, failures: Sequence[FailedSy
 
 
 def write_owners(db: Database, client: Any, portal_id: str,
-                 writes: Sequence[tuple[str, OwnerWrite]]) -> dict[str, str | None]:
+                 writes: Sequence[tuple[str, OwnerWrite]], *,
+                 mark_synced: bool = True) -> dict[str, str | None]:
     """Batch-write ``(decision_id, OwnerWrite)`` pairs; {decision id: error or None}.
 
-    What we are about to write is recorded first, so the ``propertyChange`` HubSpot sends
-    back for it is recognised as our own even if it arrives before this call returns.
+    In one transaction afterwards, the owners written are remembered (so the
+    ``propertyChange`` HubSpot sends back for them is known as our own even when it
+    carries no ``sourceId``) and, with ``mark_synced``, their decisions marked synced.
     """
     if not writes:
         return {}
-    now = datetime.now(UTC)
-    with db.session() as session:
-        hs_repo.record_owner_writes(session, portal_id, [
-            (w.object_type, w.record_id, w.owner_id) for _, w in writes], now)
     try:
         results = client.write_owners([w for _, w in writes])
+        outcome = {decision_id: (None if res.ok else (res.error or "not written"))
+                   for (decision_id, _), res in zip(writes, results, strict=True)}
     except CrmError as exc:
-        return {decision_id: str(exc) for decision_id, _ in writes}
-    return {decision_id: (None if res.ok else (res.error or "not written"))
-            for (decision_id, _), res in zip(writes, results, strict=True)}
-
-
-def mark_synced(db: Database, outcome: dict[str, str | None]) -> None:
-    done = [d for d, err in outcome.items() if err is None]
-    with db.session() as session:
-        hs_repo.set_sync(session, done, "synced")
+        outcome = {decision_id: str(exc) for decision_id, _ in writes}
+    done = [(d, w) for d, w in writes if outcome[d] is None]
+    if done:
+        with db.session() as session:
+            hs_repo.record_owner_writes(session, portal_id, [
+                (w.object_type, w.record_id, w.owner_id) for _, w in done], datetime.now(UTC))
+            if mark_synced:
+                hs_repo.set_sync(session, [d for d, _ in done], "synced")
+    return outcome
 
 
 class HubSpotOwnerSync:
@@ -117,7 +117,8 @@ class HubSpotOwnerSync:
             if owner_id is None:
                 raise PermanentCrmError(f"no HubSpot owner has the email {rep.email}")
             write = OwnerWrite(obj.object_type, str(obj.source_id), owner_id)
-            error = write_owners(self.db, client, portal, [(decision_id, write)])[decision_id]
+            error = write_owners(self.db, client, portal, [(decision_id, write)],
+                                 mark_synced=False)[decision_id]
             if error is not None:
                 raise CrmError(error)
         except CrmError as exc:
@@ -143,6 +144,7 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
             continue
         pending: list[tuple[str, OwnerWrite]] = []
         event_of: dict[str, inbox.InboxEvent] = {}
+        todo = []
         with db.session() as session:
             for event in group:
                 decision = session.get(DecisionRow, event.payload.get("decision_id"))
@@ -150,24 +152,26 @@ def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
                 rep = session.get(RepRow, decision.rep_id) if decision and \
                     decision.rep_id else None
                 if decision is None or obj is None or rep is None \
-                        or decision.sync_status == "synced" or obj.owner_rep_id != rep.id:
+                        or decision.sync_status == "synced" or obj.owner_rep_id != rep.id \
+                        or obj.archived_at is not None:
                     results[event.id] = None  # gone, done, or superseded by a newer owner
                     continue
-                try:
-                    owner_id = hubspot_owner_id(client, rep.email, rep.crm_ids)
-                except CrmError as exc:
-                    results[event.id] = str(exc)
-                    continue
-                if owner_id is None:
-                    results[event.id] = f"no HubSpot owner has the email {rep.email}"
-                    continue
-                pending.append((decision.id, OwnerWrite(obj.object_type, str(obj.source_id),
-                                                        owner_id)))
-                event_of[decision.id] = event
+                todo.append((event, decision.id, obj.object_type, str(obj.source_id),
+                             rep.email, dict(rep.crm_ids or {})))
+        for event, decision_id, object_type, record_id, email, crm_ids in todo:
+            try:  # may call HubSpot (owners), so never inside a transaction
+                owner_id = hubspot_owner_id(client, email, crm_ids)
+            except CrmError as exc:
+                results[event.id] = str(exc)
+                continue
+            if owner_id is None:
+                results[event.id] = f"no HubSpot owner has the email {email}"
+                continue
+            pending.append((decision_id, OwnerWrite(object_type, record_id, owner_id)))
+            event_of[decision_id] = event
         outcome = write_owners(db, client, portal, pending)
         for decision_id, error in outcome.items():
             results[event_of[decision_id].id] = error
-        mark_synced(db, outcome)
     _mirror_failures(db, events, results)
     return results
 

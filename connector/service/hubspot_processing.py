@@ -5,8 +5,9 @@ Celery) can run it. Per portal and object type it:
 
 1. ignores the ``hubspot_owner_id`` changes we caused ourselves (flagged at ingest from
    ``changeSource``/``sourceId``, or equal to the owner we last wrote): no loops;
-2. applies deletions / privacy deletions (archive), restores (un-archive) and merges (the
-   surviving record takes over the mirror of a merged one);
+2. applies deletions (archive; a privacy deletion also drops the mirrored fields),
+   restores (un-archive) and merges (the surviving record takes over the mirror of a
+   merged one);
 3. batch-reads the records still needed (≤100 ids per call, only the mapping's
    properties), maps and upserts them, keyed by (account, "hubspot", type, HubSpot id),
    with the current HubSpot owner mapped to a rep so the overwrite modes apply;
@@ -34,11 +35,10 @@ from connector.core.ports import OwnerWrite
 from connector.core.triggers import evaluate
 from connector.jobs import inbox
 from connector.mapping import MappingError
-from connector.service.dispatch import dispatch
+from connector.service.dispatch_many import dispatch_many
 from connector.service.hubspot_owner_sync import (
     FailedSync,
     hubspot_owner_id,
-    mark_synced,
     schedule_retries,
     write_owners,
 )
@@ -60,7 +60,6 @@ class _Record:
 
     creation: bool = False
     changed: set[str] | None = None
-    read: bool = False
 
     def wants(self, router: RouterRow) -> bool:
         settings = router.settings or {}
@@ -87,11 +86,9 @@ def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[st
     return results
 
 
-def _owner_reps(db: Database, client: Any, account_id: str) -> tuple[dict[str, str], dict]:
-    """HubSpot owner id -> rep id for the account's reps, and the reps' crm data."""
-    with db.session() as session:
-        reps = [(r.id, r.email, dict(r.crm_ids or {}))
-                for r in hs_repo.account_reps(session, account_id)]
+def _owner_reps(client: Any, reps: Sequence[tuple[str, str, dict[str, Any]]]
+                ) -> tuple[dict[str, str], dict[str, tuple[str, dict[str, Any]]]]:
+    """HubSpot owner id -> rep id for the account's reps, and each rep's email and ids."""
     owners: dict[str, str] = {}
     for rep_id, email, crm_ids in reps:
         owner_id = hubspot_owner_id(client, email, crm_ids)
@@ -105,7 +102,16 @@ def _process(container: Any, portal: str, object_type: str | None,
     db: Database = container.db
     services = container.extras["hubspot"]
     results: dict[str, str | None] = {e.id: None for e in events}
-    account_id = services.portals.account_for(portal)
+    ordered = sorted(events, key=lambda e: (e.payload.get("occurred_at") or 0))
+    owner_changes = [e.payload["object_id"] for e in ordered
+                     if e.payload.get("property_name") == OWNER_PROPERTY]
+    with db.session() as session:  # everything this batch needs to know first, at once
+        portal_row = hs_repo.get_portal(session, portal)
+        account_id = portal_row.account_id if portal_row is not None else None
+        if account_id is not None and object_type is not None:
+            ours = hs_repo.owner_writes(session, portal, object_type, owner_changes)
+            reps = [(r.id, r.email, dict(r.crm_ids or {}))
+                    for r in hs_repo.account_reps(session, account_id)]
     if account_id is None:
         error = f"HubSpot portal {portal} is not connected to an account"
         return {e.id: error for e in events}
@@ -113,12 +119,6 @@ def _process(container: Any, portal: str, object_type: str | None,
         return results  # conversations, custom objects: nothing to route
     mapping = container.mappings.get("hubspot", object_type)
     now = datetime.now(UTC)
-    ordered = sorted(events, key=lambda e: (e.payload.get("occurred_at") or 0))
-
-    owner_changes = [e.payload["object_id"] for e in ordered
-                     if e.payload.get("property_name") == OWNER_PROPERTY]
-    with db.session() as session:
-        ours = hs_repo.owner_writes(session, portal, object_type, owner_changes)
 
     records: dict[str, _Record] = defaultdict(_Record)
     events_of: dict[str, list[str]] = defaultdict(list)
@@ -141,7 +141,6 @@ def _process(container: Any, portal: str, object_type: str | None,
             _merge(db, account_id, object_type, object_id, p.get("merged_object_ids") or [],
                    now)
         record = records[object_id]
-        record.read = True
         if action == "creation":
             record.creation = True
         elif action == "propertyChange":
@@ -153,13 +152,13 @@ def _process(container: Any, portal: str, object_type: str | None,
     client = services.portals.client_for(portal)
     properties = list(dict.fromkeys([*mapping.properties, OWNER_PROPERTY]))
     found = client.read_records(object_type, list(records), properties)
-    owner_reps, rep_data = _owner_reps(db, client, account_id)
+    owner_reps, rep_data = _owner_reps(client, reps)
 
     with db.session() as session:
         existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
-        unsynced = _unsynced_owners(session, existing.values())
-        routers = [(r.id, r.settings, trigger_from_dict((r.settings or {}).get("trigger")),
-                    r) for r in hs_repo.published_routers(session, account_id, object_type)]
+        unsynced = hs_repo.unsynced_owners(session, [r.id for r in existing.values()])
+        routers = [(r, trigger_from_dict((r.settings or {}).get("trigger")))
+                   for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
         for record_id, props in found.items():
             try:
@@ -172,43 +171,47 @@ def _process(container: Any, portal: str, object_type: str | None,
             owner_rep = owner_reps.get(hs_owner) if hs_owner else None
             if hs_owner and owner_rep is None:
                 owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
-            mirror = existing.get(record_id)
-            if mirror is not None and mirror.id in unsynced:
-                owner_rep = mirror.owner_rep_id  # our write has not reached HubSpot yet
+            if hs_owner is None and record_id in existing:
+                # our assignment whose write-back is still being retried stands
+                owner_rep = unsynced.get(existing[record_id].id)
             row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
                                         object_type, record_id, fields, owner_rep, now)
-            session.flush()
             mirrored[record_id] = (row.id, row.fields)
 
     writes: list[tuple[str, OwnerWrite]] = []
     failures: list[FailedSync] = []
-    for record_id, (row_id, fields) in mirrored.items():
-        wanted = records[record_id]
-        for router_id, _settings, trigger, router_row in routers:
-            if not wanted.wants(router_row) or not evaluate(trigger, fields).matched:
+    unassigned = dict(mirrored)
+    for router_row, trigger in routers:
+        batch = [(record_id, row_id) for record_id, (row_id, fields) in unassigned.items()
+                 if records[record_id].wants(router_row) and evaluate(trigger, fields).matched]
+        if not batch:
+            continue
+        outcomes = dispatch_many(db, account_id, router_row.id,
+                                 [row_id for _, row_id in batch], now=now)
+        for (record_id, row_id), result in zip(batch, outcomes, strict=True):
+            rep = result.decision.rep
+            if not result.decision.assigned or rep is None:
+                stranded = _stranded_assignment(db, row_id, container.config.lease_seconds,
+                                                now)
+                if stranded is not None:
+                    del unassigned[record_id]
+                    _redrive(db, client, found[record_id], stranded, rep_data, object_type,
+                             record_id, writes, failures)
                 continue
-            result = dispatch(db, account_id, router_id, row_id, now=now)
-            decision_id, rep_id = result.decision_id, None
-            if result.decision.assigned and result.decision.rep is not None:
-                rep_id = result.decision.rep.id
+            del unassigned[record_id]
+            email, crm_ids = rep_data.get(rep.id, (rep.email, rep.crm_ids))
+            try:  # from here on an assignment exists: a failure must become a retry
+                owner_id = hubspot_owner_id(client, email, crm_ids)
+                error = None if owner_id else f"no HubSpot owner has the email {email}"
+            except CrmError as exc:
+                owner_id, error = None, str(exc)
+            if owner_id is None:
+                failures.append(FailedSync(result.decision_id, object_type, record_id,
+                                           error or "no HubSpot owner"))
             else:
-                stranded = _stranded_assignment(db, row_id, container.config.lease_seconds, now)
-                if stranded is None:
-                    continue
-                decision_id, rep_id = stranded
-            email, crm_ids = rep_data.get(rep_id, (None, None))
-            owner_id = hubspot_owner_id(client, email, crm_ids) if email else None
-            if owner_id is not None and decision_id != result.decision_id \
-                    and str(found[record_id].get(OWNER_PROPERTY) or "") == owner_id:
-                mark_synced(db, {decision_id: None})  # the write landed before the crash
-            elif owner_id is None:
-                failures.append(FailedSync(decision_id, object_type, record_id,
-                                           f"no HubSpot owner has the email {email}"))
-            else:
-                writes.append((decision_id, OwnerWrite(object_type, record_id, owner_id)))
-            break
+                writes.append((result.decision_id, OwnerWrite(object_type, record_id,
+                                                              owner_id)))
     outcome = write_owners(db, client, portal, writes)
-    mark_synced(db, outcome)
     by_decision = {d: w for d, w in writes}
     failures.extend(FailedSync(d, object_type, by_decision[d].record_id, err)
                     for d, err in outcome.items() if err is not None)
@@ -216,21 +219,26 @@ def _process(container: Any, portal: str, object_type: str | None,
     return results
 
 
-def _unsynced_owners(session: Any, rows: Any) -> set[str]:
-    """Mirrors whose current owner is our assignment not yet written to HubSpot: HubSpot
-    still shows the old owner, which must not undo the assignment (a re-processed event
-    would otherwise assign the record a second time)."""
-    from sqlalchemy import select
-
-    from connector.store.models import DecisionRow
-
-    owned = {row.id: row.owner_rep_id for row in rows if row.owner_rep_id}
-    if not owned:
-        return set()
-    found = session.execute(select(DecisionRow.object_id, DecisionRow.rep_id).where(
-        DecisionRow.object_id.in_(list(owned)), DecisionRow.assigned.is_(True),
-        DecisionRow.sync_status.in_(("pending", "failed")))).all()
-    return {object_id for object_id, rep_id in found if owned.get(object_id) == rep_id}
+def _redrive(db: Database, client: Any, props: dict[str, Any], stranded: tuple[str, str],
+             rep_data: dict, object_type: str, record_id: str,
+             writes: list[tuple[str, OwnerWrite]], failures: list[FailedSync]) -> None:
+    """Finish the write-back of a stranded assignment: mark it synced if HubSpot already
+    shows the owner (the write landed before the crash), else write it now."""
+    decision_id, rep_id = stranded
+    email, crm_ids = rep_data.get(rep_id, (None, None))
+    try:
+        owner_id = hubspot_owner_id(client, email, crm_ids) if email else None
+    except CrmError as exc:
+        failures.append(FailedSync(decision_id, object_type, record_id, str(exc)))
+        return
+    if owner_id is None:
+        failures.append(FailedSync(decision_id, object_type, record_id,
+                                   f"no HubSpot owner has the email {email}"))
+    elif str(props.get(OWNER_PROPERTY) or "") == owner_id:
+        with db.session() as session:
+            hs_repo.set_sync(session, [decision_id], "synced")
+    else:
+        writes.append((decision_id, OwnerWrite(object_type, record_id, owner_id)))
 
 
 def _stranded_assignment(db: Database, object_id: str, lease_seconds: int,
@@ -264,6 +272,8 @@ def _archive(db: Database, account_id: str, object_type: str, object_id: str, by
                                             [object_id]).get(object_id)
         if row is not None and row.archived_at is None:
             row.archived_at, row.archived_by, row.updated_at = now, by, now
+        if row is not None and by.endswith("privacyDeletion"):
+            row.fields = {}  # GDPR deletion: keep the decision trail, drop personal data
 
 
 def _restore(db: Database, account_id: str, object_type: str, object_id: str,

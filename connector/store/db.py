@@ -8,6 +8,7 @@ gives through ``SELECT ... FOR UPDATE`` on the router row.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: SQLite has one writer: threads of this process queue here instead of polling
+        #: SQLite's busy handler, which starves short transactions (a webhook's insert)
+        #: behind a stream of others.
+        self._sqlite_lock = threading.RLock() if url.startswith("sqlite") else None
 
     @property
     def is_postgres(self) -> bool:
@@ -61,6 +66,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.acquire()
         session = self._sessions()
         try:
             yield session
@@ -70,6 +77,8 @@ class Database:
             raise
         finally:
             session.close()
+            if self._sqlite_lock is not None:
+                self._sqlite_lock.release()
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

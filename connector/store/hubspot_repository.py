@@ -20,6 +20,7 @@ from .models import (
     ObjectRow,
     RepRow,
     RouterRow,
+    new_id,
 )
 
 SOURCE = "hubspot"
@@ -71,7 +72,8 @@ def upsert_object(session: Session, existing: ObjectRow | None, account_id: str,
     """
     row = existing
     if row is None:
-        row = ObjectRow(account_id=account_id, object_type=object_type, source=SOURCE,
+        row = ObjectRow(id=new_id(), account_id=account_id, object_type=object_type,
+                        source=SOURCE,
                         source_id=str(source_id), fields={}, created_at=now)
         session.add(row)
     row.fields = {k: v for k, v in fields.items() if v is not None}
@@ -79,6 +81,17 @@ def upsert_object(session: Session, existing: ObjectRow | None, account_id: str,
         row.owner_rep_id = owner_rep_id
     row.updated_at = now
     return row
+
+
+def unsynced_owners(session: Session, object_ids: Iterable[str]) -> dict[str, str]:
+    """Object id -> rep of its latest assignment whose write-back has not succeeded yet."""
+    ids = [i for i in set(object_ids) if i]
+    if not ids:
+        return {}
+    rows = session.execute(select(DecisionRow.object_id, DecisionRow.rep_id).where(
+        DecisionRow.object_id.in_(ids), DecisionRow.assigned.is_(True),
+        DecisionRow.sync_status.in_(("pending", "failed"))).order_by(DecisionRow.created_at))
+    return {object_id: rep_id for object_id, rep_id in rows if rep_id}
 
 
 def published_routers(session: Session, account_id: str, object_type: str) -> list[RouterRow]:
@@ -106,14 +119,25 @@ def owner_writes(session: Session, portal_id: str, object_type: str,
 def record_owner_writes(session: Session, portal_id: str,
                         writes: Sequence[tuple[str, str, str]], now: datetime) -> None:
     """Remember ``(object_type, record_id, owner_id)`` as written by us."""
-    for object_type, record_id, owner_id in writes:
-        row = session.get(HubSpotOwnerWriteRow, (str(portal_id), object_type, str(record_id)))
-        if row is None:
-            session.add(HubSpotOwnerWriteRow(portal_id=str(portal_id), object_type=object_type,
-                                             record_id=str(record_id), owner_id=str(owner_id),
-                                             written_at=now))
-        else:
-            row.owner_id, row.written_at = str(owner_id), now
+    latest = {(t, str(r)): str(o) for t, r, o in writes}
+    by_type: dict[str, list[str]] = {}
+    for object_type, record_id in latest:
+        by_type.setdefault(object_type, []).append(record_id)
+    for object_type, ids in by_type.items():
+        known = set(owner_writes(session, portal_id, object_type, ids))
+        for record_id in ids:
+            owner_id = latest[(object_type, record_id)]
+            if record_id in known:
+                session.execute(update(HubSpotOwnerWriteRow).where(
+                    HubSpotOwnerWriteRow.portal_id == str(portal_id),
+                    HubSpotOwnerWriteRow.object_type == object_type,
+                    HubSpotOwnerWriteRow.record_id == record_id)
+                    .values(owner_id=owner_id, written_at=now)
+                    .execution_options(synchronize_session=False))
+            else:
+                session.add(HubSpotOwnerWriteRow(portal_id=str(portal_id),
+                                                 object_type=object_type, record_id=record_id,
+                                                 owner_id=owner_id, written_at=now))
 
 
 def set_sync(session: Session, decision_ids: Sequence[str], status: str, *,
@@ -126,4 +150,4 @@ def set_sync(session: Session, decision_ids: Sequence[str], status: str, *,
     if count_attempt:
         values["sync_attempts"] = DecisionRow.sync_attempts + 1
     session.execute(update(DecisionRow).where(DecisionRow.id.in_(list(decision_ids)))
-                    .values(**values))
+                    .values(**values).execution_options(synchronize_session=False))

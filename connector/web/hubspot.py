@@ -7,6 +7,8 @@ the route answers 503 and stores nothing: a webhook is never accepted unverified
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -62,7 +64,12 @@ def receive_webhook():
 
 
 def _state_secret() -> str:
-    return container().config.jwt_secret or ""
+    """A key of its own for the install ``state``: it travels through the browser and
+    HubSpot, so it must never be accepted as an API bearer token (those use the JWT
+    secret itself)."""
+    secret = container().config.jwt_secret or ""
+    return hmac.new(secret.encode("utf-8"), b"hubspot-install-state",
+                    hashlib.sha256).hexdigest()
 
 
 @bp.get("/oauth/hubspot/install")
@@ -72,7 +79,8 @@ def oauth_install():
     oauth = services.oauth() if services.oauth else None
     if oauth is None:
         raise ApiError(503, "HubSpot OAuth is not configured: set HUBSPOT_CLIENT_ID, "
-                            "HUBSPOT_CLIENT_SECRET and CONNECTOR_PUBLIC_URL")
+                            "HUBSPOT_CLIENT_SECRET, CONNECTOR_PUBLIC_URL and "
+                            "CONNECTOR_SECRET_KEY")
     state = jwt.encode({"account_id": g.account_id, "purpose": STATE_PURPOSE,
                         "nonce": secrets.token_urlsafe(8),
                         "exp": int(time.time()) + STATE_TTL_SECONDS},
@@ -87,6 +95,9 @@ def oauth_callback():
     if oauth is None or services.hub_id_for is None:
         raise ApiError(503, "HubSpot OAuth is not configured")
     code, state = request.args.get("code"), request.args.get("state")
+    if request.args.get("error"):
+        raise ApiError(400, "The HubSpot install was not completed: "
+                            f"{request.args.get('error')[:200]}")
     if not code:
         raise ApiError(400, "Missing query parameter 'code'")
     try:
@@ -102,6 +113,10 @@ def oauth_callback():
         portal_id = services.hub_id_for(tokens.access_token)
     except CrmError as exc:
         raise ApiError(400, f"HubSpot refused the install: {exc.message}") from None
+    owner = services.portals.account_for(portal_id)
+    if owner is not None and owner != claims["account_id"]:
+        raise ApiError(409, f"HubSpot portal {portal_id} is already connected to another "
+                            "account")
     services.portals.connect(portal_id, claims["account_id"],
                              StoredTokens(tokens.access_token, tokens.refresh_token,
                                           tokens.expires_at))

@@ -170,6 +170,9 @@ def spec() -> dict[str, Any]:
                                            "503": {"description": "Database unreachable"}}}},
         **_operations_paths(),
     }
+    from .openapi_hubspot import paths as hubspot_paths
+
+    paths.update(hubspot_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM lead-routing connector", "version": "1"},

@@ -11,7 +11,14 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connector.core.codec import WEEKDAYS
 from connector.core.triggers import OPERATORS
@@ -136,6 +143,13 @@ class SettingsIn(Strict):
     start_on: list[Literal["creation", "change"]] = ["creation"]
     watch_properties: list[str] = []
     destination: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _watched_when_started_on_change(self) -> SettingsIn:
+        if "change" in self.start_on and not self.watch_properties:
+            raise ValueError("watch_properties must name at least one CRM property when "
+                             "start_on includes 'change'")
+        return self
 
 
 OBJECT_TYPES = ("contact", "ticket", "company", "deal", "lead", "case", "conversation")

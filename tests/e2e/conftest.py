@@ -15,8 +15,9 @@ def fake():
 
 
 @pytest.fixture
-def service(fake, tmp_path):
-    running = Running(fake, f"sqlite:///{tmp_path / 'e2e.db'}")
+def service(fake, database_url):
+    """SQLite by default; ``TEST_DATABASE=postgres`` runs the same flow on PostgreSQL."""
+    running = Running(fake, database_url)
     yield running
     running.stop()
 

@@ -37,6 +37,7 @@ def test_signed_batches_in_owners_written_fairly_in_batches(service, fake, porta
     writes = fake.calls["POST /crm/v3/objects/{type}/batch/update"]
     reads = fake.calls["POST /crm/v3/objects/{type}/batch/read"]
     assert writes + reads <= 8  # batches of up to 100, never one call per record
+    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "synced") == 150)
     with service.container.db.session() as session:
         statuses = Counter(session.scalars(select(DecisionRow.sync_status)))
     assert statuses == {"synced": 150}
@@ -165,3 +166,18 @@ def body_user_id(service, body):
     with service.container.db.session() as session:
         return session.scalars(select(DecisionRow.rep_id).where(
             DecisionRow.assigned.is_(True))).one()
+
+
+def test_failed_write_is_retried_on_the_schedule_without_replay(service, fake, portal):
+    make_router(service, portal)
+    ids = _contacts(fake, 3)
+    fake.faults.record_errors[ids[1]] = "INTERNAL_ERROR"  # 207: that one record fails
+    events = [make_event("contact.creation", int(i)) for i in ids]
+    assert service.sender.send(events).status_code == 204
+    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "failed") == 1)
+    assert fake.owner_of("contacts", ids[0]) and fake.owner_of("contacts", ids[2])
+    assert fake.owner_of("contacts", ids[1]) is None
+    fake.faults.record_errors.clear()
+    wait_for(lambda: fake.owner_of("contacts", ids[1]) is not None, timeout=30,
+             what="the first scheduled retry (5 s)")
+    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "synced") == 3)

@@ -24,7 +24,9 @@ EXAMPLES_PER_OPERATION = 12
 
 
 def test_every_operation_conforms_to_the_spec(config):
-    container = bootstrap(replace(config, hubspot_client_secret="fuzz-client-secret"))
+    container = bootstrap(replace(config, hubspot_client_secret="fuzz-client-secret",
+                                  hubspot_client_id="fuzz-client", public_url="http://localhost",
+                                  hubspot_api_base="http://127.0.0.1:9"))
     app = create_app(container=container)
     with container.db.session() as session:
         account = AccountRow(name="Fuzz", active=True)

@@ -1,0 +1,133 @@
+"""Run one router on many objects in one transaction, with the same decisions as running
+:func:`connector.service.dispatch.dispatch` on each in turn.
+
+A webhook batch brings up to 100 records for the same router; one lock of the router row,
+one load of its rotation and counters, and one commit for all of them instead of a
+hundred keeps routing far ahead of HubSpot's rate limit. The state the engine reads
+(rotation, cap counters, load-window counts) is advanced in memory after each assignment
+exactly as the database would be, so the outcome equals the sequential one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from connector.core.engine import Decision, RouterState, decide
+from connector.core.model import DistributionModel
+from connector.store import repositories as repo
+from connector.store.db import Database
+from connector.store.models import AssignmentCounterRow, DecisionRow, ObjectRow, RouterRow, new_id
+
+from .dispatch import DispatchResult, _rep_ids, dispatch
+
+
+def _advance(state: RouterState, decision: Decision) -> RouterState:
+    rep = decision.rep
+    assert rep is not None
+    counts = Counter(state.period_counts)
+    for period, key in decision.periods.items():
+        counts[(rep.id, period, key)] += 1
+    window = Counter(state.window_counts)
+    window[rep.id] += 1
+    return replace(state, rotation=decision.new_rotation or state.rotation,
+                   period_counts=dict(counts), window_counts=dict(window))
+
+
+def _persist(router: RouterRow, obj: ObjectRow | None, owner_field: str, account_id: str,
+             decision: Decision, now: datetime) -> DecisionRow:
+    """What :func:`connector.service.dispatch._persist` stores, minus the cap counters,
+    which the caller adds up and writes once for the whole batch."""
+    row = DecisionRow(
+        id=new_id(), account_id=account_id, router_id=router.id,
+        object_id=obj.id if obj else None, outcome=decision.outcome.name.lower(),
+        message=decision.outcome.message, assigned=decision.assigned,
+        rep_id=decision.rep.id if decision.rep else None,
+        rep_email=decision.rep.email if decision.rep else None,
+        field_name=None, reason=decision.explain(), created_at=now,
+    )
+    if decision.assigned and decision.rep is not None and obj is not None:
+        row.field_name = owner_field
+        obj.owner_rep_id = decision.rep.id
+        obj.owner_assigned_at = now
+        obj.updated_at = now
+        if decision.new_rotation is not None:
+            router.rr_last_position = decision.new_rotation.last_position
+            router.current_weights = dict(decision.new_rotation.current_weights)
+        if obj.source != "api":
+            row.sync_status = "pending"
+    return row
+
+
+def _count_assignments(session, router_id: str, added: Counter) -> None:
+    """Add the batch's assignments to the rep/period counters (router row locked),
+    dropping counters of periods that have passed, as ``count_assignment`` does."""
+    if not added:
+        return
+    existing = {(c.rep_id, c.period): c for c in session.scalars(
+        select(AssignmentCounterRow).where(AssignmentCounterRow.router_id == router_id))}
+    for (rep_id, period, key), n in added.items():
+        counter = existing.get((rep_id, period))
+        if counter is not None and counter.period_key == key:
+            counter.count += n
+            continue
+        if counter is not None:
+            session.delete(counter)
+            session.flush()
+        counter = AssignmentCounterRow(router_id=router_id, rep_id=rep_id, period=period,
+                                       period_key=key, count=n)
+        session.add(counter)
+        existing[(rep_id, period)] = counter
+
+
+def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Sequence[str],
+                  *, now: datetime | None = None) -> list[DispatchResult]:
+    """One result per object id, in order. Write-back is the caller's (in batches)."""
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        account_row = repo.get_account(session, account_id)
+        router_row = repo.get_router(session, account_id, router_id, lock=True) \
+            if account_row is not None and account_row.active else None
+        if router_row is None or router_row.settings is None or not router_row.published:
+            simple = True
+        else:
+            simple = False
+            account = repo.account_to_domain(account_row)
+            router = repo.router_to_domain(router_row)
+            rows = {r.id: r for r in session.scalars(select(ObjectRow).where(
+                ObjectRow.account_id == account_id, ObjectRow.id.in_(list(object_ids))))}
+            wanted = _rep_ids(router_row, None) | {r.owner_rep_id for r in rows.values()
+                                                   if r.owner_rep_id}
+            reps = repo.reps_by_id(session, account_id, wanted)
+            window = None
+            if router.settings.model == DistributionModel.LOAD_BALANCED:
+                window = now - timedelta(hours=router.settings.load_window_hours)
+            state = repo.load_router_state(session, router_row, list(reps), window)
+            results = []
+            added: Counter = Counter()
+            with session.no_autoflush:
+                for object_id in object_ids:
+                    obj_row = rows.get(object_id)
+                    obj = repo.object_to_domain(obj_row) if obj_row is not None else None
+                    decision = decide(account=account, router=router, obj=obj, reps=reps,
+                                      state=state, now=now)
+                    row = _persist(router_row, obj_row, router.owner_field, account_id,
+                                   decision, now)
+                    session.add(row)
+                    if decision.assigned and decision.rep is not None:
+                        state = _advance(state, decision)
+                        for period, key in decision.periods.items():
+                            added[(decision.rep.id, period, key)] += 1
+                    results.append(DispatchResult(
+                        decision, row.id, field_name=row.field_name,
+                        assigned_at=now if decision.assigned else None,
+                        sync_source=obj_row.source if obj_row is not None else None))
+            _count_assignments(session, router_row.id, added)
+    if simple:  # nothing can be assigned: the plain path records the same outcomes
+        return [dispatch(db, account_id, router_id, object_id, now=now)
+                for object_id in object_ids]
+    return results
