@@ -146,12 +146,15 @@ def _fake_main(conn, records: int, owners: list[str], rate_limit: int, latency: 
             with fake._lock:
                 writes = Counter(w.record_id for w in fake.owner_writes)
                 written: dict[str, list[str]] = {}
+                first_write: dict[str, float] = {}
                 for w in fake.owner_writes:
                     written.setdefault(w.record_id, []).append(w.owner_id)
+                    first_write.setdefault(w.record_id, w.at)
                 owners_now = {i: o["properties"].get("hubspot_owner_id")
                               for i, o in fake.objects["contacts"].items()}
                 calls = dict(fake.calls)
             conn.send({"writes": dict(writes), "owners": owners_now, "written_owners": written,
+                       "first_write": first_write,
                        "rate_limited": fake.rate_limited, "calls": calls})
         elif command == "stop":
             break
