@@ -13,4 +13,8 @@ def create_app() -> Flask:
         request.get_data()
         return "", 204
 
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
     return app

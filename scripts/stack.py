@@ -226,11 +226,20 @@ def start_gunicorn(env: dict[str, str], port: int, logdir: Path, *, workers: int
                    ) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-         "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60", app],
+         "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
+         *_no_control_socket(), app],
         env=env, cwd=ROOT, stdout=_log(logdir, f"gunicorn-{port}"), stderr=subprocess.STDOUT)
     wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, 60,
                "gunicorn")
     return proc
+
+
+def _no_control_socket() -> list[str]:
+    """Newer gunicorn opens a control socket at one fixed path; several arbiters on one
+    host must not share it."""
+    from gunicorn.config import Config
+
+    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
 
 
 def start_worker(env: dict[str, str], name: str, logdir: Path, *, concurrency: int = 4
