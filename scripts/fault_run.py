@@ -246,6 +246,7 @@ def report(args: argparse.Namespace, inbox: Inbox, fake: stack.FakeHubSpotProces
 def run(args: argparse.Namespace) -> bool:
     rng = random.Random(args.seed)
     logdir = Path(args.logdir or tempfile.mkdtemp(prefix="fault-run-"))
+    logdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + args.timeout
     cap = max(5, args.events // 20)
