@@ -229,9 +229,18 @@ def start_gunicorn(env: dict[str, str], port: int, logdir: Path, *, workers: int
          "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--timeout", "60",
          *_no_control_socket(), app],
         env=env, cwd=ROOT, stdout=_log(logdir, f"gunicorn-{port}"), stderr=subprocess.STDOUT)
-    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, 60,
-               "gunicorn")
+    _wait_healthy(proc, port, "gunicorn")
     return proc
+
+
+def _wait_healthy(proc: subprocess.Popen, port: int, what: str) -> None:
+    """Wait for /healthz; a process that never gets there is stopped, not left behind."""
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok,
+                   60, what)
+    except TimeoutError:
+        stop(proc)
+        raise
 
 
 def _no_control_socket() -> list[str]:
@@ -255,8 +264,7 @@ def start_serve(env: dict[str, str], port: int, logdir: Path) -> subprocess.Pope
         [sys.executable, "-m", "connector.cli", "--log-level", "WARNING", "serve",
          "--port", str(port)], env=env, cwd=ROOT, stdout=_log(logdir, f"serve-{port}"),
         stderr=subprocess.STDOUT)
-    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok, 60,
-               "connector serve")
+    _wait_healthy(proc, port, "connector serve")
     return proc
 
 
