@@ -48,6 +48,12 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container.extras.update(overrides)
     wire_hubspot(container)
     wire_salesforce(container, start_sweeper=start_executor)
+
+    _observe_batches(container)
+    if config.retry_schedule:
+        from connector.jobs import inbox
+
+        inbox.RETRY_SCHEDULE = config.retry_schedule  # process-wide, as the schedule is
     if start_executor:
         from connector.jobs.executors import build_executor
 
@@ -134,6 +140,65 @@ def _salesforce_ports(config: Config):
             auth=auth, encoding=config.byoc_route_encoding)
     return ports
 
+#: HubSpot's burst limit per portal and rolling window (Professional/Enterprise apps).
+HUBSPOT_BURST = (190, 10.0)
+
+
+def shared_budget(container: Container, crm: str, account_key: str, *, max_calls: int,
+                  window: float) -> Any:
+    """The call budget for one CRM account (HubSpot portal, Salesforce org), shared through
+    Redis when ``REDIS_URL`` is set so that every worker together stays under the CRM's
+    limit; ``None`` otherwise, and the adapter keeps its in-process window."""
+    url = container.config.redis_url
+    if not url:
+        return None
+    budgets = container.extras.setdefault("budgets", {})
+    key = (crm, str(account_key))
+    if key not in budgets:
+        import redis
+
+        from adapters.common.redis_window import RedisSlidingWindow
+
+        client = container.extras.get("redis")
+        if client is None:
+            client = container.extras["redis"] = redis.Redis.from_url(
+                url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+        prefix = container.extras.get("budget_prefix", "connector:budget")
+        budgets[key] = RedisSlidingWindow(client, f"{prefix}:{crm}:{account_key}", max_calls,
+                                          window, what=crm)
+    return budgets[key]
+
+
+def hubspot_budget(container: Container, portal_id: str | int) -> Any:
+    """The per-portal HubSpot budget: Redis-shared when configured, else in-process."""
+    max_calls, window = max(1, container.config.hubspot_burst_limit), HUBSPOT_BURST[1]
+    budget = shared_budget(container, "hubspot", str(portal_id), max_calls=max_calls,
+                           window=window)
+    if budget is None:
+        from adapters.hubspot.budget import SlidingWindowBudget
+
+        budget = SlidingWindowBudget(max_calls, window)
+    return budget
+
+
+def _crm_session(crm: str, account_key: str) -> Any:
+    """A requests session whose answers are counted in the metrics, by portal/org."""
+    import requests
+
+    from connector.metrics import instrument_session
+
+    return instrument_session(requests.Session(), crm, account_key)
+
+
+def _observe_batches(container: Container) -> None:
+    """Count every processed batch in the metrics (see connector.metrics)."""
+    from connector.metrics import observe_batch
+
+    observers = container.extras.setdefault("batch_observers", [])
+    if observe_batch not in observers:
+        observers.append(observe_batch)
+
+
 def wire_hubspot(container: Container) -> None:
     """HubSpot: portals and their clients, the webhook receiver, OAuth, the inbox handlers
     and the owner write-back of ``POST /dispatch/router``. What tests already put in
@@ -166,8 +231,8 @@ def wire_hubspot(container: Container) -> None:
 
     def client_factory(portal_id: str, tokens: StoredTokens | None, save, interactive: bool):
         with budgets_lock:
-            budget = budgets.setdefault(portal_id, SlidingWindowBudget(
-                max_calls=max(1, config.hubspot_burst_limit)))
+            budget = budgets.get(portal_id) or hubspot_budget(container, portal_id)
+            budgets[portal_id] = budget
         if tokens is not None:
             provider = oauth(TokenSet(tokens.access_token, tokens.refresh_token,
                                       tokens.expires_at),
@@ -186,7 +251,7 @@ def wire_hubspot(container: Container) -> None:
         retry = RetryPolicy(max_attempts=3, max_total_seconds=10.0) if interactive \
             else RetryPolicy()
         return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
-                             retry=retry)
+                             retry=retry, session=_crm_session("hubspot", portal_id))
 
     if "hubspot" not in container.extras:
         try:

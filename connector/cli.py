@@ -19,10 +19,17 @@ def _config() -> Config:
 @click.group()
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
-def main(log_level: str) -> None:
+@click.option("--log-format", default=None, type=click.Choice(["text", "json"]),
+              help="Default: CONNECTOR_LOG_FORMAT, else text")
+def main(log_level: str, log_format: str | None) -> None:
     """Lead-routing connector for HubSpot and Salesforce."""
-    logging.basicConfig(level=log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from connector.logs import configure, secret_values
+
+    try:
+        secrets = secret_values(Config.from_env())
+    except ConfigError:
+        secrets = []
+    configure(log_format, log_level, secrets)
 
 
 @main.command()
@@ -58,6 +65,26 @@ def migrate() -> None:
     db = Database(_config().database_url)
     db.migrate()
     click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--concurrency", default=4, show_default=True, type=int,
+              help="Batches processed at once by this worker")
+@click.option("--pool", default="threads", show_default=True,
+              type=click.Choice(["threads", "prefork", "solo"]))
+@click.option("--hostname", default=None, help="Celery node name (default: celery@host)")
+@click.option("--metrics-port", default=None, type=int,
+              help="Serve this worker's Prometheus metrics on this port")
+@click.option("--metrics-host", default="0.0.0.0", show_default=True)
+def worker(concurrency: int, pool: str, hostname: str | None, metrics_port: int | None,
+           metrics_host: str) -> None:
+    """Run a Celery worker (CONNECTOR_EXECUTOR=celery, CELERY_BROKER_URL) and the sweep."""
+    from connector.jobs.worker import run_worker
+
+    config = _config()
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    run_worker(config, concurrency=concurrency, pool=pool, loglevel=level, hostname=hostname,
+               metrics_port=metrics_port, metrics_host=metrics_host)
 
 
 @main.group()

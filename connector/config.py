@@ -26,6 +26,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _schedule(env: Mapping[str, str], name: str) -> tuple[int, ...] | None:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        steps = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole seconds, got {raw!r}") \
+            from None
+    if not steps or min(steps) < 1:
+        raise ConfigError(f"{name} needs at least one step, each at least 1 second")
+    return steps
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = "sqlite:///connector.db"
@@ -55,6 +69,8 @@ class Config:
     byoc_pending_timeout_seconds: int = 300
     byoc_sweep_seconds: int = 30
     celery_broker_url: str | None = None
+    celery_queue: str = "connector"
+    retry_schedule: tuple[int, ...] | None = None
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
     lease_seconds: int = 60
@@ -94,6 +110,8 @@ class Config:
                                               cls.byoc_pending_timeout_seconds),
             byoc_sweep_seconds=_int(env, "BYOC_SWEEP_SECONDS", cls.byoc_sweep_seconds),
             celery_broker_url=get("CELERY_BROKER_URL") or None,
+            celery_queue=get("CONNECTOR_CELERY_QUEUE") or cls.celery_queue,
+            retry_schedule=_schedule(env, "CONNECTOR_RETRY_SCHEDULE"),
             redis_url=get("REDIS_URL") or None,
             sweep_interval_seconds=_int(env, "CONNECTOR_SWEEP_SECONDS",
                                         cls.sweep_interval_seconds),

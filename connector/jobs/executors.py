@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from connector.core.errors import CrmError
+from connector.logs import bind_event
 
 from . import inbox
 
@@ -41,26 +42,39 @@ def run_batch(container: Any, handlers: dict[str, Handler],
         handler = handlers.get(kind)
         if handler is None:
             for event in group:
-                inbox.fail(container.db, event.id, f"no handler for events of kind '{kind}'",
-                           retryable=False)
+                _fail(container, event.id, f"no handler for events of kind '{kind}'",
+                      retryable=False)
             continue
         try:
-            results = handler(container, group)
+            with bind_event(group[0].id if len(group) == 1 else None):
+                results = handler(container, group)
         except CrmError as exc:
             for event in group:
-                inbox.fail(container.db, event.id, str(exc), retryable=exc.retryable)
+                _fail(container, event.id, str(exc), retryable=exc.retryable)
             continue
         except Exception as exc:  # noqa: BLE001 - a bug must not lose the events
             log.exception("handler for %s failed", kind)
             for event in group:
-                inbox.fail(container.db, event.id, f"{type(exc).__name__}: {exc}")
+                _fail(container, event.id, f"{type(exc).__name__}: {exc}")
             continue
         done = [e.id for e in group if results.get(e.id) is None]
         inbox.complete(container.db, done)
         for event in group:
             error = results.get(event.id)
             if error is not None:
-                inbox.fail(container.db, event.id, error)
+                _fail(container, event.id, error)
+    for observe in container.extras.get("batch_observers", ()):
+        try:
+            observe(container, events)
+        except Exception:  # noqa: BLE001 - observing must never fail a batch
+            log.warning("batch observer failed", exc_info=True)
+
+
+def _fail(container: Any, event_id: str, error: str, *, retryable: bool = True) -> None:
+    with bind_event(event_id):
+        status = inbox.fail(container.db, event_id, error, retryable=retryable)
+        log.warning("event %s: %s", "dead letter" if status == "dead" else "will retry",
+                    error[:300])
 
 
 class ThreadExecutor:

@@ -20,7 +20,7 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
         elif isinstance(config, dict):
             base = base.with_overrides(config)
         if start_executor is None:
-            start_executor = base.executor == "threads"
+            start_executor = base.executor in ("threads", "celery")
         container = bootstrap(base, start_executor=start_executor)
     if not container.config.jwt_secret:
         raise ConfigError("CONNECTOR_JWT_SECRET is not set; the API cannot verify tokens "
@@ -44,6 +44,12 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     from .mappings import bp as mappings_bp
 
     app.register_blueprint(mappings_bp)
+    from . import metrics
+
+    app.register_blueprint(metrics.bp)
+    from connector.logs import protect, secret_values
+
+    protect(secret_values(container.config))
     from . import events as events_api
     from . import hubspot as hubspot_web
 

@@ -81,15 +81,17 @@ def _object_paths(kind: str, plural: str) -> dict[str, Any]:
 def _crud(path: str, name: str, model_in: str, model_patch: str) -> dict[str, Any]:
     item = {"type": "object", "additionalProperties": True}
     listing = {"type": "object", "properties": {"results": {"type": "array", "items": item}}}
+    conflict = {"409": _resp("Conflicts with an existing one (e.g. the email)", "Error")}
     return {
-        f"/{path}": {"post": _op(f"Create {name}", {"201": _resp("Created", item)}, model_in),
+        f"/{path}": {"post": _op(f"Create {name}", {"201": _resp("Created", item),
+                                                    **conflict}, model_in),
                      "get": _op(f"List {name}s", {"200": _resp("All", listing)},
                                 errors=("401", "500"))},
         f"/{path}/{{id}}": {
             "get": _op(f"Get {name}", {"200": _resp("Found", item)}, params=_ID,
                        errors=("401", "404", "500")),
-            "patch": _op(f"Update {name}", {"200": _resp("Updated", item)}, model_patch, _ID,
-                         errors=("400", "401", "404", "500")),
+            "patch": _op(f"Update {name}", {"200": _resp("Updated", item), **conflict},
+                         model_patch, _ID, errors=("400", "401", "404", "500")),
             "delete": _op(f"Delete {name}", {"204": {"description": "Deleted"}}, params=_ID,
                           errors=("401", "404", "500")),
         },
@@ -117,8 +119,8 @@ def spec() -> dict[str, Any]:
         "Error": {"type": "object", "required": ["message", "error"],
                   "properties": {"message": {"type": "string"}, "error": {"type": "boolean"}}},
         "DispatchRequest": {"type": "object", "required": ["router_id", "object_id"],
-                            "properties": {"router_id": {"type": "string"},
-                                           "object_id": {"type": "string"}}},
+                            "properties": {"router_id": {"type": "string", "minLength": 1},
+                                           "object_id": {"type": "string", "minLength": 1}}},
         "DispatchResponse": {"type": "object", "required": ["message"], "properties": {
             "message": {"type": "string"}, "success": {"type": "boolean"},
             "user": {"type": "string"}, "field_name": {"type": "string"},
@@ -167,6 +169,7 @@ def spec() -> dict[str, Any]:
         "/healthz": {"get": {"summary": "Liveness", "security": [],
                              "responses": {"200": {"description": "Healthy"},
                                            "503": {"description": "Database unreachable"}}}},
+        **_operations_paths(),
     }
     from .mappings import openapi_paths as mapping_paths
 
@@ -182,6 +185,33 @@ def spec() -> dict[str, Any]:
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         "security": [{"bearer": []}],
         "paths": paths,
+    }
+
+
+def _operations_paths() -> dict[str, Any]:
+    """Readiness, metrics and the HubSpot webhook (signed by HubSpot, not a bearer token)."""
+    checks = {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": ["ready", "unavailable"]},
+        "database": {"type": "string"}, "broker": {"type": "string"},
+        "failed": {"type": "array", "items": {"type": "string"}}}}
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    return {
+        "/readyz": {"get": {"summary": "Ready: database (and broker) reachable", "security": [],
+                            "responses": {"200": _resp("Ready", checks),
+                                          "503": _resp("Not ready; names what failed",
+                                                       checks)}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (text format)", "security": [],
+                             "responses": {"200": {"description": "Metrics",
+                                                   "content": text}}}},
+        "/webhooks/hubspot": {"post": {
+            "summary": "HubSpot webhook batch (X-HubSpot-Signature-v3)", "security": [],
+            "requestBody": {"required": True, **_json({"type": "array", "maxItems": 100,
+                                                       "items": {"type": "object"}})},
+            "responses": {"204": {"description": "Stored"},
+                          "400": _resp("Not a HubSpot webhook batch", "Error"),
+                          "401": _resp("Missing, stale or wrong signature", "Error"),
+                          "413": _resp("Request body too large", "Error"),
+                          "503": _resp("Webhooks not configured", "Error")}}},
     }
 
 

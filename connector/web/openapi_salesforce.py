@@ -28,13 +28,15 @@ def salesforce_paths() -> dict[str, Any]:
                     "events": {"type": "array", "items": envelope}}}]}}}},
             "responses": {"200": {"description": "Stored (duplicates counted)"},
                           "400": _error("Malformed body; the message names the field"),
-                          "401": _error("Signature missing, wrong or outside 5 minutes")}}},
+                          "401": _error("Signature missing, wrong or outside 5 minutes"),
+                          "503": _error("SALESFORCE_WEBHOOK_SECRET is not set")}}},
         "/webhooks/salesforce/outbound": {"post": {
             "summary": "Salesforce Outbound Messages for Lead, Contact, Case (served when "
                        "SALESFORCE_ORG_ID is set)",
             "security": [], "requestBody": {"required": True, **soap},
             "responses": {"200": {"description": "SOAP Ack, after storing", **soap},
-                          "500": {"description": "SOAP fault: nothing acknowledged", **soap}}}},
+                          "500": {"description": "SOAP fault: nothing acknowledged", **soap},
+                          "503": _error("SALESFORCE_ORG_ID is not set")}}},
         "/conversations/{identifier}": {"get": {
             "summary": "A BYOC conversation's routing state and its decision",
             "parameters": [{"name": "identifier", "in": "path", "required": True,

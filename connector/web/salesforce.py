@@ -3,8 +3,8 @@
 
 Both only verify, parse and store: one durable, deduplicated insert into the inbox, then
 the answer (2xx / SOAP Ack) and a nudge to the executor. No Salesforce call happens on
-this path. A route whose secret or org id is not configured is not served at all, so the
-check can never be skipped by a missing setting.
+this path. A route whose secret or org id is not configured answers 503 naming the setting
+and reads nothing, so the check can never be skipped by a missing setting.
 """
 
 from __future__ import annotations
@@ -112,6 +112,15 @@ def _conversation(identifier: str) -> Response:
     return jsonify(body)
 
 
+def _off(message: str):
+    """A route whose settings are missing: 503 naming them, nothing read or stored."""
+
+    def view() -> Response:
+        raise ApiError(503, message)
+
+    return view
+
+
 def register(app: Flask) -> None:
     """Serve the routes whose settings are present (called by bootstrap's hook)."""
     config = app.config["CONTAINER"].config
@@ -120,9 +129,16 @@ def register(app: Flask) -> None:
         bp.add_url_rule("/webhooks/salesforce", "byoc_events", _byoc_events, methods=["POST"])
     else:
         log.warning("SALESFORCE_WEBHOOK_SECRET is not set: POST /webhooks/salesforce is off")
+        bp.add_url_rule("/webhooks/salesforce", "byoc_events_off",
+                        _off("Salesforce BYOC webhooks are disabled: "
+                             "SALESFORCE_WEBHOOK_SECRET is not set"), methods=["POST"])
     if config.salesforce_org_id:
         bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages",
                         _outbound_messages, methods=["POST"])
+    else:
+        bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages_off",
+                        _off("Salesforce Outbound Messages are disabled: "
+                             "SALESFORCE_ORG_ID is not set"), methods=["POST"])
     bp.add_url_rule("/conversations/<path:identifier>", "conversation", _conversation,
                     methods=["GET"])
     app.register_blueprint(bp)

@@ -30,10 +30,10 @@ def test_account_and_token_work_against_the_api(env):
     runner = CliRunner()
     created = runner.invoke(main, ["accounts", "create", "--name", "Acme"])
     assert created.exit_code == 0, created.output
-    account_id = created.output.strip()
+    account_id = created.stdout.strip()
     issued = runner.invoke(main, ["token", "--account", account_id])
     assert issued.exit_code == 0, issued.output
-    token = issued.output.strip()
+    token = issued.stdout.strip()
     assert jwt.decode(token, JWT_SECRET, algorithms=["HS256"])["account_id"] == account_id
 
     from connector.web import create_app

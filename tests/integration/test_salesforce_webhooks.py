@@ -117,10 +117,16 @@ def test_malformed_bodies_get_400_naming_the_field(sf_client, sf_app, body, mess
     assert counts(sf_app.config["CONTAINER"].db) == {}
 
 
-def test_without_a_secret_the_route_is_not_served(client):
+def test_without_settings_the_routes_refuse_and_store_nothing(client, container):
     resp = client.post("/webhooks/salesforce", data=b"{}",
                        headers={"Content-Type": "application/json"})
-    assert resp.status_code == 404
+    assert resp.status_code == 503
+    assert "SALESFORCE_WEBHOOK_SECRET is not set" in resp.get_json()["message"]
+    resp = client.post("/webhooks/salesforce/outbound", data=b"<x/>",
+                       headers={"Content-Type": "text/xml"})
+    assert resp.status_code == 503
+    assert "SALESFORCE_ORG_ID is not set" in resp.get_json()["message"]
+    assert counts(container.db) == {}
 
 
 def test_outbound_message_is_acked_after_storing(sf_client, sf_app):

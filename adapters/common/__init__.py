@@ -1,0 +1,1 @@
+"""Pieces several CRM adapters share (limits held in Redis)."""

@@ -1,0 +1,86 @@
+"""A sliding-window call limit shared by every process that talks to one CRM account.
+
+Each process keeping its own window would let N workers together make N times the CRM's
+limit. Here the window is a Redis sorted set per key (one per HubSpot portal, one per
+Salesforce org): a Lua script, atomic on the server, drops starts older than the window,
+and admits a call only while fewer than ``max_calls`` remain, using the Redis server's clock
+so that processes on different hosts agree. A refused caller learns how long until the
+oldest start leaves the window and sleeps that long.
+
+When Redis cannot be reached the call is refused with a retryable error rather than let
+through: exceeding the CRM's limit costs more (429 storms, daily caps) than waiting.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from connector.core.errors import RateLimited, TransientCrmError
+
+_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(tonumber(oldest[2]) + window - now, 1)
+"""
+
+
+class RedisSlidingWindow:
+    """At most ``max_calls`` starts per rolling ``window`` seconds for ``key``, across
+    every process using the same Redis. Implements the adapters' ``CallBudget``."""
+
+    def __init__(self, redis_client: Any, key: str, max_calls: int, window: float, *,
+                 max_wait: float = 60.0, sleep: Callable[[float], None] = time.sleep,
+                 what: str = "CRM") -> None:
+        if max_calls < 1 or window <= 0:
+            raise ValueError("max_calls must be >= 1 and window > 0")
+        self.redis = redis_client
+        self.key = key
+        self.max_calls = max_calls
+        self.window = window
+        self.max_wait = max_wait
+        self.what = what
+        self._sleep = sleep
+        self._script = redis_client.register_script(_ADMIT)
+
+    def __repr__(self) -> str:
+        return f"RedisSlidingWindow(key={self.key!r}, {self.max_calls}/{self.window}s)"
+
+    def try_acquire(self) -> float:
+        """Take a slot now (returns 0.0) or return the seconds until one frees up."""
+        try:
+            wait_us = int(self._script(keys=[self.key], args=[
+                int(self.window * 1_000_000), self.max_calls, uuid.uuid4().hex]))
+        except Exception as exc:  # noqa: BLE001 - redis-py raises many connection errors
+            raise TransientCrmError(f"{self.what} call budget unavailable: "
+                                    f"{type(exc).__name__}") from None
+        return wait_us / 1_000_000
+
+    def acquire(self) -> None:
+        """Block until one more call may start; raise RateLimited if that takes too long."""
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            wait = self.try_acquire()
+            if wait <= 0:
+                return
+            if time.monotonic() + wait > deadline:
+                raise RateLimited(f"client-side {self.what} call budget exhausted",
+                                  retry_after=wait)
+            self._sleep(wait)
+
+    def in_window(self) -> int:
+        """Starts currently counted in the window (for metrics and tests)."""
+        now = self.redis.time()
+        now_us = now[0] * 1_000_000 + now[1]
+        return int(self.redis.zcount(self.key, now_us - int(self.window * 1_000_000), "+inf"))

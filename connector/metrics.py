@@ -1,0 +1,135 @@
+"""Prometheus metrics.
+
+Two kinds, chosen so that the numbers stay true when several web processes and workers run:
+
+* Read from the database at scrape time (:class:`InboxCollector`): events received and
+  processed by source, and the queue depth by status. The inbox is shared by every process,
+  so any one ``/metrics`` reports the whole system's totals with no coordination.
+* Counted where they happen (``prometheus_client``): failed attempts by source, the
+  acceptance-to-processed latency histogram, CRM calls and 429s by portal. A single process
+  needs nothing; several processes on one host set ``PROMETHEUS_MULTIPROC_DIR`` to an empty
+  directory shared by them before they start, and ``/metrics`` then merges every process's
+  files (prometheus_client's multiprocess mode; only counters and histograms are used here,
+  so no gauge mode or ``mark_process_dead`` hook is needed). Workers on other hosts serve
+  their own numbers with ``connector worker --metrics-port``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from connector.store.models import InboxEventRow
+
+EVENTS_FAILED = Counter("connector_events_failed", "Failed processing attempts by source",
+                        ["source"])
+EVENTS_FINISHED = Counter("connector_events_finished",
+                          "Events that reached done or failed in this process", ["source",
+                                                                                  "status"])
+DISPATCH_LATENCY = Histogram(
+    "connector_dispatch_latency_seconds",
+    "Seconds from an event's acceptance (webhook 2xx) to its processing finished",
+    ["source"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
+CRM_CALLS = Counter("connector_crm_calls", "HTTP calls to a CRM by portal/org and status class",
+                    ["crm", "portal", "status"])
+CRM_RATE_LIMITED = Counter("connector_crm_rate_limited", "429 answers from a CRM",
+                           ["crm", "portal"])
+
+
+class InboxCollector:
+    """Inbox totals straight from the database at scrape time."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Any]:
+        received = CounterMetricFamily("connector_events_received",
+                                       "Events accepted into the inbox by source",
+                                       labels=["source"])
+        processed = CounterMetricFamily("connector_events_processed",
+                                        "Events processed to done by source", labels=["source"])
+        depth = GaugeMetricFamily("connector_queue_depth",
+                                  "Inbox events by status (pending, processing, failed, dead)",
+                                  labels=["status"])
+        totals: dict[str, int] = {}
+        done: dict[str, int] = {}
+        statuses = dict.fromkeys(("pending", "processing", "failed", "dead"), 0)
+        with self.db.session() as session:
+            rows = session.execute(select(InboxEventRow.source, InboxEventRow.status,
+                                          func.count()).group_by(InboxEventRow.source,
+                                                                 InboxEventRow.status)).all()
+        for source, status, count in rows:
+            totals[source] = totals.get(source, 0) + count
+            if status == "done":
+                done[source] = done.get(source, 0) + count
+            else:
+                statuses[status] = statuses.get(status, 0) + count
+        for source, count in sorted(totals.items()):
+            received.add_metric([source], count)
+            processed.add_metric([source], done.get(source, 0))
+        for status, count in statuses.items():
+            depth.add_metric([status], count)
+        yield received
+        yield processed
+        yield depth
+
+
+def render(db: Any) -> tuple[bytes, str]:
+    """The /metrics body: this process (or every process, in multiprocess mode) + inbox."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    inbox_registry = CollectorRegistry(auto_describe=False)
+    inbox_registry.register(InboxCollector(db))
+    return generate_latest(registry) + generate_latest(inbox_registry), CONTENT_TYPE_LATEST
+
+
+def observe_batch(container: Any, events: Sequence[Any]) -> None:
+    """After a batch: count outcomes and record each finished event's latency."""
+    if not events:
+        return
+    ids = [e.id for e in events]
+    with container.db.session() as session:
+        rows = session.execute(select(InboxEventRow.source, InboxEventRow.status,
+                                      InboxEventRow.created_at, InboxEventRow.processed_at)
+                               .where(InboxEventRow.id.in_(ids))).all()
+    now = datetime.now(UTC)
+    for source, status, created_at, processed_at in rows:
+        if status in ("failed", "dead"):
+            EVENTS_FAILED.labels(source).inc()
+        EVENTS_FINISHED.labels(source, status).inc()
+        if status == "done" and created_at is not None:
+            DISPATCH_LATENCY.labels(source).observe(
+                max(((processed_at or now) - created_at).total_seconds(), 0.0))
+
+
+def instrument_session(session: Any, crm: str, portal: str | int) -> Any:
+    """Count every HTTP answer a ``requests.Session`` gets from a CRM, and its 429s."""
+    portal = str(portal)
+
+    def _count(response: Any, *args: Any, **kwargs: Any) -> Any:
+        status = response.status_code
+        CRM_CALLS.labels(crm, portal, f"{status // 100}xx").inc()
+        if status == 429:
+            CRM_RATE_LIMITED.labels(crm, portal).inc()
+        return response
+
+    session.hooks.setdefault("response", []).append(_count)
+    return session

@@ -1,0 +1,97 @@
+"""Fuzzed HubSpot webhook bodies (correctly signed, so they reach the parser): the answer
+is never a 5xx, and a batch is stored whole or not at all - a 400 stores nothing, a 204
+stores every distinct event of the batch."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from adapters.hubspot.fake_server import WebhookSender
+from connector.bootstrap import bootstrap
+from connector.store.models import InboxEventRow
+from connector.web import create_app
+
+SECRET = "fuzz-webhook-client-secret"
+URL = "http://localhost/webhooks/hubspot"
+
+TYPES = ["contact.creation", "contact.propertyChange", "contact.deletion", "ticket.creation",
+         "deal.merge", "object.creation", "object.propertyChange", "conversation.creation",
+         "2-123.creation", "bogus", "", "contact.", ".creation", "contact.unknownAction"]
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**64),
+                    st.floats(allow_nan=False), st.text(max_size=20))
+json_values = st.recursive(scalars, lambda children: st.one_of(
+    st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children,
+                                                    max_size=3)), max_leaves=6)
+
+
+@st.composite
+def events(draw):
+    event = {"eventId": draw(st.one_of(st.integers(1, 10**6), json_values)),
+             "subscriptionId": draw(st.integers(1, 99)),
+             "portalId": draw(st.one_of(st.just(62515), st.integers(1, 10), json_values)),
+             "appId": 1000,
+             "occurredAt": draw(st.one_of(st.integers(0, 2 * 10**12), json_values)),
+             "subscriptionType": draw(st.one_of(st.sampled_from(TYPES), json_values)),
+             "attemptNumber": draw(st.integers(0, 5)),
+             "objectId": draw(st.one_of(st.integers(1, 10**9), json_values))}
+    for key in draw(st.lists(st.sampled_from(sorted(event)), max_size=2, unique=True)):
+        del event[key]
+    extras = draw(st.dictionaries(st.sampled_from(
+        ["propertyName", "propertyValue", "changeSource", "sourceId", "objectTypeId",
+         "mergedObjectIds", "primaryObjectId", "eventType", "changeFlag"]), json_values,
+        max_size=3))
+    event.update(extras)
+    return event
+
+
+bodies = st.one_of(
+    st.lists(events(), min_size=0, max_size=120).map(lambda e: json.dumps(e).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),
+    st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
+
+
+def _count(container) -> int:
+    with container.db.session() as session:
+        return session.scalar(select(func.count()).select_from(InboxEventRow))
+
+
+def test_fuzzed_webhook_bodies_never_5xx_and_never_store_part_of_a_batch(config):
+    container = bootstrap(replace(config, hubspot_client_secret=SECRET))
+    client = create_app(container=container).test_client()
+    receiver = container.extras["hubspot"].receiver
+    sender = WebhookSender(URL, SECRET)
+    answers: set[int] = set()
+
+    @given(body=bodies)
+    @settings(max_examples=300, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(body: bytes) -> None:
+        before = _count(container)
+        response = client.post("/webhooks/hubspot", data=body,
+                               headers=sender.signed_headers(body))
+        answers.add(response.status_code)
+        assert response.status_code < 500, response.get_data(as_text=True)
+        stored = _count(container) - before
+        if response.status_code == 204:
+            keys = {e.event_key for e in receiver.parse(body)}
+            with container.db.session() as session:
+                present = session.scalar(select(func.count()).select_from(InboxEventRow)
+                                         .where(InboxEventRow.event_key.in_(keys)))
+            assert present == len(keys)  # every event of the batch is there
+        else:
+            assert response.status_code == 400, response.status_code
+            assert response.get_json()["error"] is True
+            assert stored == 0
+
+    try:
+        check()
+    finally:
+        container.close()
+    assert {204, 400} <= answers
