@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
-from connector.salesforce_demo import new_fake, start_env, wait_for
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import database  # noqa: E402
+from connector.salesforce_demo import new_fake, start_env, wait_for  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -30,29 +31,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-@contextmanager
-def database(postgres_admin_url: str | None, tmp: str) -> Iterator[str]:
-    """A SQLite file, or a fresh PostgreSQL database dropped afterwards."""
-    if not postgres_admin_url:
-        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    name = f"bench_byoc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run(args: argparse.Namespace) -> dict[str, float]:
     fake, keys = new_fake()
-    with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp) as url:
+    with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp, "bench_byoc") as url:
         env = start_env(Path(tmp), fake, keys, byoc_route_encoding=args.encoding,
                         worker_threads=args.workers, database_url=url)
         try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -28,6 +30,27 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     print(line)
     for row in cells[1:]:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+@contextmanager
+def database(postgres_admin_url: str | None, tmp: str | Path, prefix: str = "bench"
+             ) -> Iterator[str]:
+    """A SQLite file in ``tmp``, or a fresh PostgreSQL database dropped afterwards."""
+    if not postgres_admin_url:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @contextmanager

@@ -11,7 +11,6 @@ connector runs in-process (web app on 127.0.0.1, threads executor, SQLite file).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import math
 import secrets
@@ -26,6 +25,7 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import database  # noqa: E402
 from connector.bootstrap import bootstrap, hubspot_fakes  # noqa: E402
 from connector.config import Config  # noqa: E402
 from connector.store.models import DecisionRow, InboxEventRow, RepRow, RouterRow  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> int:
     FakeHubSpot, WebhookSender, make_event = hubspot_fakes()
 
     with tempfile.TemporaryDirectory(prefix="hubspot-bench-") as tmp, \
-            _database(args.postgres, Path(tmp)) as database_url, \
+            database(args.postgres, tmp, "hubspot_bench") as database_url, \
             FakeHubSpot(rate_limit=RATE_LIMIT, rate_window=WINDOW) as fake:
         secret = secrets.token_urlsafe(24)
         config = Config(database_url=database_url, executor="threads",
@@ -80,25 +80,6 @@ def main() -> int:
         finally:
             server.shutdown()
             container.close()
-
-
-@contextlib.contextmanager
-def _database(postgres_admin_url: str | None, tmp: Path):
-    if not postgres_admin_url:
-        yield f"sqlite:///{tmp / 'bench.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    name = f"hubspot_bench_{secrets.token_hex(6)}"
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _setup(container, fake, reps: int) -> None:

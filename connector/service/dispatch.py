@@ -19,7 +19,7 @@ from connector.core.engine import Decision, RouterState, decide
 from connector.core.model import DistributionModel, Rep, RepStatus
 from connector.store import repositories as repo
 from connector.store.db import Database
-from connector.store.models import DecisionRow, ObjectRow, RouterRow
+from connector.store.models import DecisionRow, ObjectRow, RouterRow, new_id
 
 
 class OwnerSync(Protocol):
@@ -63,27 +63,38 @@ def _rep_ids(router: RouterRow, obj: ObjectRow | None) -> set[str]:
     return ids
 
 
-def _persist(session, router: RouterRow, obj: ObjectRow | None, account_id: str,
-             decision: Decision, now: datetime) -> DecisionRow:
+def decision_row(router: RouterRow | None, obj: ObjectRow | None, owner_field: str | None,
+                 account_id: str, decision: Decision, now: datetime) -> DecisionRow:
+    """The stored decision, and what an assignment changes on the object and the router's
+    rotation; the caller adds the cap counters (one by one, or once for a whole batch)."""
     row = DecisionRow(
-        account_id=account_id, router_id=router.id if router else None,
+        id=new_id(), account_id=account_id, router_id=router.id if router else None,
         object_id=obj.id if obj else None, outcome=decision.outcome.name.lower(),
         message=decision.outcome.message, assigned=decision.assigned,
         rep_id=decision.rep.id if decision.rep else None,
         rep_email=decision.rep.email if decision.rep else None,
         field_name=None, reason=decision.explain(), created_at=now,
     )
-    if decision.assigned and decision.rep is not None and obj is not None:
-        row.field_name = repo.router_to_domain(router).owner_field
+    if decision.assigned and decision.rep is not None and obj is not None \
+            and router is not None:
+        row.field_name = owner_field
         obj.owner_rep_id = decision.rep.id
         obj.owner_assigned_at = now
         obj.updated_at = now
         if decision.new_rotation is not None:
             router.rr_last_position = decision.new_rotation.last_position
             router.current_weights = dict(decision.new_rotation.current_weights)
-        repo.count_assignment(session, router.id, decision.rep.id, dict(decision.periods))
         if obj.source != "api":
             row.sync_status = "pending"
+    return row
+
+
+def _persist(session, router: RouterRow | None, obj: ObjectRow | None, account_id: str,
+             decision: Decision, now: datetime) -> DecisionRow:
+    owner_field = repo.router_to_domain(router).owner_field if router is not None else None
+    row = decision_row(router, obj, owner_field, account_id, decision, now)
+    if row.field_name is not None and router is not None and decision.rep is not None:
+        repo.count_assignment(session, router.id, decision.rep.id, dict(decision.periods))
     session.add(row)
     session.flush()
     return row

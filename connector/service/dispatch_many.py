@@ -21,9 +21,9 @@ from connector.core.engine import Decision, RouterState, decide
 from connector.core.model import DistributionModel
 from connector.store import repositories as repo
 from connector.store.db import Database
-from connector.store.models import AssignmentCounterRow, DecisionRow, ObjectRow, RouterRow, new_id
+from connector.store.models import AssignmentCounterRow, ObjectRow
 
-from .dispatch import DispatchResult, _rep_ids, dispatch
+from .dispatch import DispatchResult, _rep_ids, decision_row, dispatch
 
 
 def _advance(state: RouterState, decision: Decision) -> RouterState:
@@ -36,31 +36,6 @@ def _advance(state: RouterState, decision: Decision) -> RouterState:
     window[rep.id] += 1
     return replace(state, rotation=decision.new_rotation or state.rotation,
                    period_counts=dict(counts), window_counts=dict(window))
-
-
-def _persist(router: RouterRow, obj: ObjectRow | None, owner_field: str, account_id: str,
-             decision: Decision, now: datetime) -> DecisionRow:
-    """What :func:`connector.service.dispatch._persist` stores, minus the cap counters,
-    which the caller adds up and writes once for the whole batch."""
-    row = DecisionRow(
-        id=new_id(), account_id=account_id, router_id=router.id,
-        object_id=obj.id if obj else None, outcome=decision.outcome.name.lower(),
-        message=decision.outcome.message, assigned=decision.assigned,
-        rep_id=decision.rep.id if decision.rep else None,
-        rep_email=decision.rep.email if decision.rep else None,
-        field_name=None, reason=decision.explain(), created_at=now,
-    )
-    if decision.assigned and decision.rep is not None and obj is not None:
-        row.field_name = owner_field
-        obj.owner_rep_id = decision.rep.id
-        obj.owner_assigned_at = now
-        obj.updated_at = now
-        if decision.new_rotation is not None:
-            router.rr_last_position = decision.new_rotation.last_position
-            router.current_weights = dict(decision.new_rotation.current_weights)
-        if obj.source != "api":
-            row.sync_status = "pending"
-    return row
 
 
 def _count_assignments(session, router_id: str, added: Counter) -> None:
@@ -121,7 +96,7 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
                     obj = repo.object_to_domain(obj_row) if obj_row is not None else None
                     decision = decide(account=account, router=router, obj=obj, reps=reps,
                                       state=state, now=now)
-                    row = _persist(router_row, obj_row, router.owner_field, account_id,
+                    row = decision_row(router_row, obj_row, router.owner_field, account_id,
                                    decision, now)
                     row.inbox_event_id = event_id
                     session.add(row)
