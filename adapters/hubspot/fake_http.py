@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 Handler = Callable[
@@ -83,3 +83,27 @@ class ThreadedServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+class ServedFake:
+    """Start, stop, URL and ``with`` for a fake CRM whose ``_server`` is a
+    :class:`ThreadedServer` (the fake HubSpot and the fake Salesforce)."""
+
+    _server: ThreadedServer
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

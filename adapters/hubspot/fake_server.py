@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from adapters.hubspot.fake_http import ThreadedServer
+from adapters.hubspot.fake_http import ServedFake, ThreadedServer
 from adapters.hubspot.fake_routes import (
     OBJECT_TYPES,
     OwnerWriteRecord,
@@ -53,7 +53,7 @@ class Faults:
     record_errors: dict[str, str] = field(default_factory=dict)  # record id -> category (207)
 
 
-class FakeHubSpot:
+class FakeHubSpot(ServedFake):
     """In-memory HubSpot portal served over HTTP. Thread-safe."""
 
     def __init__(
@@ -95,23 +95,6 @@ class FakeHubSpot:
         self._random = random.Random(seed)
         self._server = ThreadedServer(self.handle)
 
-    # lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FakeHubSpot:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def __enter__(self) -> FakeHubSpot:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # seeding and inspection ----------------------------------------------------------------
     def _next_id(self) -> str:

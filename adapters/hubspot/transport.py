@@ -24,12 +24,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 import tenacity
 
+from adapters.common.retry import RetryPolicy
 from adapters.hubspot.auth import TokenProvider
 from adapters.hubspot.budget import CallBudget, UnlimitedBudget
 from connector.core.errors import (
@@ -40,18 +40,9 @@ from connector.core.errors import (
     TransientCrmError,
 )
 
+__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "retry_after_hint"]
+
 DEFAULT_API_BASE = "https://api.hubapi.com"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds on retrying one call. Tests use tiny waits."""
-
-    max_attempts: int = 5
-    max_total_seconds: float = 60.0
-    backoff_base: float = 0.5
-    backoff_max: float = 20.0
-    retry_after_cap: float = 30.0
 
 
 def _float(value: str | None) -> float | None:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.hubspot.fake_http import ThreadedServer
+from adapters.hubspot.fake_http import ServedFake, ThreadedServer
 
 from . import fake_interaction, fake_rest
 
@@ -66,7 +66,7 @@ class Psr:
     created_at: float = field(default_factory=time.time)
 
 
-class FakeSalesforce:
+class FakeSalesforce(ServedFake):
     """In-memory org served over HTTP. Thread-safe."""
 
     def __init__(
@@ -112,23 +112,6 @@ class FakeSalesforce:
         self._lock = threading.RLock()
         self._server = ThreadedServer(self.handle)
 
-    # lifecycle ----------------------------------------------------------------------------
-    def start(self) -> FakeSalesforce:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
-
-    def __enter__(self) -> FakeSalesforce:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # seeding and inspection ------------------------------------------------------------------
     def new_id(self, prefix: str) -> str:

@@ -12,18 +12,14 @@ from typing import Any, TypeVar
 
 import tenacity
 
+from adapters.common.retry import RetryPolicy as BaseRetryPolicy
 from connector.core.errors import CrmError, RateLimited
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    max_total_seconds: float = 60.0
-    backoff_base: float = 0.5
-    backoff_max: float = 20.0
-    retry_after_cap: float = 30.0
+class RetryPolicy(BaseRetryPolicy):
     #: REQUEST_LIMIT_EXCEEDED is a 24-hour org limit: wait at least this long between tries
     limit_backoff: float = 5.0
 
