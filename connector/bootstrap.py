@@ -76,7 +76,7 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
     config = container.config
     if "salesforce_ports" not in extras:
         try:
-            extras["salesforce_ports"] = _salesforce_ports(config)
+            extras["salesforce_ports"] = _salesforce_ports(container)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     ports: SalesforcePorts = extras["salesforce_ports"]
@@ -107,9 +107,10 @@ def register_salesforce_org(container: Container, ports) -> None:
         log.warning("could not connect Salesforce org %s at start: %s", org[:15], exc)
 
 
-def _salesforce_ports(config: Config):
+def _salesforce_ports(container: Container):
     from connector.service.byoc import SalesforcePorts
 
+    config = container.config
     ports = SalesforcePorts(account_id=config.salesforce_account_id,
                             pending_timeout_seconds=config.byoc_pending_timeout_seconds)
     jwt_settings = {"SALESFORCE_CLIENT_ID": config.salesforce_client_id,
@@ -130,14 +131,15 @@ def _salesforce_ports(config: Config):
                          client_id=config.salesforce_client_id,
                          username=config.salesforce_username,
                          private_key=load_private_key(config.salesforce_private_key))
-    records = SalesforceRecords(auth)
+    budget = salesforce_budget(container, config.salesforce_org_id or config.byoc_org_id or "")
+    records = SalesforceRecords(auth, budget=budget)
     ports.directory = ports.queues = ports.writer = records
     if config.byoc_scrt_url:
         ports.conversations = InteractionClient(
             scrt_url=config.byoc_scrt_url,
             org_id=config.byoc_org_id or config.salesforce_org_id or "",
             authorization_context=config.byoc_authorization_context or "",
-            auth=auth, encoding=config.byoc_route_encoding)
+            auth=auth, encoding=config.byoc_route_encoding, budget=budget)
     return ports
 
 #: HubSpot's burst limit per portal and rolling window (Professional/Enterprise apps).
@@ -174,6 +176,20 @@ def hubspot_budget(container: Container, portal_id: str | int) -> Any:
     max_calls, window = max(1, container.config.hubspot_burst_limit), HUBSPOT_BURST[1]
     budget = shared_budget(container, "hubspot", str(portal_id), max_calls=max_calls,
                            window=window)
+    if budget is None:
+        from adapters.hubspot.budget import SlidingWindowBudget
+
+        budget = SlidingWindowBudget(max_calls, window)
+    return budget
+
+
+def salesforce_budget(container: Container, org_id: str) -> Any:
+    """The per-org Salesforce budget (``SALESFORCE_BURST_LIMIT`` calls per rolling 10 s,
+    REST and Interaction Service together): Redis-shared when configured, else in-process.
+    It spreads the org's daily API allocation instead of letting a backlog burst it."""
+    max_calls, window = max(1, container.config.salesforce_burst_limit), 10.0
+    key = org_id[:15] or "default"
+    budget = shared_budget(container, "salesforce", key, max_calls=max_calls, window=window)
     if budget is None:
         from adapters.hubspot.budget import SlidingWindowBudget
 

@@ -76,6 +76,7 @@ class Config:
     lease_seconds: int = 60
     hubspot_developer_api_key: str | None = field(default=None, repr=False)
     hubspot_burst_limit: int = 190
+    salesforce_burst_limit: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -118,6 +119,8 @@ class Config:
             lease_seconds=_int(env, "CONNECTOR_LEASE_SECONDS", cls.lease_seconds),
             hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
             hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
+            salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
+                                        cls.salesforce_burst_limit),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:

@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from adapters.common.budget import CallBudget, UnlimitedBudget
 from connector.core.errors import CrmError, PermanentCrmError, TransientCrmError
 from connector.core.ports import RouteAccepted, RouteRequest
 
@@ -80,6 +81,7 @@ class InteractionClient:
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = (5.0, 20.0),
         sleep: Callable[[float], None] = time.sleep,
+        budget: CallBudget | None = None,
     ) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"BYOC_ROUTE_ENCODING must be one of {', '.join(ENCODINGS)}")
@@ -94,6 +96,8 @@ class InteractionClient:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self._sleep = sleep
+        #: calls per org per window, shared by every worker when it lives in Redis
+        self._budget = budget or UnlimitedBudget()
         self.calls = 0
 
     def __repr__(self) -> str:
@@ -169,6 +173,7 @@ class InteractionClient:
             kwargs["files"] = {"json": (None, json.dumps(body), "application/json")}
         else:
             kwargs["json"] = body
+        self._budget.acquire()
         self.calls += 1
         try:
             resp = self._session.request(method, f"{self.base_url}/{path}", headers=headers,

@@ -26,6 +26,7 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from adapters.common.budget import CallBudget, UnlimitedBudget
 from connector.core.errors import TransientCrmError
 from connector.core.ports import OwnerWrite, WriteResult
 
@@ -58,6 +59,7 @@ class SalesforceRecords:
         cache_ttl: float = 3600.0,
         miss_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        budget: CallBudget | None = None,
     ) -> None:
         self._auth = auth
         self._session = session or requests.Session()
@@ -65,6 +67,8 @@ class SalesforceRecords:
         self.retry = retry or RetryPolicy()
         self.cache_ttl, self.miss_ttl = cache_ttl, miss_ttl
         self._sleep = sleep
+        #: calls per org per window, shared by every worker when it lives in Redis
+        self._budget = budget or UnlimitedBudget()
         self._lock = threading.Lock()
         self._sf: Salesforce | None = None
         self._sf_token: str | None = None
@@ -150,6 +154,7 @@ class SalesforceRecords:
 
     def _attempt(self, operation: str, fn: Callable[[Salesforce], Any]) -> Any:
         sf = self._client()
+        self._budget.acquire()
         self.calls += 1
         try:
             result = fn(sf)

@@ -34,3 +34,23 @@ def test_with_redis_budgets_are_shared_per_portal_and_org(tmp_path):
     assert one.in_window() == 1
     container.extras["redis"].delete(one.key)
     container.close()
+
+
+@pytest.mark.redis
+def test_salesforce_clients_share_one_redis_budget_per_org(tmp_path):
+    from adapters.salesforce.fake_keys import generate_key_pair
+
+    prefix = f"test:{uuid.uuid4().hex}"
+    config = Config(database_url=f"sqlite:///{tmp_path / 'db'}",
+                    redis_url="redis://127.0.0.1:6379/0", salesforce_client_id="client",
+                    salesforce_username="router@example.com",
+                    salesforce_private_key=generate_key_pair().private_key_pem,
+                    salesforce_org_id="00D000000000001", byoc_scrt_url="http://127.0.0.1:9",
+                    byoc_authorization_context="P1_Channel", salesforce_burst_limit=25)
+    container = bootstrap(config, budget_prefix=prefix)
+    ports = container.extras["salesforce_ports"]
+    budget = ports.writer._budget
+    assert budget is ports.conversations._budget
+    assert isinstance(budget, RedisSlidingWindow)
+    assert (budget.key, budget.max_calls) == (f"{prefix}:salesforce:00D000000000001", 25)
+    container.close()

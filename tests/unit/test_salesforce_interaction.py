@@ -207,3 +207,22 @@ def test_agent_work_sends_the_15_character_work_item_id():
                                routing_context={}, request_id="r-1")
 
     assert json.loads(responses.calls[0].request.body)["workItemId"] == "0Mw000000000001"
+
+
+class CountingBudget:
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    def acquire(self) -> None:
+        self.acquired += 1
+
+
+@responses.activate
+def test_every_attempt_passes_the_org_budget_first():
+    responses.post(ROUTE, json={"code": 10055, "message": "retry"}, status=409)
+    responses.post(ROUTE, json=ACCEPTED, status=202)
+    budget = CountingBudget()
+
+    client(budget=budget).route(request())
+
+    assert budget.acquired == len(responses.calls) == 2

@@ -1,0 +1,72 @@
+"""Client-side call budgets that keep a CRM account under its burst limit.
+
+HubSpot limits each portal per *rolling* 10-second window (e.g. 190 calls for apps on
+Professional/Enterprise portals). A plain token bucket refilling at 19/s would allow
+190 calls at once and 19/s after, i.e. up to ~360 in some 10-second window, so the default
+budget is a sliding-window log: a call may start only when fewer than ``max_calls`` started
+in the last ``window`` seconds. Exact, and small (one timestamp per call in the window).
+
+``CallBudget`` is the interface; a Redis-backed implementation shared by several workers
+for one portal can replace :class:`SlidingWindowBudget` without touching the client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from connector.core.errors import RateLimited
+
+
+class CallBudget(Protocol):
+    def acquire(self) -> None:
+        """Block until one more call may start; raise RateLimited if that takes too long."""
+        ...
+
+
+class UnlimitedBudget:
+    """No client-side limit (tests, or when something upstream already limits)."""
+
+    def acquire(self) -> None:
+        return None
+
+
+class SlidingWindowBudget:
+    """At most ``max_calls`` starts per rolling ``window`` seconds; thread-safe."""
+
+    def __init__(
+        self,
+        max_calls: int = 190,
+        window: float = 10.0,
+        *,
+        max_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_calls < 1 or window <= 0:
+            raise ValueError("max_calls must be >= 1 and window > 0")
+        self.max_calls = max_calls
+        self.window = window
+        self.max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        deadline = self._clock() + self.max_wait
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._starts and now - self._starts[0] >= self.window:
+                    self._starts.popleft()
+                if len(self._starts) < self.max_calls:
+                    self._starts.append(now)
+                    return
+                wait = self.window - (now - self._starts[0])
+            if now + wait > deadline:
+                raise RateLimited("client-side HubSpot call budget exhausted", retry_after=wait)
+            self._sleep(max(wait, 0.001))
