@@ -86,8 +86,10 @@ def test_record_of_a_portal_moved_to_another_account_is_not_written_elsewhere(
     assert fake.calls["POST /crm/v3/objects/{type}/batch/update"] == 0
     # its retry does not write into the portal's new account either: a dead letter
     inbox.replay(service.container.db, all_failed=True)
-    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "dead") == 1,
-             what="the write-back a dead letter")
+    wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "dead") == 1
+             and service.count(InboxEventRow, InboxEventRow.kind == "hubspot_owner_sync",
+                               InboxEventRow.status == "dead") == 1,
+             what="the write-back and its event dead letters")
     with service.container.db.session() as session:
         sync = session.scalars(select(InboxEventRow)
                                .where(InboxEventRow.kind == "hubspot_owner_sync")).one()

@@ -106,9 +106,10 @@ def test_request_limit_exceeded_backs_off_and_then_writes(env):
 
     assert env.outbound.send("Lead", [{"Id": lead, "Email": "l@example.com"}]) == (200, True)
 
-    wait_for(lambda: env.fake.owner_of(lead), what="owner after limit")
+    # the fake stores the owner before it answers: wait for the answer to be read too
+    wait_for(lambda: env.fake.owner_of(lead) and env.ports.writer.api_usage is not None,
+             what="owner after limit, and the limit header read")
     assert env.fake.calls["PATCH /services/data/v61.0/composite/sobjects"] == 3
-    assert env.ports.writer.api_usage is not None
 
 
 def test_wrong_organization_gets_a_soap_fault_and_nothing_is_stored(env):
