@@ -39,6 +39,55 @@ log = logging.getLogger(__name__)
 WORK_STATES = {"Assigned": "assigned", "Accepted": "accepted", "Closed": "closed",
                "Transferred": "transferred", "Declined": "declined",
                "Cancelled": "cancelled", "TransferError": "failed"}
+#: states before a rep holds the work: a route or an offer is open
+_OPEN = ("new", "pending", "offered")
+#: the states a work result may move a conversation from, so that results arriving out
+#: of order never take it backwards (a late Assigned after Accepted, a Declined after
+#: Closed): Assigned < Accepted < Closed, Declined/Cancelled only before the rep accepted,
+#: Transferred once the rep holds it, and nothing after Closed.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "assigned": _OPEN,
+    "accepted": (*_OPEN, "assigned"),
+    "declined": (*_OPEN, "assigned"),
+    "cancelled": (*_OPEN, "assigned"),
+    "transferred": (*_OPEN, "assigned", "accepted"),
+    "failed": (*_OPEN, "assigned", "accepted", "transferred"),
+    "closed": (*_OPEN, "assigned", "accepted", "declined", "cancelled", "transferred",
+               "failed", "expired"),
+}
+#: a work that ended this way is offered again (by us or by Omni-Channel) as a new work
+_REOFFERED = ("declined", "cancelled")
+
+
+def _same_work(a: str, b: str) -> bool:
+    return a[:15] == b[:15]
+
+
+def _applies(conv: ConversationRow, work_id: str, state: str) -> bool:
+    """Whether a work result for ``work_id`` moving to ``state`` is news for ``conv``.
+
+    The conversation follows one work (AgentWork) at a time: the one we offered to a rep
+    we picked, or else the first one Salesforce reports after a route. A result for
+    another work is for an earlier offer or routing, unless Omni-Channel is the one
+    offering (queue, flow, channel) and the work we follow was declined or cancelled, or
+    the conversation was routed again since: then it is the next work of the routing."""
+    if state not in ALLOWED_FROM:
+        return False
+    current = conv.agent_work_id
+    ours = (conv.destination or {}).get("kind") in ("rep", "user")
+    if work_id and current:
+        same = _same_work(work_id, current)
+        if conv.state == "pending":  # routed again after ``current`` ended
+            if same or ours:
+                return False
+        elif not same and (ours or conv.state not in _REOFFERED):
+            return False
+        if not same:
+            conv.agent_work_id = work_id
+            return True
+    elif work_id:
+        conv.agent_work_id = work_id
+    return conv.state in ALLOWED_FROM[state]
 
 
 def handle_events(container: Any, events: Sequence[Any]) -> dict[str, str | None]:
@@ -232,11 +281,12 @@ def work_result(container: Any, ports: SalesforcePorts, account_id: str,
             log.info("RoutingWorkResult for an unknown conversation %s", identifier)
             return None
         work_id = str(entry.get("workId") or "")
-        if work_type in ("Declined", "Cancelled") and work_id and conv.agent_work_id \
-                and work_id[:15] != conv.agent_work_id[:15]:
-            log.info("%s for an earlier offer of %s ignored", work_type, identifier)
-            return None  # the work was already offered to someone else
-        conv.state = WORK_STATES.get(work_type, conv.state)
+        state = WORK_STATES.get(work_type, conv.state)
+        if not _applies(conv, work_id, state):
+            log.info("%s for %s ignored: the conversation is %s (an earlier offer, or "
+                     "a result that arrived late)", work_type, identifier, conv.state)
+            return None
+        conv.state = state
         errors = [str(m) for m in entry.get("errorMessages") or []]
         if work_type == "TransferError":
             conv.error = "; ".join(errors) or "transfer failed"

@@ -296,3 +296,84 @@ def test_dispatch_can_leave_out_reps_who_declined(container, client, headers, ac
     assert result.decision.rep.id == bob
     skipped = result.decision.explain()["skipped"]
     assert [(s["rep_id"], s["reason"]) for s in skipped] == [(ana, "unavailable")]
+
+
+def _state(client, headers, identifier):
+    return client.get(f"/conversations/{identifier}", headers=headers).get_json()
+
+
+def test_a_late_assigned_does_not_take_an_accepted_conversation_back(
+        container, client, headers, account_id):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+
+    fake = Sweepable()
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    container.extras["salesforce_ports"] = ports
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation",
+                destination={"kind": "queue", "queue_id": "00G000000000001"})
+    store(container, events.conversation_started("late"))
+    drain(container)
+    store(container, events.work_result("late", "Accepted", work_id="0Bz000000000007"))
+    store(container, events.work_result("late", "Assigned", work_id="0Bz000000000007"))
+    drain(container)
+
+    assert _state(client, headers, "late")["state"] == "accepted"
+    assert sweep_stale(container.db, ports,
+                       now=datetime.now(UTC) + timedelta(seconds=600)) == 0
+    assert fake.cancelled == []
+
+    store(container, events.work_result("late", "Closed", work_id="0Bz000000000007"))
+    store(container, events.work_result("late", "Declined", work_id="0Bz000000000007"))
+    drain(container)
+    assert _state(client, headers, "late")["state"] == "closed"
+    assert len(fake.routes) == 1  # the late Declined re-routed nothing
+
+
+def test_omni_channels_next_offer_after_a_decline_is_followed(container, client, headers,
+                                                               conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation",
+                destination={"kind": "queue", "queue_id": "00G000000000001"})
+    store(container, events.conversation_started("omni"))
+    drain(container)
+    for work_type, work_id in (("Assigned", "0Bz000000000001"), ("Declined", "0Bz000000000001"),
+                               ("Assigned", "0Bz000000000002"),
+                               ("Assigned", "0Bz000000000001")):  # a late copy
+        store(container, events.work_result("omni", work_type, work_id=work_id))
+    drain(container)
+
+    body = _state(client, headers, "omni")
+    assert (body["state"], body["agent_work_id"]) == ("assigned", "0Bz000000000002")
+    assert len(conversations.routes) == 1  # Omni-Channel re-offers queue work itself
+
+
+def test_a_declined_rep_offer_is_re_offered_and_its_late_results_ignored(
+        container, client, headers, conversations):
+    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
+    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
+    make_router(client, headers, [ana, bob], object_type="conversation",
+                destination={"kind": "rep"})
+    store(container, events.conversation_started("reoffer"))
+    drain(container)
+    first = _state(client, headers, "reoffer")["agent_work_id"]
+    store(container, events.work_result("reoffer", "Declined", work_id=first))
+    drain(container)
+    second = _state(client, headers, "reoffer")["agent_work_id"]
+    assert second != first and len(conversations.works) == 2
+
+    store(container, events.work_result("reoffer", "Assigned", work_id=second))
+    drain(container)
+    assert _state(client, headers, "reoffer")["state"] == "assigned"
+    store(container, events.work_result("reoffer", "Accepted", work_id=second))
+    store(container, events.work_result("reoffer", "Assigned", work_id=first))  # late
+    store(container, events.work_result("reoffer", "Declined", work_id=first))  # repeated
+    drain(container)
+
+    body = _state(client, headers, "reoffer")
+    assert (body["state"], body["agent_work_id"]) == ("accepted", second)
+    assert len(conversations.works) == 2 and len(conversations.routes) == 1
+
