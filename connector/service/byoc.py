@@ -243,6 +243,7 @@ def offer(db: Database, ports: SalesforcePorts, conv_id: str, rep: Rep | None, *
         conv = session.get(ConversationRow, conv_id)
         conv.state, conv.salesforce_user_id = "offered", user_id
         conv.agent_work_id = agent_work_id or conv.agent_work_id
+        conv.routed_at = datetime.now(UTC)  # the pending timeout runs from the latest offer
         conv.rep_id = rep.id if rep is not None else conv.rep_id
     return None
 

@@ -377,3 +377,34 @@ def test_a_declined_rep_offer_is_re_offered_and_its_late_results_ignored(
     assert (body["state"], body["agent_work_id"]) == ("accepted", second)
     assert len(conversations.works) == 2 and len(conversations.routes) == 1
 
+
+def test_the_pending_timeout_runs_from_the_latest_offer(container, client, headers,
+                                                        account_id):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+    from connector.store.models import ConversationRow
+
+    fake = Sweepable()
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    container.extras["salesforce_ports"] = ports
+    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
+    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
+    make_router(client, headers, [ana, bob], object_type="conversation",
+                destination={"kind": "rep"})
+    store(container, events.conversation_started("slow"))
+    drain(container)
+    with container.db.session() as session:  # the first offer went out 100 s ago
+        conv = session.query(ConversationRow).one()
+        conv.routed_at = conv.routed_at - timedelta(seconds=100)
+        first = conv.agent_work_id
+    store(container, events.work_result("slow", "Declined", work_id=first))
+    drain(container)
+    assert _state(client, headers, "slow")["state"] == "offered"
+
+    now = datetime.now(UTC)
+    assert sweep_stale(container.db, ports, now=now + timedelta(seconds=60)) == 0
+    assert fake.cancelled == []
+    assert sweep_stale(container.db, ports, now=now + timedelta(seconds=121)) == 1
+
