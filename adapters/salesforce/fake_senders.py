@@ -73,10 +73,12 @@ class ByocEventSender:
     def routing_requested(self, identifier: str, *, routing_correlation_id: str | None = None,
                           queue_id: str | None = None, user_id: str | None = None,
                           flow_id: str | None = None, work_record_id: str | None = None,
+                          routing_type: str = "Transfer",
                           event_id: str | None = None) -> dict[str, Any]:
-        context = {"conversationIdentifier": identifier, "routingType": "Transfer",
+        context = {"conversationIdentifier": identifier, "routingType": routing_type,
                    "routingCorrelationId": routing_correlation_id or str(uuid.uuid4())}
-        params: dict[str, Any] = {"channelData": json.dumps(context), "isTransfer": True}
+        params: dict[str, Any] = {"channelData": json.dumps(context),
+                                  "isTransfer": routing_type == "Transfer"}
         for key, value in (("queueId", queue_id), ("userId", user_id), ("flowId", flow_id)):
             if value:
                 params[key] = value
@@ -85,7 +87,7 @@ class ByocEventSender:
                          "recipient": {"appType": "custom", "subject": self.channel_address,
                                        "role": "Router"},
                          "payload": {"conversationIdentifier": identifier,
-                                     "routingType": "Transfer", "routingParameters": params,
+                                     "routingType": routing_type, "routingParameters": params,
                                      "workRecordId": work_record_id or "0Mw000000000000"}}}
 
     def _interaction(self, identifier: str, entry: dict[str, Any],

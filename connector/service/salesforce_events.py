@@ -1,9 +1,11 @@
 """Processing of stored Salesforce events (inbox kind ``salesforce``).
 
 * ``ConversationStarted``: map, upsert the conversation, route it (``Initial``).
-* ``RoutingRequested``: Salesforce asks for a transfer; ``routingParameters.channelData``
-  is a JSON string (the routing context). Routed as ``Transfer`` before the 60-second
-  deadline counted from when the event reached us.
+* ``RoutingRequested``: Salesforce asks for a transfer (or a conference);
+  ``routingParameters.channelData`` is a JSON string (the routing context). Routed with
+  the event's ``routingType`` (``Transfer`` when it has none) before the 60-second
+  deadline counted from when the event reached us; a type the route API does not take is
+  a dead letter.
 * ``Interaction`` with a ``RoutingWorkResult`` or ``RoutingResult`` entry: the
   conversation's state follows; Declined or Cancelled offers it to the next eligible rep.
 * ``OutboundMessage``: Salesforce records (Lead, Contact, Case), see
@@ -39,6 +41,9 @@ log = logging.getLogger(__name__)
 WORK_STATES = {"Assigned": "assigned", "Accepted": "accepted", "Closed": "closed",
                "Transferred": "transferred", "Declined": "declined",
                "Cancelled": "cancelled", "TransferError": "failed"}
+#: the ``routingType`` values ``POST v1/route`` accepts (the OpenAPI's RoutingType enum);
+#: a RoutingRequested event is routed with the type Salesforce sent in it
+ROUTE_ROUTING_TYPES = ("Initial", "Transfer", "Conference")
 #: states before a rep holds the work: a route or an offer is open
 _OPEN = ("new", "pending", "offered")
 #: the states a work result may move a conversation from, so that results arriving out
@@ -239,6 +244,11 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
     if not identifier:
         return Permanent("malformed stored event: RoutingRequested names no "
                          "conversationIdentifier")
+    routing_type = event.get("routingType") or "Transfer"
+    if routing_type not in ROUTE_ROUTING_TYPES:
+        return Permanent(f"RoutingRequested for {identifier} has routingType "
+                         f"{routing_type!r}, which POST v1/route does not accept (one of "
+                         f"{', '.join(ROUTE_ROUTING_TYPES)})")
     deadline_at = received_at + byoc.TRANSFER_DEADLINE_SECONDS
     conv_id, _state, _decision = _conversation(container, account_id, {
         "conversationIdentifier": identifier,
@@ -246,7 +256,7 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
     with container.db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         previous_rep = conv.rep_id
-        done = conv.routing_type == "Transfer" and conv.routed_at is not None \
+        done = conv.routing_type == routing_type and conv.routed_at is not None \
             and conv.routed_at.timestamp() >= received_at
     if done:  # this event already got its route: finish the offer if one is missing
         return byoc.resume(container.db, ports, conv_id, deadline_at)
@@ -266,7 +276,7 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
         exclude = [previous_rep] if previous_rep else []
         choice = byoc.choose(container.db, account_id, conv_id, exclude=exclude, reroute=True,
                              event_id=event_id)
-    return byoc.execute(container.db, ports, conv_id, choice, routing_type="Transfer",
+    return byoc.execute(container.db, ports, conv_id, choice, routing_type=routing_type,
                         deadline_at=deadline_at, user_id=user_id)
 
 

@@ -408,3 +408,39 @@ def test_the_pending_timeout_runs_from_the_latest_offer(container, client, heade
     assert fake.cancelled == []
     assert sweep_stale(container.db, ports, now=now + timedelta(seconds=121)) == 1
 
+
+def test_a_conference_request_is_routed_as_a_conference(container, client, headers,
+                                                        conversations):
+    store(container, events.routing_requested("conf", queue_id="00G000000000001",
+                                              routing_type="Conference"))
+
+    drain(container)
+
+    (request,) = conversations.routes
+    assert (request.routing_type, request.queue_id) == ("Conference", "00G000000000001")
+    assert _state(client, headers, "conf")["routing_type"] == "Conference"
+
+
+def test_a_routing_type_the_route_api_does_not_take_is_a_dead_letter(container,
+                                                                     conversations):
+    from connector.store.models import InboxEventRow
+
+    store(container, events.routing_requested("odd", queue_id="00G000000000001",
+                                              routing_type="Consult"))
+
+    drain(container)
+
+    assert conversations.routes == []
+    with container.db.session() as session:
+        (row,) = session.query(InboxEventRow).all()
+        assert row.status == "dead"
+        assert "'Consult'" in row.last_error and "Initial, Transfer, Conference" in \
+            row.last_error
+
+
+def test_the_accepted_routing_types_are_the_specs_enum():
+    from connector.service.salesforce_events import ROUTE_ROUTING_TYPES
+    from tests.support.salesforce_spec import inbound_spec
+
+    enum = inbound_spec()["components"]["schemas"]["RoutingType"]["enum"]
+    assert tuple(enum) == ROUTE_ROUTING_TYPES

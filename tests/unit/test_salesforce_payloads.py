@@ -51,3 +51,16 @@ def test_a_notification_without_record_id_is_refused():
     body = OutboundMessageSender("u", "00D000000000001").envelope("Lead", [{"Email": "x"}])
     with pytest.raises(PayloadError, match=r"Notification\[0\].sObject needs an Id"):
         parse_outbound(body)
+
+
+def test_a_routing_requested_type_is_kept_for_the_processing_to_judge():
+    import json
+
+    sender = ByocEventSender("u", "s")
+    odd = sender.routing_requested("c-1", routing_type="Consult")
+    ((kind, _key, data),) = parse_byoc(json.dumps(odd).encode())
+    assert kind == "RoutingRequested" and data["payload"]["routingType"] == "Consult"
+
+    odd["data"]["payload"]["routingType"] = 3
+    with pytest.raises(PayloadError, match="routingType must be a string"):
+        parse_byoc(json.dumps(odd).encode())
