@@ -6,7 +6,8 @@
   ``exp`` in the future; errors use Salesforce's ``{"error", "error_description"}``.
 * ``GET /services/data/vXX.X/query`` for the two SOQL shapes the connector sends.
 * ``PATCH /services/data/vXX.X/composite/sobjects`` (at most 200 records, per-record
-  results with ``allOrNone: false``).
+  results; ``allOrNone`` must be sent as ``false``, as the connector does; a record id
+  given twice fails each copy with ``INVALID_FIELD: Duplicate Id in list``).
 REST answers carry ``Sforce-Limit-Info: api-usage=used/limit``.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -129,9 +131,14 @@ def _query(fake: FakeSalesforce, soql: str) -> Reply:
 def _collections_update(fake: FakeSalesforce, data: Any) -> Reply:
     if not isinstance(data, dict) or not isinstance(data.get("records"), list):
         return _rest_error(400, "INVALID_FIELD", "records is required")
+    if data.get("allOrNone") is not False:  # the connector always sends it, as false
+        return _rest_error(400, "INVALID_FIELD", "allOrNone: expected false, got "
+                                                 f"{data.get('allOrNone')!r}")
     records = data["records"]
     if len(records) > 200:
         return _rest_error(400, "EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200")
+    seen = Counter(str(item.get("id") or "")[:15] for item in records
+                   if isinstance(item, dict))
     results = []
     with fake._lock:
         fake.owner_batches.append(len(records))
@@ -140,7 +147,11 @@ def _collections_update(fake: FakeSalesforce, data: Any) -> Reply:
             record_id = item.get("id")
             target = fake.records.get(record_id)
             sobject = (item.get("attributes") or {}).get("type")
-            if target is None or target["type"] != sobject:
+            if record_id and seen[str(record_id)[:15]] > 1:
+                # the same record twice in one request: Salesforce fails each copy
+                results.append(_failed(record_id, "INVALID_FIELD",
+                                       f"Duplicate Id in list: {record_id}", ["Id"]))
+            elif target is None or target["type"] != sobject:
                 results.append(_failed(record_id, "INVALID_CROSS_REFERENCE_KEY",
                                        "invalid cross reference id"))
             elif target.get("fail_with"):

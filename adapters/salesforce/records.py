@@ -3,9 +3,10 @@ write-back (sObject Collections).
 
 * Users by email and queues by developer name are looked up with SOQL and cached; a miss
   is asked again after ``miss_ttl`` seconds, so a user created later is found.
-* ``PATCH /composite/sobjects`` updates up to 200 records per call with
-  ``allOrNone: false``: Salesforce answers one result per record, in order, and each
-  failed record becomes a failed :class:`WriteResult` without failing the others.
+* ``PATCH /composite/sobjects`` updates up to 200 distinct records per call with
+  ``allOrNone: false`` (a record given twice is sent once, with the last owner given):
+  Salesforce answers one result per record, in order, and each failed record becomes a
+  failed :class:`WriteResult` without failing the others.
 * ``Sforce-Limit-Info`` (``api-usage=used/limit``) is kept in :attr:`api_usage`;
   ``403 REQUEST_LIMIT_EXCEEDED`` is retried with a long backoff, then surfaces.
 * An expired session renews the JWT bearer token once and tries again.
@@ -44,6 +45,16 @@ SOBJECT_TYPES = {"lead": "Lead", "contact": "Contact", "case": "Case"}
 def soql_quote(value: str) -> str:
     """A SOQL string literal; backslash and quote escaped as SOQL requires."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def unique_writes(writes: Sequence[OwnerWrite]) -> list[OwnerWrite]:
+    """One write per record, the last one given winning: Salesforce refuses a record id
+    that appears twice in one sObject Collections request."""
+    last: dict[str, OwnerWrite] = {}
+    for write in writes:
+        last.pop(write.record_id[:15], None)
+        last[write.record_id[:15]] = write
+    return list(last.values())
 
 
 class SalesforceRecords:
@@ -107,6 +118,9 @@ class SalesforceRecords:
 
     # OwnerWriter ------------------------------------------------------------------------------
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
+        """One result per distinct record id (a record given twice is written once, with
+        its last owner)."""
+        writes = unique_writes(writes)
         results: list[WriteResult] = []
         for start in range(0, len(writes), BATCH_LIMIT):
             results.extend(self._write_batch(writes[start:start + BATCH_LIMIT]))

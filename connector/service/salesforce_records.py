@@ -189,17 +189,28 @@ def _write(container: Any, ports: SalesforcePorts, pending: list[Pending],
             _mark(container, item.decision_id, ok=False,
                   error="Salesforce write-back is not configured (SALESFORCE_CLIENT_ID)")
         return
+    newest: dict[str, Pending] = {}
+    for item in pending:  # one write per record: the newest decision wins
+        newest.pop(item.write.record_id[:15], None)
+        newest[item.write.record_id[:15]] = item
+    winners = {id(item) for item in newest.values()}
+    for item in pending:
+        winner = newest[item.write.record_id[:15]]
+        if id(item) not in winners and item.decision_id != winner.decision_id:
+            _mark(container, item.decision_id, ok=False,
+                  error=f"superseded by decision {winner.decision_id} for the same record")
     try:
-        outcomes = ports.writer.write_owners([p.write for p in pending])
+        outcomes = ports.writer.write_owners([p.write for p in newest.values()])
     except CrmError as exc:
-        for item in pending:
+        for item in newest.values():
             _mark(container, item.decision_id, ok=False, error=str(exc))
+        for item in pending:
             if exc.retryable:
                 results[item.event_id] = str(exc)
         return
-    by_record = {o.record_id: o for o in outcomes}
-    for item in pending:
-        outcome = by_record.get(item.write.record_id)
+    by_record = {o.record_id[:15]: o for o in outcomes}
+    for item in newest.values():
+        outcome = by_record.get(item.write.record_id[:15])
         if outcome is not None and outcome.ok:
             _mark(container, item.decision_id, ok=True)
             continue
@@ -207,6 +218,9 @@ def _write(container: Any, ports: SalesforcePorts, pending: list[Pending],
         _mark(container, item.decision_id, ok=False, error=error)
         if outcome is not None and outcome.retryable:
             results[item.event_id] = error
+    for item in pending:  # an event whose write was superseded shares the newest's fate
+        if id(item) not in winners:
+            results[item.event_id] = results.get(newest[item.write.record_id[:15]].event_id)
 
 
 def _mark(container: Any, decision_id: str, *, ok: bool, error: str | None = None) -> None:

@@ -99,3 +99,38 @@ def test_a_retried_request_id_gets_the_first_answer(fake):
     again = requests.post(f"{fake.url}/api/v1/route", headers=headers, json=body).json()
 
     assert first == again and len(fake.psrs) == 1
+
+
+def _patch_owners(fake, body):
+    return requests.patch(f"{fake.url}/services/data/v61.0/composite/sobjects", json=body,
+                          headers={"Authorization": f"Bearer {fake.issue_token()}"})
+
+
+def test_the_same_record_twice_in_one_collections_request_fails_each_copy(fake):
+    owner = fake.add_user("ana@example.com")
+    lead, other = fake.add_record("Lead", {}), fake.add_record("Lead", {})
+    record = {"attributes": {"type": "Lead"}, "id": lead, "OwnerId": owner}
+
+    resp = _patch_owners(fake, {"allOrNone": False, "records": [
+        record, {"attributes": {"type": "Lead"}, "id": other, "OwnerId": owner}, record]})
+
+    assert resp.status_code == 200
+    first, second, third = resp.json()
+    assert second["success"] is True
+    for failed in (first, third):
+        assert failed["success"] is False
+        assert failed["errors"][0]["statusCode"] == "INVALID_FIELD"
+        assert "Duplicate Id" in failed["errors"][0]["message"]
+    assert fake.owner_of(lead) is None and fake.owner_of(other) == owner
+
+
+@pytest.mark.parametrize("body", [{}, {"allOrNone": True}, {"allOrNone": "false"}])
+def test_collections_updates_must_send_all_or_none_false(fake, body):
+    lead = fake.add_record("Lead", {})
+    records = [{"attributes": {"type": "Lead"}, "id": lead,
+                "OwnerId": fake.add_user("ana@example.com")}]
+
+    resp = _patch_owners(fake, {**body, "records": records})
+
+    assert resp.status_code == 400 and resp.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert "allOrNone" in resp.json()[0]["message"] and fake.owner_of(lead) is None

@@ -93,6 +93,23 @@ def test_writes_go_in_batches_of_200_with_all_or_none_false():
 
 
 @responses.activate
+def test_a_record_given_twice_is_sent_once_with_its_last_owner():
+    responses.add_callback(responses.PATCH, COLLECTIONS, callback=_ok)
+    writes = [OwnerWrite("lead", "00Q000000000001", "005000000000001"),
+              OwnerWrite("lead", "00Q000000000002", "005000000000001"),
+              OwnerWrite("lead", "00Q000000000001AAA", "005000000000002")]
+
+    results = make().write_owners(writes)
+
+    (call,) = responses.calls
+    sent = [(r["id"], r["OwnerId"]) for r in json.loads(call.request.body)["records"]]
+    assert sent == [("00Q000000000002", "005000000000001"),
+                    ("00Q000000000001AAA", "005000000000002")]
+    assert [(r.record_id, r.ok) for r in results] == [("00Q000000000002", True),
+                                                      ("00Q000000000001AAA", True)]
+
+
+@responses.activate
 def test_per_record_errors_fail_only_that_record():
     responses.patch(COLLECTIONS, json=[
         {"id": "00Q000000000001", "success": True, "errors": []},

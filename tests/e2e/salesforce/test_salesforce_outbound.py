@@ -161,3 +161,19 @@ def test_the_echo_of_our_own_owner_update_is_not_routed_again(env):
     wait_for(lambda: len(_decisions(env)) == 2, what="a decision for the real change only")
     wait_for(lambda: counts(env.container.db) == {"done": 3}, what="all events done")
     assert len(_decisions(env)) == 2
+
+
+def test_a_record_notified_twice_in_one_message_is_written_once(env):
+    ana = env.add_rep("ana@example.com", crm_id=True)
+    env.add_router("lead", [ana], None)
+    (lead,) = _leads(env, 1)
+    record = {"Id": lead, "Email": "lead0@example.com", "Company": "Acme"}
+
+    assert env.outbound.send("Lead", [record, {**record, "Company": "Acme Inc"}]) == \
+        (200, True)
+
+    wait_for(lambda: env.fake.owner_of(lead) == env.fake.users["ana@example.com"],
+             what="owner written")
+    assert env.fake.owner_batches == [1]
+    wait_for(lambda: [d.sync_status for d in _decisions(env)] == ["synced"],
+             what="the decision synced")
