@@ -146,8 +146,8 @@ class InteractionClient:
         return bool(data.get("success", True))
 
     # plumbing ------------------------------------------------------------------------------
-    def _headers(self, request_id: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._auth.access_token()}",
+    def _headers(self, request_id: str, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}",
                 "OrgId": self.org_id, "AuthorizationContext": self.authorization_context,
                 "RequestId": request_id, "Accept": "application/json"}
 
@@ -159,15 +159,21 @@ class InteractionClient:
         operation = f"{method} v1/{path}"
 
         def attempt() -> dict[str, Any]:
-            return renewing(lambda: self._attempt(method, path, body, request_id, encode,
-                                                  operation),
-                            lambda: self._auth.renew())
+            sent: list[str] = []  # the token this attempt used, so that threads meeting
+            # the same expired token log in once between them (see JwtBearerAuth.renew)
+
+            def once() -> dict[str, Any]:
+                sent[:] = [self._auth.access_token()]
+                return self._attempt(method, path, body, request_id, encode, operation,
+                                     sent[0])
+
+            return renewing(once, lambda: self._auth.renew(sent[0] if sent else None))
 
         return call_with_retries(attempt, self.retry, deadline=deadline, sleep=self._sleep)
 
     def _attempt(self, method: str, path: str, body: dict[str, Any], request_id: str,
-                 encode: bool, operation: str) -> dict[str, Any]:
-        headers = self._headers(request_id)
+                 encode: bool, operation: str, token: str) -> dict[str, Any]:
+        headers = self._headers(request_id, token)
         kwargs: dict[str, Any] = {}
         if encode and self.encoding == "multipart":
             kwargs["files"] = {"json": (None, json.dumps(body), "application/json")}

@@ -149,7 +149,8 @@ class SalesforceRecords:
         return results
 
     # plumbing ---------------------------------------------------------------------------------
-    def _client(self) -> Salesforce:
+    def _client(self) -> tuple[Salesforce, str]:
+        """The simple-salesforce client for the current token, and that token."""
         token = self._auth.token()
         with self._lock:
             if self._sf is None or self._sf_token != token.value:
@@ -157,17 +158,22 @@ class SalesforceRecords:
                                 session=self._session, version=self.version)
                 sf.base_url = f"{token.instance_url}/services/data/v{self.version}/"
                 self._sf, self._sf_token = sf, token.value
-            return self._sf
+            return self._sf, token.value
 
     def _call(self, operation: str, fn: Callable[[Salesforce], Any]) -> Any:
         def attempt() -> Any:
-            return renewing(lambda: self._attempt(operation, fn),
-                            lambda: self._auth.renew(self._sf_token))
+            sent: list[str] = []  # the token this attempt used (another thread may have
+            # replaced the shared client's already): renewing it logs in once for all
+
+            return renewing(lambda: self._attempt(operation, fn, sent),
+                            lambda: self._auth.renew(sent[0] if sent else None))
 
         return call_with_retries(attempt, self.retry, sleep=self._sleep)
 
-    def _attempt(self, operation: str, fn: Callable[[Salesforce], Any]) -> Any:
-        sf = self._client()
+    def _attempt(self, operation: str, fn: Callable[[Salesforce], Any],
+                 sent: list[str]) -> Any:
+        sf, token = self._client()
+        sent[:] = [token]
         self._budget.acquire()
         self.calls += 1
         try:
