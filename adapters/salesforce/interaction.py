@@ -32,6 +32,8 @@ from .retry import RetryPolicy, call_with_retries, parse_retry_after, renewing
 _ORG_ID = re.compile(r"^00D[0-9A-Za-z]{12}$")
 ENCODINGS = ("json", "multipart")
 CANCEL_REASONS = ("Unknown", "Unavailable", "Decline", "Cancel")
+#: the least time an attempt is given when its deadline is (nearly) reached
+MIN_ATTEMPT_SECONDS = 0.05
 
 
 def validate_org_id(value: str, variable: str = "BYOC_ORG_ID") -> str:
@@ -165,14 +167,25 @@ class InteractionClient:
             def once() -> dict[str, Any]:
                 sent[:] = [self._auth.access_token()]
                 return self._attempt(method, path, body, request_id, encode, operation,
-                                     sent[0])
+                                     sent[0], deadline)
 
             return renewing(once, lambda: self._auth.renew(sent[0] if sent else None))
 
         return call_with_retries(attempt, self.retry, deadline=deadline, sleep=self._sleep)
 
+    def _timeout(self, deadline: float | None) -> float | tuple[float, float]:
+        """The configured timeout, cut to the time left before the deadline, so one slow
+        attempt cannot run past it."""
+        if deadline is None:
+            return self.timeout
+        left = max(deadline - time.monotonic(), MIN_ATTEMPT_SECONDS)
+        if isinstance(self.timeout, tuple):
+            return (min(self.timeout[0], left), min(self.timeout[1], left))
+        return min(self.timeout, left)
+
     def _attempt(self, method: str, path: str, body: dict[str, Any], request_id: str,
-                 encode: bool, operation: str, token: str) -> dict[str, Any]:
+                 encode: bool, operation: str, token: str,
+                 deadline: float | None = None) -> dict[str, Any]:
         headers = self._headers(request_id, token)
         kwargs: dict[str, Any] = {}
         if encode and self.encoding == "multipart":
@@ -183,7 +196,7 @@ class InteractionClient:
         self.calls += 1
         try:
             resp = self._session.request(method, f"{self.base_url}/{path}", headers=headers,
-                                         timeout=self.timeout, **kwargs)
+                                         timeout=self._timeout(deadline), **kwargs)
         except requests.Timeout:
             raise TransientCrmError(f"Interaction Service {operation} timed out") from None
         except requests.ConnectionError:

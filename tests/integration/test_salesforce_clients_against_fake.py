@@ -1,9 +1,10 @@
 """The Salesforce clients against the fake org over real HTTP: many threads meeting one
-expired token."""
+expired token, and an attempt cut short by its deadline."""
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from adapters.salesforce.fake_server import FakeSalesforce
 from adapters.salesforce.interaction import InteractionClient
 from adapters.salesforce.records import SalesforceRecords
 from adapters.salesforce.retry import RetryPolicy
+from connector.core.errors import TransientCrmError
 from connector.core.ports import RouteRequest
 
 THREADS = 6
@@ -92,3 +94,16 @@ def test_threads_meeting_an_expired_session_on_the_rest_api_log_in_once(fake, ke
     assert auth.logins == 2
     assert sorted(found) == sorted(users)
 
+
+def test_an_attempt_is_cut_short_by_the_transfer_deadline(fake, keys):
+    auth = _auth(fake, keys)
+    client = _interaction(fake, auth, timeout=(5.0, 20.0))
+    auth.token()
+    fake.latency = 3.0  # the Interaction Service answers, but too late
+    started = time.monotonic()
+
+    with pytest.raises(TransientCrmError, match="timed out"):
+        client.route(RouteRequest("conv-late", "Transfer", str(uuid.uuid4()),
+                                  deadline_at=time.time() + 0.5))
+
+    assert time.monotonic() - started < 1.5

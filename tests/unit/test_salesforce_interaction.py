@@ -226,3 +226,17 @@ def test_every_attempt_passes_the_org_budget_first():
     client(budget=budget).route(request())
 
     assert budget.acquired == len(responses.calls) == 2
+
+
+@responses.activate
+def test_each_attempt_waits_no_longer_than_the_time_left_to_the_deadline():
+    import time
+
+    responses.post(ROUTE, json=ACCEPTED, status=202)
+
+    client(timeout=(5.0, 20.0)).route(request(deadline_at=time.time() + 2.0))
+    client(timeout=(5.0, 20.0)).route(request())
+
+    capped, plain = (c.request.req_kwargs["timeout"] for c in responses.calls)
+    assert 1.0 < capped[0] <= 2.0 and 1.0 < capped[1] <= 2.0
+    assert plain == (5.0, 20.0)
