@@ -265,10 +265,14 @@ def sweep_stale(db: Database, ports: SalesforcePorts, *, now: datetime | None = 
     now = now or datetime.now(UTC)
     before = now - timedelta(seconds=ports.pending_timeout_seconds)
     with db.session() as session:
-        stale = [(c.id, c.conversation_identifier, c.psr_id or c.id)
+        stale = [(c.id, c.conversation_identifier, c.psr_id or c.id, c.state, c.routed_at)
                  for c in store.stale_conversations(session, before)]
     cleared = 0
-    for conv_id, identifier, psr in stale:
+    for conv_id, identifier, psr, state, routed_at in stale:
+        claimed_at = now.replace(tzinfo=routed_at.tzinfo)
+        with db.session() as session:  # another sweeper, or an event, may have taken it
+            if not store.claim_stale(session, conv_id, state, routed_at, claimed_at):
+                continue
         try:
             ports.conversations.cancel_route(conversation_identifier=identifier,
                                              cancel_reason="Unavailable",
@@ -276,11 +280,14 @@ def sweep_stale(db: Database, ports: SalesforcePorts, *, now: datetime | None = 
         except CrmError as exc:
             log.warning("DELETE route for %s failed: %s", identifier, exc)
             with db.session() as session:
+                store.release_claim(session, conv_id, claimed_at, routed_at)
                 conv = session.get(ConversationRow, conv_id)
                 conv.error, conv.error_code = str(exc)[:4000], exc.code
             continue
         with db.session() as session:
             conv = session.get(ConversationRow, conv_id)
+            if conv.state != state or conv.routed_at != claimed_at:
+                continue  # an event moved it on while the DELETE was under way
             conv.state = "expired"
             conv.error = (f"pending service routing still open after "
                           f"{ports.pending_timeout_seconds} s; deleted (cancelReason "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .models import ConversationRow, DecisionRow, ObjectRow, RouterRow
@@ -73,6 +73,31 @@ def stale_conversations(session: Session, before: datetime, limit: int = 100
         select(ConversationRow).where(ConversationRow.state.in_(PENDING_STATES),
                                       ConversationRow.routed_at < before)
         .order_by(ConversationRow.routed_at).limit(limit)))
+
+
+def claim_stale(session: Session, conv_id: str, state: str, routed_at: datetime,
+                claimed_at: datetime) -> bool:
+    """Take a stale conversation for this sweeper: one atomic compare-and-set of
+    ``routed_at``, so of two sweepers that read the same row only one deletes its route,
+    and a conversation that moved on since it was read (accepted, offered again) is left
+    alone. True when this caller won."""
+    result = session.execute(
+        update(ConversationRow)
+        .where(ConversationRow.id == conv_id, ConversationRow.state == state,
+               ConversationRow.routed_at == routed_at)
+        .values(routed_at=claimed_at)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release_claim(session: Session, conv_id: str, claimed_at: datetime,
+                  routed_at: datetime) -> None:
+    """Give a claimed conversation back (its DELETE failed): the next sweep tries again."""
+    session.execute(
+        update(ConversationRow)
+        .where(ConversationRow.id == conv_id, ConversationRow.routed_at == claimed_at)
+        .values(routed_at=routed_at)
+        .execution_options(synchronize_session=False))
 
 
 def mark_decision(session: Session, decision_id: str | None, *, ok: bool,

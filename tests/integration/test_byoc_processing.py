@@ -444,3 +444,79 @@ def test_the_accepted_routing_types_are_the_specs_enum():
 
     enum = inbound_spec()["components"]["schemas"]["RoutingType"]["enum"]
     assert tuple(enum) == ROUTE_ROUTING_TYPES
+
+
+class RacingSweeper(Sweepable):
+    """While the first DELETE is under way, another process's sweeper runs."""
+
+    def __init__(self, container, ports_box) -> None:
+        super().__init__()
+        self.container, self.ports_box = container, ports_box
+        self.nested: list[int] = []
+
+    def cancel_route(self, *, conversation_identifier, cancel_reason, request_id):
+        from datetime import UTC, datetime, timedelta
+
+        from connector.service.byoc import sweep_stale
+
+        super().cancel_route(conversation_identifier=conversation_identifier,
+                             cancel_reason=cancel_reason, request_id=request_id)
+        if len(self.cancelled) == 1:
+            self.nested.append(sweep_stale(self.container.db, self.ports_box[0],
+                                           now=datetime.now(UTC) + timedelta(seconds=121)))
+        return True
+
+
+def test_two_sweepers_never_delete_the_same_routing(container, client, headers, account_id):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+
+    box: list = []
+    fake = RacingSweeper(container, box)
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    box.append(ports)
+    container.extras["salesforce_ports"] = ports
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    store(container, events.conversation_started("raced"))
+    drain(container)
+
+    swept = sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=121))
+
+    assert [c[0] for c in fake.cancelled] == ["raced"]
+    assert (swept, fake.nested) == (1, [0])
+    assert _state(client, headers, "raced")["state"] == "expired"
+
+
+def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
+        container, client, headers, account_id):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service import byoc
+
+    fake = Sweepable()
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    container.extras["salesforce_ports"] = ports
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    store(container, events.conversation_started("moved"))
+    drain(container)
+    claim = byoc.store.claim_stale
+
+    def accept_then_claim(session, *args):
+        store(container, events.work_result("moved", "Accepted"))
+        drain(container)  # the Accepted lands after the sweep read the row
+        return claim(session, *args)
+
+    byoc.store.claim_stale = accept_then_claim
+    try:
+        swept = byoc.sweep_stale(container.db, ports,
+                                 now=datetime.now(UTC) + timedelta(seconds=121))
+    finally:
+        byoc.store.claim_stale = claim
+
+    assert swept == 0 and fake.cancelled == []
+    assert _state(client, headers, "moved")["state"] == "accepted"
