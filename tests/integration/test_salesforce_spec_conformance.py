@@ -1,5 +1,7 @@
 """What the Interaction Service client really sends, and what the fake answers, checked
-against Salesforce's published OpenAPI (inbound-interaction-api.yaml) with jsonschema."""
+against Salesforce's published OpenAPI (inbound-interaction-api.yaml) with jsonschema;
+and what the fake BYOC event sender posts, against the outbound custom event payloads
+(outbound-custom-event-payload.yaml)."""
 
 from __future__ import annotations
 
@@ -126,3 +128,52 @@ def test_the_fake_refuses_requests_that_break_the_spec(fake, keys):
 
     assert resp.status_code == 400 and resp.json()["code"] == 10089
     assert "routingType" in resp.json()["message"] and "extra" in resp.json()["message"]
+
+
+def test_every_byoc_event_the_fake_sender_posts_follows_the_outbound_payload_spec():
+    import json
+
+    from adapters.salesforce.fake_senders import ByocEventSender
+    from tests.support.salesforce_spec import event_problems
+
+    posted: list[bytes] = []
+
+    class Recording(ByocEventSender):
+        def post(self, body, *, signature=None):
+            posted.append(body)
+
+    sender = Recording("http://unused", "secret")
+    sender.send([
+        sender.routing_requested("c-1", queue_id="00G000000000001"),
+        sender.routing_requested("c-2", user_id="005000000000001", routing_type="Conference"),
+        sender.routing_requested("c-3", flow_id="300000000000001"),
+        *[sender.work_result("c-1", work_type, agent_id="005000000000001")
+          for work_type in ("Assigned", "Accepted", "Declined", "Cancelled", "Closed",
+                            "Transferred")],
+        sender.work_result("c-1", "TransferError", errors=["no agent"]),
+        sender.routing_result("c-1", psr_id="0JR000000000001"),
+        sender.routing_result("c-1", "RoutingError", reason="no queue", errors=["x"]),
+    ])
+
+    events = [e for body in posted for e in json.loads(body)["events"]]
+    assert len(events) == 12
+    for event in events:
+        assert event_problems(event) == [], event
+
+
+def test_the_outbound_spec_check_catches_a_broken_event():
+    from adapters.salesforce.fake_senders import ByocEventSender
+    from tests.support.salesforce_spec import event_problems
+
+    sender = ByocEventSender("http://unused", "secret")
+    event = sender.work_result("c-1", "Accepted")
+    del event["data"]["recipient"]
+    event["data"]["payload"]["entryPayload"]["workType"] = "Parked"
+    requested = sender.routing_requested("c-1")
+    requested["data"]["payload"]["routingParameters"]["channelData"] = {"not": "a string"}
+
+    problems = event_problems(event) + event_problems(requested)
+
+    assert any("recipient" in p for p in problems)
+    assert any("Parked" in p for p in problems)
+    assert any("channelData" in p for p in problems)

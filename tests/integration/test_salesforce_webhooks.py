@@ -187,3 +187,32 @@ def test_a_record_router_may_only_name_a_queue(client, headers):
     assert resp.status_code == 400
     assert "destination kind 'flow' applies to conversation routers only" in \
         resp.get_json()["message"]
+
+
+def test_a_failed_insert_answers_a_soap_fault_so_salesforce_resends(sf_client, sf_app,
+                                                                    monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import connector.web.salesforce as web
+
+    def unavailable(db, events):
+        raise OperationalError("INSERT INTO inbox_events", {}, Exception("database is locked"))
+
+    body = OutboundMessageSender("http://unused", ORG).envelope(
+        "Lead", [{"Id": "00Q000000000001", "Email": "a@example.com"}], ["04l000000000001"])
+    monkeypatch.setattr(web, "store_events", unavailable)
+
+    resp = sf_client.post("/webhooks/salesforce/outbound", data=body,
+                          headers={"Content-Type": "text/xml"})
+
+    assert resp.status_code == 500 and resp.content_type.startswith("text/xml")
+    assert b"<faultcode>soapenv:Server</faultcode>" in resp.data
+    assert b"could not store the notifications" in resp.data
+    assert b"<Ack>" not in resp.data and b"database is locked" not in resp.data
+    assert counts(sf_app.config["CONTAINER"].db) == {}
+
+    monkeypatch.undo()  # Salesforce sends the same message again
+    resend = sf_client.post("/webhooks/salesforce/outbound", data=body,
+                            headers={"Content-Type": "text/xml"})
+    assert resend.status_code == 200 and b"<Ack>true</Ack>" in resend.data
+    assert counts(sf_app.config["CONTAINER"].db) == {"pending": 1}

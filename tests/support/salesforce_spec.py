@@ -1,5 +1,6 @@
-"""Salesforce's Interaction Service OpenAPI (tests/specs/, Apache-2.0) as JSON Schema
-validators, to check what the client sends and what the fake answers.
+"""Salesforce's Interaction Service OpenAPI and outbound event payloads (tests/specs/,
+Apache-2.0) as JSON Schema validators, to check what the client sends, what the fake
+answers, and what the fake BYOC event sender posts.
 
 The published document uses a few non-JSON-Schema type names ("int", "double"); they
 are read as "integer" and "number".
@@ -43,18 +44,56 @@ def inbound_spec() -> dict[str, Any]:
     return _normalise(yaml.safe_load((SPEC_DIR / "inbound-interaction-api.yaml").read_text()))
 
 
+@lru_cache(maxsize=1)
+def outbound_spec() -> dict[str, Any]:
+    """``outbound-custom-event-payload.yaml``: the events Salesforce sends the partner."""
+    return _normalise(yaml.safe_load(
+        (SPEC_DIR / "outbound-custom-event-payload.yaml").read_text()))
+
+
+SPECS = {"inbound": inbound_spec, "outbound": outbound_spec}
+
+
 @cache
-def validator(schema_name: str) -> Draft202012Validator:
-    spec = inbound_spec()
+def validator(schema_name: str, spec: str = "inbound") -> Draft202012Validator:
+    document = SPECS[spec]()
     registry = Registry().with_resource(
-        "urn:inbound", Resource.from_contents(spec, default_specification=DRAFT202012))
-    return Draft202012Validator({"$ref": f"urn:inbound#/components/schemas/{schema_name}"},
+        f"urn:{spec}", Resource.from_contents(document, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:{spec}#/components/schemas/{schema_name}"},
                                 registry=registry)
 
 
-def schema_errors(schema_name: str, instance: Any) -> list[str]:
+def schema_errors(schema_name: str, instance: Any, spec: str = "inbound") -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-            for e in validator(schema_name).iter_errors(instance)]
+            for e in validator(schema_name, spec).iter_errors(instance)]
+
+
+#: the outbound schema of each BYOC event type's ``data`` (ConversationStarted is the
+#: partner channel's own event, not Salesforce's, so it has none)
+EVENT_SCHEMAS = {"RoutingRequested": "RoutingRequested", "Interaction": "InteractionEvent"}
+#: entry payloads: RoutingResult is in the outbound document; RoutingWorkResult is only
+#: published in the inbound one
+ENTRY_SCHEMAS = {"RoutingResult": ("RoutingResult", "outbound"),
+                 "RoutingWorkResult": ("RoutingWorkResult", "inbound")}
+
+
+def event_problems(event: Mapping[str, Any]) -> list[str]:
+    """How a BYOC event envelope's ``data`` breaks Salesforce's outbound payload schema."""
+    kind = event.get("eventType")
+    if kind not in EVENT_SCHEMAS:
+        return []
+    data = event.get("data")
+    problems = schema_errors(EVENT_SCHEMAS[kind], data, "outbound")
+    if kind == "RoutingRequested":
+        payload = (data or {}).get("payload") or {}
+        problems += schema_errors("RoutingRequestedEvent", payload, "outbound")
+    else:
+        entry = (data or {}).get("payload") or {}
+        problems += schema_errors("ConversationEntry", entry, "outbound")
+        target = ENTRY_SCHEMAS.get(entry.get("entryType"))
+        if target is not None:
+            problems += schema_errors(target[0], entry.get("entryPayload"), target[1])
+    return problems
 
 
 def unknown_properties(schema_name: str, instance: Mapping[str, Any]) -> list[str]:
