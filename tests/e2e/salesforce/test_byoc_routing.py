@@ -4,6 +4,7 @@ routing decisions, and the Interaction Service calls the fake Salesforce receive
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -84,14 +85,30 @@ def test_assigned_and_accepted_results_move_the_conversation_state(env):
     rep = env.add_rep("ana@example.com")
     env.add_router("conversation", [rep], {"kind": "rep"})
     env.byoc.send([env.byoc.conversation_started("conv-acc")])
-    env.wait_state("conv-acc", "offered")
+    work = env.wait_state("conv-acc", "offered")["agent_work_id"]
 
-    env.byoc.send([env.byoc.work_result("conv-acc", "Assigned")])
+    env.byoc.send([env.byoc.work_result("conv-acc", "Assigned", work_id=work)])
     env.wait_state("conv-acc", "assigned")
-    env.byoc.send([env.byoc.work_result("conv-acc", "Accepted")])
+    env.byoc.send([env.byoc.work_result("conv-acc", "Accepted", work_id=work)])
     env.wait_state("conv-acc", "accepted")
-    env.byoc.send([env.byoc.work_result("conv-acc", "Closed")])
+    env.byoc.send([env.byoc.work_result("conv-acc", "Closed", work_id=work)])
     env.wait_state("conv-acc", "closed")
+
+
+def test_a_late_assigned_leaves_an_accepted_conversation_accepted_and_unswept(make_env):
+    env = make_env(byoc_pending_timeout_seconds=2, byoc_sweep_seconds=1)
+    rep = env.add_rep("ana@example.com")
+    env.add_router("conversation", [rep], {"kind": "rep"})
+    env.byoc.send([env.byoc.conversation_started("conv-late")])
+    work = env.wait_state("conv-late", "offered")["agent_work_id"]
+
+    env.byoc.send([env.byoc.work_result("conv-late", "Accepted", work_id=work),
+                   env.byoc.work_result("conv-late", "Assigned", work_id=work)])
+    env.wait_state("conv-late", "accepted")
+    time.sleep(4)  # several sweeps past the pending timeout
+
+    assert env.wait_state("conv-late", "accepted")["state"] == "accepted"
+    assert env.fake.deleted_routes == []
 
 
 def test_routing_requested_transfers_to_the_queue_salesforce_names(env):
@@ -207,9 +224,10 @@ def test_transfer_error_surfaces_on_the_decision(env):
     rep = env.add_rep("ana@example.com")
     env.add_router("conversation", [rep], {"kind": "rep"})
     env.byoc.send([env.byoc.conversation_started("conv-te")])
-    env.wait_state("conv-te", "offered")
+    work = env.wait_state("conv-te", "offered")["agent_work_id"]
 
-    env.byoc.send([env.byoc.work_result("conv-te", "TransferError", errors=["rep offline"])])
+    env.byoc.send([env.byoc.work_result("conv-te", "TransferError", work_id=work,
+                                        errors=["rep offline"])])
 
     conv = env.wait_state("conv-te", "failed")
     assert env.decision(conv["decision_id"])["sync_error"] == "TransferError: rep offline"
