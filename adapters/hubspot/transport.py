@@ -24,6 +24,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -40,7 +42,8 @@ from connector.core.errors import (
     TransientCrmError,
 )
 
-__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "retry_after_hint"]
+__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "parse_retry_after",
+           "retry_after_hint"]
 
 DEFAULT_API_BASE = "https://api.hubapi.com"
 
@@ -52,9 +55,25 @@ def _float(value: str | None) -> float | None:
         return None
 
 
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` value: delta-seconds or an HTTP-date (RFC 9110)."""
+    if value is None or not value.strip():
+        return None
+    seconds = _float(value.strip())
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
 def retry_after_hint(resp: requests.Response) -> float | None:
     """Seconds HubSpot asks us to wait, from Retry-After or the rate-limit headers."""
-    after = _float(resp.headers.get("Retry-After"))
+    after = parse_retry_after(resp.headers.get("Retry-After"))
     if after is not None:
         return max(after, 0.0)
     interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
