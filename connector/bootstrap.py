@@ -277,7 +277,8 @@ def wire_hubspot(container: Container) -> None:
         receiver = None
         if config.hubspot_client_secret:
             receiver = WebhookReceiver(config.hubspot_client_secret, public_url=public_url or None,
-                                       app_id=config.hubspot_app_id)
+                                       app_id=config.hubspot_app_id,
+                                       versions=config.hubspot_signature_versions)
         container.extras["hubspot"] = HubSpotServices(
             portals=PortalRegistry(container.db, client_factory, cipher=cipher),
             receiver=receiver, oauth=oauth,

@@ -40,6 +40,18 @@ def _schedule(env: Mapping[str, str], name: str) -> tuple[int, ...] | None:
     return steps
 
 
+def _signature_versions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Accepted HubSpot webhook signature versions, e.g. ``v3`` (default) or ``v3,v1``."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return ("v3",)
+    versions = tuple(dict.fromkeys(p.strip().lower() for p in raw.split(",") if p.strip()))
+    unknown = [v for v in versions if v not in ("v1", "v2", "v3")]
+    if unknown or not versions:
+        raise ConfigError(f"{name} must be a comma-separated subset of v3,v2,v1, got {raw!r}")
+    return versions
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = "sqlite:///connector.db"
@@ -76,6 +88,7 @@ class Config:
     lease_seconds: int = 60
     hubspot_developer_api_key: str | None = field(default=None, repr=False)
     hubspot_burst_limit: int = 190
+    hubspot_signature_versions: tuple[str, ...] = ("v3",)
     salesforce_burst_limit: int = 100
 
     @classmethod
@@ -119,6 +132,7 @@ class Config:
             lease_seconds=_int(env, "CONNECTOR_LEASE_SECONDS", cls.lease_seconds),
             hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
             hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
+            hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
         )
