@@ -282,7 +282,8 @@ def wire_hubspot(container: Container) -> None:
         container.extras["hubspot"] = HubSpotServices(
             portals=PortalRegistry(container.db, client_factory, cipher=cipher),
             receiver=receiver, oauth=oauth,
-            hub_id_for=lambda token: hub_id_for_token(config.hubspot_api_base, token))
+            hub_id_for=lambda token: hub_id_for_token(config.hubspot_api_base, token),
+            scopes=hubspot_install_scopes(container))
     services = container.extras["hubspot"]
     handlers = container.extras.setdefault("handlers", {})
     handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
@@ -291,6 +292,24 @@ def wire_hubspot(container: Container) -> None:
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
             container.db, services.portals, fallback=container.owner_sync)
+
+
+def hubspot_install_scopes(container: Container) -> tuple[str, ...]:
+    """The OAuth scopes the public app asks for at install: read and write of every HubSpot
+    object type that has a field mapping (so every type a router can route), and owners."""
+    from adapters.hubspot.client import object_path
+    from adapters.hubspot.scopes import scopes_for
+    from connector.core.errors import PermanentCrmError
+
+    types = []
+    for source, obj in container.mappings.known():
+        if source != "hubspot":
+            continue
+        try:
+            types.append(object_path(obj))
+        except PermanentCrmError:  # a mapping for an object the client cannot write yet
+            log.warning("no HubSpot scopes known for mapped object %r", obj)
+    return scopes_for(types)
 
 
 def hubspot_subscriptions_client(config: Config):
