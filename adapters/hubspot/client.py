@@ -35,6 +35,8 @@ from connector.core.ports import OwnerWrite, WriteResult
 BATCH_LIMIT = 100
 OWNER_PROPERTY = "hubspot_owner_id"
 OWNERS_PAGE_SIZE = 100
+#: the error HubSpot names in a 400 VALIDATION_ERROR for an owner id it does not know
+INVALID_OWNER = "INVALID_OWNER_ID"
 
 _OBJECT_PATHS = {
     "contact": "contacts", "contacts": "contacts", "0-1": "contacts",
@@ -71,6 +73,7 @@ class HubSpotClient:
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         owners_min_refresh_interval: float = 60.0,
+        owners_ttl: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -79,6 +82,7 @@ class HubSpotClient:
             budget=budget or SlidingWindowBudget(), retry=retry, timeout=timeout, sleep=sleep,
         )
         self.owners_min_refresh_interval = owners_min_refresh_interval
+        self.owners_ttl = owners_ttl
         self._clock = clock
         self._owners: dict[str, str] = {}
         self._owners_loaded_at: float | None = None
@@ -132,15 +136,26 @@ class HubSpotClient:
         self._owners_loaded_at = self._clock()
 
     def owner_id_for_email(self, email: str) -> str | None:
-        """Cached lookup; a miss reloads the owners unless they were loaded very recently."""
+        """Cached lookup. The cache is reloaded once it is ``owners_ttl`` old (a user
+        removed and re-created in HubSpot gets a new owner id), and on a miss unless it
+        was loaded very recently."""
         key = email.strip().lower()
         with self._owners_lock:
-            if key in self._owners:
-                return self._owners[key]
             loaded = self._owners_loaded_at
-            if loaded is None or self._clock() - loaded >= self.owners_min_refresh_interval:
+            age = None if loaded is None else self._clock() - loaded
+            if age is not None and age >= self.owners_ttl:
+                self.refresh_owners()
+            elif key in self._owners:
+                return self._owners[key]
+            elif age is None or age >= self.owners_min_refresh_interval:
                 self.refresh_owners()
             return self._owners.get(key)
+
+    def forget_owner_id(self, owner_id: str) -> None:
+        """HubSpot refused ``owner_id``: drop it, and reload on the next lookup."""
+        with self._owners_lock:
+            self._owners = {e: o for e, o in self._owners.items() if o != str(owner_id)}
+            self._owners_loaded_at = None
 
     # OwnerWriter --------------------------------------------------------------------------
 
@@ -189,6 +204,9 @@ class HubSpotClient:
             if exc.status != 400:
                 raise
             if len(items) == 1:
+                if INVALID_OWNER in str(exc):  # e.g. the user was removed and re-created:
+                    self.forget_owner_id(items[0][1])  # the retry looks the owner up again
+                    return [WriteResult(items[0][0], False, str(exc), True)]
                 return [WriteResult(items[0][0], False, str(exc), False)]
             mid = len(items) // 2
             return self._update_batch(path, items[:mid]) + self._update_batch(path, items[mid:])

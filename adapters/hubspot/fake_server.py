@@ -116,6 +116,13 @@ class FakeHubSpot(ServedFake):
             })
         return owner_id
 
+    def archive_owner(self, owner_id: str) -> None:
+        """The user was removed from the portal: the owner id stops being valid."""
+        with self._lock:
+            for owner in self.owners:
+                if owner["id"] == str(owner_id):
+                    owner["archived"] = True
+
     def create_object(self, object_type: str, properties: Mapping[str, Any]) -> str:
         object_id = self._next_id()
         now = _now_iso()

@@ -206,3 +206,26 @@ def test_retry_after_from_fake_is_honoured():
                                retry=RetryPolicy(backoff_base=0.01, retry_after_cap=30))
         assert client.owner_id_for_email("rep@x.com")
         assert sleeps and sleeps[0] >= 1.0 and hs.rate_limited == 1
+
+
+def test_a_recreated_hubspot_user_gets_the_new_owner_id_on_the_retry(hs):
+    """HubSpot refuses the removed user's old owner id (400 INVALID_OWNER_ID); the client
+    forgets it at once, so the next lookup (the retry) finds the new id, well before the
+    owners cache would expire on its own."""
+    old = hs.add_owner("ana@example.com")
+    first, second = (hs.create_object("contacts", {"email": f"l{n}@x.org"}) for n in (1, 2))
+    client = client_for(hs, owners_min_refresh_interval=3600, owners_ttl=3600)
+    assert client.owner_id_for_email("ana@example.com") == old
+    assert client.write_owners([OwnerWrite("contact", first, old)])[0].ok
+
+    hs.archive_owner(old)  # ana was removed from the portal and invited again
+    new = hs.add_owner("ana@example.com")
+    assert new != old
+    owner = client.owner_id_for_email("ana@example.com")
+    [failed] = client.write_owners([OwnerWrite("contact", second, owner)])
+    assert not failed.ok and "INVALID_OWNER_ID" in failed.error and failed.retryable
+
+    owner = client.owner_id_for_email("ana@example.com")  # what the retry does
+    assert owner == new
+    assert client.write_owners([OwnerWrite("contact", second, owner)])[0].ok
+    assert hs.owner_of("contacts", second) == new

@@ -324,3 +324,16 @@ def test_429_with_an_http_date_retry_after_waits_until_then(rsps, sleeps):
         max_attempts=3, backoff_base=0.0, backoff_max=0.0), sleep=sleeps.append)
     assert client.read_records("contact", ["1"], []) == {}
     assert len(sleeps) == 1 and 2.5 <= sleeps[0] <= 4.0
+
+
+def test_owners_cache_expires_after_its_ttl_even_on_a_hit(rsps, sleeps):
+    rsps.add_callback(responses.GET, OWNERS, callback=owners_page)
+    clock = FakeClock()
+    client = make_client(sleeps, clock=clock, owners_min_refresh_interval=60, owners_ttl=600)
+    assert client.owner_id_for_email("rep1@x.com") == "1"
+    clock.now += 599
+    assert client.owner_id_for_email("rep1@x.com") == "1"
+    assert client.calls == 3
+    clock.now += 1
+    assert client.owner_id_for_email("rep1@x.com") == "1"
+    assert client.calls == 6  # reloaded: ten minutes old
