@@ -22,15 +22,16 @@ from connector.core.errors import RateLimited
 
 
 class CallBudget(Protocol):
-    def acquire(self) -> None:
-        """Block until one more call may start; raise RateLimited if that takes too long."""
+    def acquire(self, max_wait: float | None = None) -> None:
+        """Block until one more call may start; raise RateLimited if that takes longer
+        than the budget's own ``max_wait`` or the caller's, whichever is shorter."""
         ...
 
 
 class UnlimitedBudget:
     """No client-side limit (tests, or when something upstream already limits)."""
 
-    def acquire(self) -> None:
+    def acquire(self, max_wait: float | None = None) -> None:
         return None
 
 
@@ -56,8 +57,9 @@ class SlidingWindowBudget:
         self._starts: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
-        deadline = self._clock() + self.max_wait
+    def acquire(self, max_wait: float | None = None) -> None:
+        limit = self.max_wait if max_wait is None else min(self.max_wait, max_wait)
+        deadline = self._clock() + limit
         while True:
             with self._lock:
                 now = self._clock()

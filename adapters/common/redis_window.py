@@ -67,9 +67,11 @@ class RedisSlidingWindow:
                                     f"{type(exc).__name__}") from None
         return wait_us / 1_000_000
 
-    def acquire(self) -> None:
-        """Block until one more call may start; raise RateLimited if that takes too long."""
-        deadline = time.monotonic() + self.max_wait
+    def acquire(self, max_wait: float | None = None) -> None:
+        """Block until one more call may start; raise RateLimited if that takes longer than
+        ``max_wait`` (the caller's, when shorter than the budget's own)."""
+        limit = self.max_wait if max_wait is None else min(self.max_wait, max_wait)
+        deadline = time.monotonic() + limit
         while True:
             wait = self.try_acquire()
             if wait <= 0:

@@ -14,7 +14,9 @@ attempt passes the :class:`CallBudget`, is counted, and failures become
 * other 4xx -> PermanentCrmError (never retried).
 
 Attempts and total time are bounded by :class:`RetryPolicy`; when they run out the last
-``TransientCrmError``/``RateLimited`` is raised.
+``TransientCrmError``/``RateLimited`` is raised. ``max_total_seconds`` bounds the whole
+call end to end: each attempt's connect and read timeouts and its wait for the call budget
+are cut to the time left, and no backoff sleep runs past it.
 """
 
 from __future__ import annotations
@@ -154,40 +156,53 @@ class Transport:
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
     ) -> requests.Response:
         """Send with retries; return the 2xx response or raise a CrmError."""
+        deadline = time.monotonic() + self.retry.max_total_seconds
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
             stop=tenacity.stop_after_attempt(self.retry.max_attempts)
-            | tenacity.stop_after_delay(self.retry.max_total_seconds),
+            | tenacity.stop_before_delay(self.retry.max_total_seconds),
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._attempt_with_refresh, method, path, json, params)
+        return retrying(self._attempt_with_refresh, method, path, json, params, deadline)
 
     def _attempt_with_refresh(
-        self, method: str, path: str, json: Any, params: dict[str, Any] | None
+        self, method: str, path: str, json: Any, params: dict[str, Any] | None,
+        deadline: float,
     ) -> requests.Response:
         try:
-            return self._attempt(method, path, json, params)
+            return self._attempt(method, path, json, params, deadline)
         except AuthenticationFailed:
             if self._tokens is None or not self._tokens.refresh():
                 raise
-        return self._attempt(method, path, json, params)
+        return self._attempt(method, path, json, params, deadline)
+
+    def _timeout_within(self, remaining: float) -> tuple[float, float]:
+        """The per-attempt (connect, read) timeout, never beyond the time left."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (
+            self.timeout, self.timeout)
+        return min(connect, remaining), min(read, remaining)
 
     def _attempt(
-        self, method: str, path: str, json: Any, params: dict[str, Any] | None
+        self, method: str, path: str, json: Any, params: dict[str, Any] | None,
+        deadline: float,
     ) -> requests.Response:
-        self._budget.acquire()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TransientCrmError(f"HubSpot {method} {path}: no time left for another try")
+        self._budget.acquire(max_wait=remaining)
         headers = {"Accept": "application/json"}
         if self._tokens is not None:
             headers["Authorization"] = f"Bearer {self._tokens.access_token()}"
         with self._lock:
             self.calls += 1
             self.calls_by_path[f"{method} {path}"] += 1
+        remaining = max(deadline - time.monotonic(), 0.05)
         try:
             resp = self._session.request(
                 method, self.base_url + path, json=json, params={**self._params, **(params or {})},
-                headers=headers, timeout=self.timeout,
+                headers=headers, timeout=self._timeout_within(remaining),
             )
         except requests.Timeout:
             raise TransientCrmError(f"HubSpot {method} {path} timed out") from None
