@@ -178,6 +178,16 @@ class Transport:
                 raise
         return self._attempt(method, path, json, params, deadline)
 
+    def _learn_limit(self, resp: requests.Response) -> None:
+        """Tell the budget the portal's real burst limit, from the headers HubSpot sends
+        (190 per 10 s for private apps on Professional/Enterprise, 100 or 110 for public
+        apps and Free/Starter portals)."""
+        learn = getattr(self._budget, "learn", None)
+        limit = _float(resp.headers.get("X-HubSpot-RateLimit-Max"))
+        interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        if learn is not None and limit is not None and interval_ms is not None:
+            learn(int(limit), interval_ms / 1000.0)
+
     def _timeout_within(self, remaining: float) -> tuple[float, float]:
         """The per-attempt (connect, read) timeout, never beyond the time left."""
         connect, read = self.timeout if isinstance(self.timeout, tuple) else (
@@ -208,6 +218,7 @@ class Transport:
             raise TransientCrmError(f"HubSpot {method} {path} timed out") from None
         except requests.ConnectionError:
             raise TransientCrmError(f"HubSpot {method} {path}: connection failed") from None
+        self._learn_limit(resp)
         if resp.status_code >= 400:
             raise error_for(resp)
         return resp

@@ -229,3 +229,59 @@ def test_a_recreated_hubspot_user_gets_the_new_owner_id_on_the_retry(hs):
     assert owner == new
     assert client.write_owners([OwnerWrite("contact", second, owner)])[0].ok
     assert hs.owner_of("contacts", second) == new
+
+
+def test_the_budget_learns_a_lower_portal_limit_from_the_headers_and_avoids_429s():
+    """A public app (or a Free/Starter portal) gets 100 calls per 10 s, not the 190 the
+    budget starts with; the first answer's X-HubSpot-RateLimit-* headers teach it, so 150
+    calls take two windows instead of drawing 50 429s."""
+    with FakeHubSpot(rate_limit=100, rate_window=10.0) as fake:
+        ids = [fake.create_object("contacts", {"email": f"l{n}@x.org"}) for n in range(3)]
+        budget = SlidingWindowBudget(190, 10.0)
+        client = client_for(fake, budget=budget)
+        errors = []
+
+        def work():
+            try:
+                for _ in range(50):
+                    client.read_records("contact", ids, ["email"])
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        assert (budget.max_calls, budget.window) == (90, 10.0)  # 90 % of what HubSpot says
+        assert fake.rate_limited == 0
+        assert client.calls == 150
+
+
+def test_a_learned_limit_is_shared_through_redis():
+    import uuid
+
+    import redis
+
+    from adapters.common.redis_window import RedisSlidingWindow
+    from connector.core.errors import RateLimited
+
+    r = redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1)
+    try:
+        r.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    key = f"test:budget:{uuid.uuid4().hex}"
+    try:
+        seen_it = RedisSlidingWindow(r, key, 190, 10.0, max_wait=0)
+        other_process = RedisSlidingWindow(r, key, 190, 10.0, max_wait=0)
+        seen_it.learn(10, 10.0)
+        for _ in range(9):  # 90 % of 10
+            other_process.acquire()
+        with pytest.raises(RateLimited):
+            other_process.acquire()
+        seen_it.learn(1000, 10.0)  # never above the configured ceiling
+        assert r.hget(f"{key}:limit", "limit") == b"190"
+    finally:
+        r.delete(key, f"{key}:limit")
