@@ -26,18 +26,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _schedule(env: Mapping[str, str], name: str) -> tuple[int, ...] | None:
+def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     raw = env.get(name)
     if raw in (None, ""):
         return None
     try:
-        steps = tuple(int(part) for part in raw.split(","))
+        steps = tuple(float(part) for part in raw.split(","))
     except ValueError:
-        raise ConfigError(f"{name} must be comma-separated whole seconds, got {raw!r}") \
-            from None
-    if not steps or min(steps) < 1:
-        raise ConfigError(f"{name} needs at least one step, each at least 1 second")
-    return steps
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from None
+    if not steps or not all(0 < step < float("inf") for step in steps):
+        raise ConfigError(f"{name} needs at least one step, each a positive number of seconds")
+    return tuple(int(step) if step.is_integer() else step for step in steps)
 
 
 def _signature_versions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -82,7 +81,7 @@ class Config:
     byoc_sweep_seconds: int = 30
     celery_broker_url: str | None = None
     celery_queue: str = "connector"
-    retry_schedule: tuple[int, ...] | None = None
+    retry_schedule: tuple[float, ...] | None = None
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
     lease_seconds: int = 60
