@@ -223,7 +223,7 @@ def wire_hubspot(container: Container) -> None:
 
     from adapters.hubspot.auth import OAuthTokens, StaticToken, TokenSet
     from adapters.hubspot.budget import SlidingWindowBudget
-    from adapters.hubspot.client import HubSpotClient
+    from adapters.hubspot.client import HubSpotClient, OwnersEpoch
     from adapters.hubspot.inbound import WebhookReceiver
     from adapters.hubspot.oauth_info import hub_id_for_token
     from adapters.hubspot.transport import RetryPolicy
@@ -235,6 +235,7 @@ def wire_hubspot(container: Container) -> None:
     config = container.config
     budgets: dict[str, SlidingWindowBudget] = {}
     budgets_lock = threading.Lock()
+    owners_epochs: dict[str, OwnersEpoch] = {}
     public_url = (config.public_url or "").rstrip("/")
 
     def oauth(tokens: TokenSet | None = None, on_tokens=None) -> OAuthTokens | None:
@@ -249,6 +250,7 @@ def wire_hubspot(container: Container) -> None:
         with budgets_lock:
             budget = budgets.get(portal_id) or hubspot_budget(container, portal_id)
             budgets[portal_id] = budget
+            owners_epoch = owners_epochs.setdefault(portal_id, OwnersEpoch())
         if tokens is not None:
             provider = oauth(TokenSet(tokens.access_token, tokens.refresh_token,
                                       tokens.expires_at),
@@ -267,7 +269,8 @@ def wire_hubspot(container: Container) -> None:
         retry = RetryPolicy(max_attempts=3, max_total_seconds=10.0) if interactive \
             else RetryPolicy()
         return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
-                             retry=retry, session=_crm_session("hubspot", portal_id))
+                             retry=retry, session=_crm_session("hubspot", portal_id),
+                             owners_epoch=owners_epoch)
 
     if "hubspot" not in container.extras:
         try:

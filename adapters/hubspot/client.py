@@ -60,6 +60,19 @@ def chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[A
         yield items[start:start + size]
 
 
+class OwnersEpoch:
+    """Shared by the clients of one portal (the API's and the workers'): when one of them
+    learns that HubSpot refuses an owner id, the others reload their owners too."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 class HubSpotClient:
     """One portal's CRM access. Thread-safe; ``calls`` counts HTTP attempts (benchmarks)."""
 
@@ -74,6 +87,7 @@ class HubSpotClient:
         timeout: float | tuple[float, float] = (5.0, 30.0),
         owners_min_refresh_interval: float = 60.0,
         owners_ttl: float = 600.0,
+        owners_epoch: OwnersEpoch | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -87,6 +101,8 @@ class HubSpotClient:
         self._owners: dict[str, str] = {}
         self._owners_loaded_at: float | None = None
         self._owners_lock = threading.Lock()
+        self._owners_epoch = owners_epoch or OwnersEpoch()
+        self._seen_epoch = self._owners_epoch.value
 
     def __repr__(self) -> str:
         return f"HubSpotClient(base_url={self.transport.base_url!r})"
@@ -141,6 +157,9 @@ class HubSpotClient:
         was loaded very recently."""
         key = email.strip().lower()
         with self._owners_lock:
+            if self._owners_epoch.value != self._seen_epoch:  # another client was refused
+                self._seen_epoch = self._owners_epoch.value
+                self._owners, self._owners_loaded_at = {}, None
             loaded = self._owners_loaded_at
             age = None if loaded is None else self._clock() - loaded
             if age is not None and age >= self.owners_ttl:
@@ -152,10 +171,12 @@ class HubSpotClient:
             return self._owners.get(key)
 
     def forget_owner_id(self, owner_id: str) -> None:
-        """HubSpot refused ``owner_id``: drop it, and reload on the next lookup."""
+        """HubSpot refused ``owner_id``: drop it, and reload on the next lookup (here and
+        in the portal's other clients)."""
         with self._owners_lock:
             self._owners = {e: o for e, o in self._owners.items() if o != str(owner_id)}
             self._owners_loaded_at = None
+        self._owners_epoch.bump()
 
     # OwnerWriter --------------------------------------------------------------------------
 
