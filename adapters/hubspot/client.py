@@ -107,6 +107,10 @@ class HubSpotClient:
     def __repr__(self) -> str:
         return f"HubSpotClient(base_url={self.transport.base_url!r})"
 
+    def time_limit(self, seconds: float | None = None):
+        """A context in which this thread's calls share one deadline (see Transport)."""
+        return self.transport.time_limit(seconds)
+
     @property
     def calls(self) -> int:
         return self.transport.calls

@@ -25,7 +25,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -137,6 +138,7 @@ class Transport:
         self._params = dict(default_params or {})
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._local = threading.local()
         self.calls = 0
         self.calls_by_path: Counter[str] = Counter()
 
@@ -157,15 +159,35 @@ class Transport:
     ) -> requests.Response:
         """Send with retries; return the 2xx response or raise a CrmError."""
         deadline = time.monotonic() + self.retry.max_total_seconds
+        deadline = min(deadline, getattr(self._local, "deadline", deadline))
+
+        def past_deadline(state: tenacity.RetryCallState) -> bool:
+            return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
-            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
-            | tenacity.stop_before_delay(self.retry.max_total_seconds),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts) | past_deadline,
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
         )
         return retrying(self._attempt_with_refresh, method, path, json, params, deadline)
+
+    @contextmanager
+    def time_limit(self, seconds: float | None = None) -> Iterator[None]:
+        """Every request this thread makes inside the block ends within ``seconds`` from
+        now (default: the policy's ``max_total_seconds``) - several calls, one deadline."""
+        limit = self.retry.max_total_seconds if seconds is None else seconds
+        outer = getattr(self._local, "deadline", None)
+        deadline = time.monotonic() + limit
+        self._local.deadline = deadline if outer is None else min(outer, deadline)
+        try:
+            yield
+        finally:
+            if outer is None:
+                del self._local.deadline
+            else:
+                self._local.deadline = outer
 
     def _attempt_with_refresh(
         self, method: str, path: str, json: Any, params: dict[str, Any] | None,
@@ -200,7 +222,9 @@ class Transport:
     ) -> requests.Response:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TransientCrmError(f"HubSpot {method} {path}: no time left for another try")
+            err = TransientCrmError(f"HubSpot {method} {path}: no time left to try (timed out)")
+            err.retryable = False  # the deadline has passed: another try cannot help
+            raise err
         self._budget.acquire(max_wait=remaining)
         headers = {"Accept": "application/json"}
         if self._tokens is not None:

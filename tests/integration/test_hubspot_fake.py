@@ -285,3 +285,28 @@ def test_a_learned_limit_is_shared_through_redis():
         assert r.hget(f"{key}:limit", "limit") == b"190"
     finally:
         r.delete(key, f"{key}:limit")
+
+
+def test_calls_inside_a_time_limit_share_one_deadline(hs):
+    """The API's write-back looks the owner up and then writes: both together stay within
+    the interactive limit, not each on its own."""
+    from connector.core.errors import TransientCrmError
+
+    owner = hs.add_owner("ana@example.com")
+    cid = hs.create_object("contacts", {"email": "l@x.org"})
+    policy = RetryPolicy(max_attempts=3, max_total_seconds=1.0, backoff_base=0.01,
+                         backoff_max=0.02)
+    hs.faults.latency = 0.7  # every call takes 0.7 s: each alone fits in 1 s, two do not
+
+    separate = client_for(hs, retry=policy)
+    assert separate.owner_id_for_email("ana@example.com") == owner
+    assert separate.write_owners([OwnerWrite("contact", cid, owner)])[0].ok
+
+    bounded = client_for(hs, retry=policy)
+    started = time.monotonic()
+    with bounded.time_limit():
+        assert bounded.owner_id_for_email("ana@example.com") == owner
+        with pytest.raises(TransientCrmError, match="timed out"):
+            bounded.write_owners([OwnerWrite("contact", cid, owner)])
+    assert time.monotonic() - started < 1.5
+    hs.faults.latency = 0.0
