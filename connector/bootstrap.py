@@ -223,7 +223,7 @@ def wire_hubspot(container: Container) -> None:
 
     from adapters.hubspot.auth import OAuthTokens, StaticToken, TokenSet
     from adapters.hubspot.budget import SlidingWindowBudget
-    from adapters.hubspot.client import HubSpotClient
+    from adapters.hubspot.client import HubSpotClient, OwnersEpoch
     from adapters.hubspot.inbound import WebhookReceiver
     from adapters.hubspot.oauth_info import hub_id_for_token
     from adapters.hubspot.transport import RetryPolicy
@@ -235,6 +235,7 @@ def wire_hubspot(container: Container) -> None:
     config = container.config
     budgets: dict[str, SlidingWindowBudget] = {}
     budgets_lock = threading.Lock()
+    owners_epochs: dict[str, OwnersEpoch] = {}
     public_url = (config.public_url or "").rstrip("/")
 
     def oauth(tokens: TokenSet | None = None, on_tokens=None) -> OAuthTokens | None:
@@ -249,6 +250,7 @@ def wire_hubspot(container: Container) -> None:
         with budgets_lock:
             budget = budgets.get(portal_id) or hubspot_budget(container, portal_id)
             budgets[portal_id] = budget
+            owners_epoch = owners_epochs.setdefault(portal_id, OwnersEpoch())
         if tokens is not None:
             provider = oauth(TokenSet(tokens.access_token, tokens.refresh_token,
                                       tokens.expires_at),
@@ -267,7 +269,8 @@ def wire_hubspot(container: Container) -> None:
         retry = RetryPolicy(max_attempts=3, max_total_seconds=10.0) if interactive \
             else RetryPolicy()
         return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
-                             retry=retry, session=_crm_session("hubspot", portal_id))
+                             retry=retry, session=_crm_session("hubspot", portal_id),
+                             owners_epoch=owners_epoch)
 
     if "hubspot" not in container.extras:
         try:
@@ -277,11 +280,13 @@ def wire_hubspot(container: Container) -> None:
         receiver = None
         if config.hubspot_client_secret:
             receiver = WebhookReceiver(config.hubspot_client_secret, public_url=public_url or None,
-                                       app_id=config.hubspot_app_id)
+                                       app_id=config.hubspot_app_id,
+                                       versions=config.hubspot_signature_versions)
         container.extras["hubspot"] = HubSpotServices(
             portals=PortalRegistry(container.db, client_factory, cipher=cipher),
             receiver=receiver, oauth=oauth,
-            hub_id_for=lambda token: hub_id_for_token(config.hubspot_api_base, token))
+            hub_id_for=lambda token: hub_id_for_token(config.hubspot_api_base, token),
+            scopes=hubspot_install_scopes(container))
     services = container.extras["hubspot"]
     handlers = container.extras.setdefault("handlers", {})
     handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
@@ -290,6 +295,24 @@ def wire_hubspot(container: Container) -> None:
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
             container.db, services.portals, fallback=container.owner_sync)
+
+
+def hubspot_install_scopes(container: Container) -> tuple[str, ...]:
+    """The OAuth scopes the public app asks for at install: read and write of every HubSpot
+    object type that has a field mapping (so every type a router can route), and owners."""
+    from adapters.hubspot.client import object_path
+    from adapters.hubspot.scopes import scopes_for
+    from connector.core.errors import PermanentCrmError
+
+    types = []
+    for source, obj in container.mappings.known():
+        if source != "hubspot":
+            continue
+        try:
+            types.append(object_path(obj))
+        except PermanentCrmError:  # a mapping for an object the client cannot write yet
+            log.warning("no HubSpot scopes known for mapped object %r", obj)
+    return scopes_for(types)
 
 
 def hubspot_subscriptions_client(config: Config):

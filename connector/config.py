@@ -26,18 +26,29 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _schedule(env: Mapping[str, str], name: str) -> tuple[int, ...] | None:
+def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     raw = env.get(name)
     if raw in (None, ""):
         return None
     try:
-        steps = tuple(int(part) for part in raw.split(","))
+        steps = tuple(float(part) for part in raw.split(","))
     except ValueError:
-        raise ConfigError(f"{name} must be comma-separated whole seconds, got {raw!r}") \
-            from None
-    if not steps or min(steps) < 1:
-        raise ConfigError(f"{name} needs at least one step, each at least 1 second")
-    return steps
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from None
+    if not steps or not all(0 < step < float("inf") for step in steps):
+        raise ConfigError(f"{name} needs at least one step, each a positive number of seconds")
+    return tuple(int(step) if step.is_integer() else step for step in steps)
+
+
+def _signature_versions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Accepted HubSpot webhook signature versions, e.g. ``v3`` (default) or ``v3,v1``."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return ("v3",)
+    versions = tuple(dict.fromkeys(p.strip().lower() for p in raw.split(",") if p.strip()))
+    unknown = [v for v in versions if v not in ("v1", "v2", "v3")]
+    if unknown or not versions:
+        raise ConfigError(f"{name} must be a comma-separated subset of v3,v2,v1, got {raw!r}")
+    return versions
 
 
 @dataclass(frozen=True)
@@ -70,12 +81,13 @@ class Config:
     byoc_sweep_seconds: int = 30
     celery_broker_url: str | None = None
     celery_queue: str = "connector"
-    retry_schedule: tuple[int, ...] | None = None
+    retry_schedule: tuple[float, ...] | None = None
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
     lease_seconds: int = 60
     hubspot_developer_api_key: str | None = field(default=None, repr=False)
     hubspot_burst_limit: int = 190
+    hubspot_signature_versions: tuple[str, ...] = ("v3",)
     salesforce_burst_limit: int = 100
 
     @classmethod
@@ -119,6 +131,7 @@ class Config:
             lease_seconds=_int(env, "CONNECTOR_LEASE_SECONDS", cls.lease_seconds),
             hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
             hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
+            hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
         )

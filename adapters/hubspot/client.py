@@ -35,6 +35,8 @@ from connector.core.ports import OwnerWrite, WriteResult
 BATCH_LIMIT = 100
 OWNER_PROPERTY = "hubspot_owner_id"
 OWNERS_PAGE_SIZE = 100
+#: the error HubSpot names in a 400 VALIDATION_ERROR for an owner id it does not know
+INVALID_OWNER = "INVALID_OWNER_ID"
 
 _OBJECT_PATHS = {
     "contact": "contacts", "contacts": "contacts", "0-1": "contacts",
@@ -58,6 +60,19 @@ def chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[A
         yield items[start:start + size]
 
 
+class OwnersEpoch:
+    """Shared by the clients of one portal (the API's and the workers'): when one of them
+    learns that HubSpot refuses an owner id, the others reload their owners too."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 class HubSpotClient:
     """One portal's CRM access. Thread-safe; ``calls`` counts HTTP attempts (benchmarks)."""
 
@@ -71,6 +86,8 @@ class HubSpotClient:
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         owners_min_refresh_interval: float = 60.0,
+        owners_ttl: float = 600.0,
+        owners_epoch: OwnersEpoch | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -79,13 +96,20 @@ class HubSpotClient:
             budget=budget or SlidingWindowBudget(), retry=retry, timeout=timeout, sleep=sleep,
         )
         self.owners_min_refresh_interval = owners_min_refresh_interval
+        self.owners_ttl = owners_ttl
         self._clock = clock
         self._owners: dict[str, str] = {}
         self._owners_loaded_at: float | None = None
         self._owners_lock = threading.Lock()
+        self._owners_epoch = owners_epoch or OwnersEpoch()
+        self._seen_epoch = self._owners_epoch.value
 
     def __repr__(self) -> str:
         return f"HubSpotClient(base_url={self.transport.base_url!r})"
+
+    def time_limit(self, seconds: float | None = None):
+        """A context in which this thread's calls share one deadline (see Transport)."""
+        return self.transport.time_limit(seconds)
 
     @property
     def calls(self) -> int:
@@ -132,15 +156,31 @@ class HubSpotClient:
         self._owners_loaded_at = self._clock()
 
     def owner_id_for_email(self, email: str) -> str | None:
-        """Cached lookup; a miss reloads the owners unless they were loaded very recently."""
+        """Cached lookup. The cache is reloaded once it is ``owners_ttl`` old (a user
+        removed and re-created in HubSpot gets a new owner id), and on a miss unless it
+        was loaded very recently."""
         key = email.strip().lower()
         with self._owners_lock:
-            if key in self._owners:
-                return self._owners[key]
+            if self._owners_epoch.value != self._seen_epoch:  # another client was refused
+                self._seen_epoch = self._owners_epoch.value
+                self._owners, self._owners_loaded_at = {}, None
             loaded = self._owners_loaded_at
-            if loaded is None or self._clock() - loaded >= self.owners_min_refresh_interval:
+            age = None if loaded is None else self._clock() - loaded
+            if age is not None and age >= self.owners_ttl:
+                self.refresh_owners()
+            elif key in self._owners:
+                return self._owners[key]
+            elif age is None or age >= self.owners_min_refresh_interval:
                 self.refresh_owners()
             return self._owners.get(key)
+
+    def forget_owner_id(self, owner_id: str) -> None:
+        """HubSpot refused ``owner_id``: drop it, and reload on the next lookup (here and
+        in the portal's other clients)."""
+        with self._owners_lock:
+            self._owners = {e: o for e, o in self._owners.items() if o != str(owner_id)}
+            self._owners_loaded_at = None
+        self._owners_epoch.bump()
 
     # OwnerWriter --------------------------------------------------------------------------
 
@@ -189,6 +229,9 @@ class HubSpotClient:
             if exc.status != 400:
                 raise
             if len(items) == 1:
+                if INVALID_OWNER in str(exc):  # e.g. the user was removed and re-created:
+                    self.forget_owner_id(items[0][1])  # the retry looks the owner up again
+                    return [WriteResult(items[0][0], False, str(exc), True)]
                 return [WriteResult(items[0][0], False, str(exc), False)]
             mid = len(items) // 2
             return self._update_batch(path, items[:mid]) + self._update_batch(path, items[mid:])

@@ -60,7 +60,8 @@ def route(hs: FakeHubSpot, method: str, path: str, query: dict[str, list[str]],
     if not (obj or path == "/crm/v3/owners"):
         return _error(404, f"No route for {method} {path}", "OBJECT_NOT_FOUND")
 
-    if (denied := hs._check_bearer(headers)) is not None:
+    if (denied := hs._check_bearer(headers) or hs._check_scopes(method, path, headers)) \
+            is not None:
         return denied
     admitted, rate_headers = hs._admit()
     if not admitted:

@@ -21,10 +21,10 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from adapters.hubspot.fake_http import ServedFake, ThreadedServer
 from adapters.hubspot.fake_routes import (
@@ -36,6 +36,7 @@ from adapters.hubspot.fake_routes import (
     route,
 )
 from adapters.hubspot.fake_webhooks import WebhookSender, make_event  # noqa: F401 (re-export)
+from adapters.hubspot.scopes import ALL_SCOPES, required_scope
 
 
 @dataclass
@@ -87,8 +88,10 @@ class FakeHubSpot(ServedFake):
         self.owners: list[dict[str, Any]] = []
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self._tokens: dict[str, float] = {token: float("inf")}  # access token -> expiry
-        self._refresh_tokens: set[str] = set()
-        self._codes: set[str] = set()
+        #: scopes granted to OAuth tokens (the private-app ``token`` is not limited)
+        self._token_scopes: dict[str, frozenset[str]] = {}
+        self._refresh_tokens: dict[str, frozenset[str]] = {}  # refresh token -> scopes
+        self._codes: dict[str, frozenset[str]] = {}  # authorization code -> scopes
         self._window: deque[float] = deque()
         self._ids = 1000
         self._lock = threading.RLock()
@@ -113,6 +116,13 @@ class FakeHubSpot(ServedFake):
             })
         return owner_id
 
+    def archive_owner(self, owner_id: str) -> None:
+        """The user was removed from the portal: the owner id stops being valid."""
+        with self._lock:
+            for owner in self.owners:
+                if owner["id"] == str(owner_id):
+                    owner["archived"] = True
+
     def create_object(self, object_type: str, properties: Mapping[str, Any]) -> str:
         object_id = self._next_id()
         now = _now_iso()
@@ -134,12 +144,25 @@ class FakeHubSpot(ServedFake):
         obj = self.get_object(object_type, object_id)
         return None if obj is None else obj["properties"].get("hubspot_owner_id")
 
-    def issue_auth_code(self) -> str:
-        """A one-time authorization code, as HubSpot appends to the redirect URI."""
+    def issue_auth_code(self, scopes: Iterable[str] = ALL_SCOPES) -> str:
+        """A one-time authorization code, as HubSpot appends to the redirect URI; the
+        tokens it is exchanged for carry ``scopes`` (by default every CRM scope)."""
         code = f"code-{uuid.uuid4()}"
         with self._lock:
-            self._codes.add(code)
+            self._codes[code] = frozenset(scopes)
         return code
+
+    def authorize(self, install_url: str) -> str:
+        """What a user approving the install does: a code granting the ``scope`` (and
+        ``optional_scope``) the install URL asks for, no more."""
+        query = parse_qs(urlsplit(install_url).query)
+        scopes = " ".join(query.get("scope", []) + query.get("optional_scope", [])).split()
+        return self.issue_auth_code(scopes)
+
+    def scopes_of(self, access_token: str) -> frozenset[str] | None:
+        """The scopes of an OAuth token; None for the private-app token (not limited)."""
+        with self._lock:
+            return self._token_scopes.get(access_token)
 
     def add_subscription(self, event_type: str, property_name: str | None = None,
                          active: bool = True) -> dict[str, Any]:
@@ -206,6 +229,20 @@ class FakeHubSpot(ServedFake):
                           "EXPIRED_AUTHENTICATION")
         return None
 
+    def _check_scopes(self, method: str, path: str, headers: Mapping[str, str]) -> Reply | None:
+        """403 MISSING_SCOPES, as HubSpot answers, when an OAuth token lacks the scope."""
+        auth = headers.get("authorization", "")
+        granted = self.scopes_of(auth[7:] if auth.lower().startswith("bearer ") else "")
+        needed = required_scope(method, path)
+        if granted is None or needed is None or needed in granted:
+            return None
+        return _error(403, "This app hasn't been granted all required scopes to make this "
+                      "call. Read more about required scopes here: "
+                      "https://developers.hubspot.com/scopes.", "MISSING_SCOPES",
+                      errors=[{"message": "One or more of the following scopes are required.",
+                               "context": {"requiredGranularScopes": [needed]}}],
+                      links={"scopes": "https://developers.hubspot.com/scopes"})
+
     def _apply_faults(self) -> Reply | None:
         faults = self.faults
         if faults.latency:
@@ -246,20 +283,22 @@ class FakeHubSpot(ServedFake):
                     return 400, {}, {"status": "BAD_AUTH_CODE",
                                      "message": "missing or unknown auth code",
                                      "correlationId": str(uuid.uuid4())}
-                self._codes.discard(form["code"])
+                scopes = self._codes.pop(form["code"])
                 refresh = f"refresh-{uuid.uuid4()}"
-                self._refresh_tokens.add(refresh)
+                self._refresh_tokens[refresh] = scopes
             elif grant == "refresh_token":
                 refresh = form.get("refresh_token", "")
                 if refresh not in self._refresh_tokens:
                     return 400, {}, {"status": "BAD_REFRESH_TOKEN",
                                      "message": "missing or unknown refresh token",
                                      "correlationId": str(uuid.uuid4())}
+                scopes = self._refresh_tokens[refresh]
             else:
                 return 400, {}, {"status": "BAD_GRANT_TYPE", "message": "unknown grant_type",
                                  "correlationId": str(uuid.uuid4())}
             access = f"access-{uuid.uuid4()}"
             self._tokens[access] = time.time() + self.token_ttl
+            self._token_scopes[access] = scopes
         self.calls["POST /oauth/v1/token"] += 1
         return 200, {}, {"token_type": "bearer", "refresh_token": refresh,
                          "access_token": access, "expires_in": self.token_ttl}
@@ -275,8 +314,7 @@ class FakeHubSpot(ServedFake):
         self.calls["GET /oauth/v1/access-tokens/{token}"] += 1
         return 200, {}, {"token": access_token, "user": "installer@example.com",
                          "hub_domain": f"portal-{self.portal_id}.example.com",
-                         "scopes": ["crm.objects.contacts.read", "crm.objects.contacts.write",
-                                    "crm.objects.owners.read"],
+                         "scopes": sorted(self.scopes_of(access_token) or ALL_SCOPES),
                          "hub_id": self.portal_id, "app_id": self.app_id,
                          "expires_in": int(expiry - time.time()) if expiry != float("inf")
                          else self.token_ttl,

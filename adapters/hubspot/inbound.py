@@ -19,7 +19,7 @@ from adapters.hubspot.events import (
     is_own_owner_change,
     parse_batch,
 )
-from adapters.hubspot.signatures import public_uri, verify_request
+from adapters.hubspot.signatures import DEFAULT_VERSIONS, public_uri, verify_request
 
 __all__ = ["InboundEvent", "InvalidWebhookBody", "WebhookReceiver"]
 
@@ -40,14 +40,14 @@ class WebhookReceiver:
 
     def __init__(self, client_secret: str, *, public_url: str | None = None,
                  app_id: str | int | None = None, extra_source_ids: Iterable[str] = (),
-                 allow_legacy: bool = True) -> None:
+                 versions: Iterable[str] = DEFAULT_VERSIONS) -> None:
         if not client_secret:
             raise ValueError("HUBSPOT_CLIENT_SECRET is required to receive HubSpot webhooks")
         self._secret = client_secret
         self.public_url = public_url
         self.app_id = app_id
         self.extra_source_ids = tuple(extra_source_ids)
-        self.allow_legacy = allow_legacy
+        self.versions = tuple(versions)
 
     def __repr__(self) -> str:
         return f"WebhookReceiver(public_url={self.public_url!r}, <secret hidden>)"
@@ -59,7 +59,7 @@ class WebhookReceiver:
     def verify(self, method: str, uri: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Raise ``SignatureInvalid`` unless the request is signed with our secret."""
         return verify_request(client_secret=self._secret, method=method, uri=uri, body=body,
-                              headers=headers, allow_legacy=self.allow_legacy)
+                              headers=headers, versions=self.versions)
 
     def parse(self, body: bytes) -> list[InboundEvent]:
         """Raise ``InvalidWebhookBody`` (a ValueError naming the problem) or return events."""

@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from connector.core.errors import SignatureInvalid
 
@@ -140,6 +140,14 @@ def verify_legacy(
         raise SignatureInvalid(f"{version} signature does not match")
 
 
+#: Versions HubSpot signs with; ``HUBSPOT_SIGNATURE_VERSIONS`` picks which are accepted.
+KNOWN_VERSIONS = ("v3", "v2", "v1")
+#: v3 only: HubSpot puts it on every webhook delivery (with v1 or v2 for backward
+#: compatibility), and v1/v2 carry no timestamp, so a captured request stripped of its v3
+#: header could otherwise be replayed forever.
+DEFAULT_VERSIONS = ("v3",)
+
+
 def verify_request(
     *,
     client_secret: str,
@@ -147,27 +155,34 @@ def verify_request(
     uri: str,
     body: bytes | str,
     headers: Mapping[str, str],
-    allow_legacy: bool = True,
+    versions: Collection[str] = DEFAULT_VERSIONS,
     now_ms: int | None = None,
 ) -> str:
     """Verify a HubSpot request from its headers; return the version that verified.
 
-    v3 is used whenever its header is present (a failing v3 is never rescued by v1/v2).
-    Without it, v1/v2 are accepted only when ``allow_legacy`` is true.
+    Only ``versions`` are accepted. Whenever the v3 header is present v3 decides: a failing
+    (or not accepted) v3 is never rescued by v1/v2. Without it, a v1/v2 signature counts
+    only if its version is in ``versions``.
     """
+    accepted = {v.strip().lower() for v in versions}
     lower = {k.lower(): v for k, v in headers.items()}
     if V3_HEADER.lower() in lower:
+        if "v3" not in accepted:
+            raise SignatureInvalid("v3 signatures are not accepted by this connector")
         verify_v3(
             client_secret=client_secret, method=method, uri=uri, body=body,
             signature=lower.get(V3_HEADER.lower()), timestamp=lower.get(TIMESTAMP_HEADER.lower()),
             now_ms=now_ms,
         )
         return "v3"
-    if not allow_legacy:
+    version = (lower.get(VERSION_HEADER.lower()) or "").strip().lower()
+    if not accepted - {"v3"}:
         raise SignatureInvalid(f"missing {V3_HEADER} header")
-    version = lower.get(VERSION_HEADER.lower())
+    if version in KNOWN_VERSIONS and version not in accepted:
+        raise SignatureInvalid(f"missing {V3_HEADER} header ({version} signatures are not "
+                               "accepted)")
     verify_legacy(
         client_secret=client_secret, version=version, method=method, uri=uri, body=body,
         signature=lower.get(LEGACY_HEADER.lower()),
     )
-    return (version or "").strip().lower()
+    return version

@@ -14,7 +14,9 @@ attempt passes the :class:`CallBudget`, is counted, and failures become
 * other 4xx -> PermanentCrmError (never retried).
 
 Attempts and total time are bounded by :class:`RetryPolicy`; when they run out the last
-``TransientCrmError``/``RateLimited`` is raised.
+``TransientCrmError``/``RateLimited`` is raised. ``max_total_seconds`` bounds the whole
+call end to end: each attempt's connect and read timeouts and its wait for the call budget
+are cut to the time left, and no backoff sleep runs past it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -40,7 +45,8 @@ from connector.core.errors import (
     TransientCrmError,
 )
 
-__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "retry_after_hint"]
+__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "parse_retry_after",
+           "retry_after_hint"]
 
 DEFAULT_API_BASE = "https://api.hubapi.com"
 
@@ -52,9 +58,25 @@ def _float(value: str | None) -> float | None:
         return None
 
 
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` value: delta-seconds or an HTTP-date (RFC 9110)."""
+    if value is None or not value.strip():
+        return None
+    seconds = _float(value.strip())
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
 def retry_after_hint(resp: requests.Response) -> float | None:
     """Seconds HubSpot asks us to wait, from Retry-After or the rate-limit headers."""
-    after = _float(resp.headers.get("Retry-After"))
+    after = parse_retry_after(resp.headers.get("Retry-After"))
     if after is not None:
         return max(after, 0.0)
     interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
@@ -116,6 +138,7 @@ class Transport:
         self._params = dict(default_params or {})
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._local = threading.local()
         self.calls = 0
         self.calls_by_path: Counter[str] = Counter()
 
@@ -135,45 +158,91 @@ class Transport:
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
     ) -> requests.Response:
         """Send with retries; return the 2xx response or raise a CrmError."""
+        deadline = time.monotonic() + self.retry.max_total_seconds
+        deadline = min(deadline, getattr(self._local, "deadline", deadline))
+
+        def past_deadline(state: tenacity.RetryCallState) -> bool:
+            return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
-            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
-            | tenacity.stop_after_delay(self.retry.max_total_seconds),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts) | past_deadline,
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._attempt_with_refresh, method, path, json, params)
+        return retrying(self._attempt_with_refresh, method, path, json, params, deadline)
+
+    @contextmanager
+    def time_limit(self, seconds: float | None = None) -> Iterator[None]:
+        """Every request this thread makes inside the block ends within ``seconds`` from
+        now (default: the policy's ``max_total_seconds``) - several calls, one deadline."""
+        limit = self.retry.max_total_seconds if seconds is None else seconds
+        outer = getattr(self._local, "deadline", None)
+        deadline = time.monotonic() + limit
+        self._local.deadline = deadline if outer is None else min(outer, deadline)
+        try:
+            yield
+        finally:
+            if outer is None:
+                del self._local.deadline
+            else:
+                self._local.deadline = outer
 
     def _attempt_with_refresh(
-        self, method: str, path: str, json: Any, params: dict[str, Any] | None
+        self, method: str, path: str, json: Any, params: dict[str, Any] | None,
+        deadline: float,
     ) -> requests.Response:
         try:
-            return self._attempt(method, path, json, params)
+            return self._attempt(method, path, json, params, deadline)
         except AuthenticationFailed:
             if self._tokens is None or not self._tokens.refresh():
                 raise
-        return self._attempt(method, path, json, params)
+        return self._attempt(method, path, json, params, deadline)
+
+    def _learn_limit(self, resp: requests.Response) -> None:
+        """Tell the budget the portal's real burst limit, from the headers HubSpot sends
+        (190 per 10 s for private apps on Professional/Enterprise, 100 or 110 for public
+        apps and Free/Starter portals)."""
+        learn = getattr(self._budget, "learn", None)
+        limit = _float(resp.headers.get("X-HubSpot-RateLimit-Max"))
+        interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        if learn is not None and limit is not None and interval_ms is not None:
+            learn(int(limit), interval_ms / 1000.0)
+
+    def _timeout_within(self, remaining: float) -> tuple[float, float]:
+        """The per-attempt (connect, read) timeout, never beyond the time left."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (
+            self.timeout, self.timeout)
+        return min(connect, remaining), min(read, remaining)
 
     def _attempt(
-        self, method: str, path: str, json: Any, params: dict[str, Any] | None
+        self, method: str, path: str, json: Any, params: dict[str, Any] | None,
+        deadline: float,
     ) -> requests.Response:
-        self._budget.acquire()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            err = TransientCrmError(f"HubSpot {method} {path}: no time left to try (timed out)")
+            err.retryable = False  # the deadline has passed: another try cannot help
+            raise err
+        self._budget.acquire(max_wait=remaining)
         headers = {"Accept": "application/json"}
         if self._tokens is not None:
             headers["Authorization"] = f"Bearer {self._tokens.access_token()}"
         with self._lock:
             self.calls += 1
             self.calls_by_path[f"{method} {path}"] += 1
+        remaining = max(deadline - time.monotonic(), 0.05)
         try:
             resp = self._session.request(
                 method, self.base_url + path, json=json, params={**self._params, **(params or {})},
-                headers=headers, timeout=self.timeout,
+                headers=headers, timeout=self._timeout_within(remaining),
             )
         except requests.Timeout:
             raise TransientCrmError(f"HubSpot {method} {path} timed out") from None
         except requests.ConnectionError:
             raise TransientCrmError(f"HubSpot {method} {path}: connection failed") from None
+        self._learn_limit(resp)
         if resp.status_code >= 400:
             raise error_for(resp)
         return resp

@@ -21,7 +21,7 @@ from connector.store.db import Database
 from connector.store.models import InboxEventRow, new_id
 
 #: Seconds to wait before each retry; after the last one the event is a dead letter.
-RETRY_SCHEDULE: tuple[int, ...] = (5, 30, 120, 600, 3600, 21600, 86400)
+RETRY_SCHEDULE: tuple[float, ...] = (5, 30, 120, 600, 3600, 21600, 86400)
 
 
 class Permanent(str):

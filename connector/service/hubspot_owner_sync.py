@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,12 +117,15 @@ class HubSpotOwnerSync:
                 raise PermanentCrmError(f"HubSpot portal {portal}, where this record comes "
                                         "from, is no longer connected to this account")
             client = self.portals.client_for(portal, interactive=True)
-            owner_id = hubspot_owner_id(client, rep.email, rep.crm_ids)
-            if owner_id is None:
-                raise PermanentCrmError(f"no HubSpot owner has the email {rep.email}")
-            write = OwnerWrite(obj.object_type, str(obj.source_id), owner_id)
-            error = write_owners(self.db, client, portal, [(decision_id, write)],
-                                 mark_synced=False)[decision_id]
+            time_limit = getattr(client, "time_limit", None)
+            with time_limit() if time_limit is not None else nullcontext():
+                # the owner lookup and the write share the interactive time limit
+                owner_id = hubspot_owner_id(client, rep.email, rep.crm_ids)
+                if owner_id is None:
+                    raise PermanentCrmError(f"no HubSpot owner has the email {rep.email}")
+                write = OwnerWrite(obj.object_type, str(obj.source_id), owner_id)
+                error = write_owners(self.db, client, portal, [(decision_id, write)],
+                                     mark_synced=False)[decision_id]
             if error is not None:
                 raise CrmError(error)
         except CrmError as exc:

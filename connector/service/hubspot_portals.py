@@ -123,5 +123,6 @@ class HubSpotServices:
     receiver: Any = None
     oauth: Callable[[], Any] | None = None
     hub_id_for: Callable[[str], str] | None = None
-    scopes: tuple[str, ...] = ("crm.objects.contacts.read", "crm.objects.contacts.write",
-                               "crm.objects.owners.read")
+    #: what the install asks for: read/write of every object type with a mapping, and
+    #: owners (``bootstrap`` works them out from the mappings)
+    scopes: tuple[str, ...] = ()

@@ -18,7 +18,8 @@ def paths() -> dict[str, Any]:
         "X-HubSpot-Signature-Version")]
     return {
         "/webhooks/hubspot": {"post": {
-            "summary": "HubSpot webhook batch (signed v3, or v1/v2)", "security": [],
+            "summary": "HubSpot webhook batch (signed v3; v1/v2 only if "
+                       "HUBSPOT_SIGNATURE_VERSIONS allows)", "security": [],
             "parameters": header,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "array", "maxItems": 100, "items": {"type": "object"}}}}},

@@ -206,3 +206,107 @@ def test_retry_after_from_fake_is_honoured():
                                retry=RetryPolicy(backoff_base=0.01, retry_after_cap=30))
         assert client.owner_id_for_email("rep@x.com")
         assert sleeps and sleeps[0] >= 1.0 and hs.rate_limited == 1
+
+
+def test_a_recreated_hubspot_user_gets_the_new_owner_id_on_the_retry(hs):
+    """HubSpot refuses the removed user's old owner id (400 INVALID_OWNER_ID); the client
+    forgets it at once, so the next lookup (the retry) finds the new id, well before the
+    owners cache would expire on its own."""
+    old = hs.add_owner("ana@example.com")
+    first, second = (hs.create_object("contacts", {"email": f"l{n}@x.org"}) for n in (1, 2))
+    client = client_for(hs, owners_min_refresh_interval=3600, owners_ttl=3600)
+    assert client.owner_id_for_email("ana@example.com") == old
+    assert client.write_owners([OwnerWrite("contact", first, old)])[0].ok
+
+    hs.archive_owner(old)  # ana was removed from the portal and invited again
+    new = hs.add_owner("ana@example.com")
+    assert new != old
+    owner = client.owner_id_for_email("ana@example.com")
+    [failed] = client.write_owners([OwnerWrite("contact", second, owner)])
+    assert not failed.ok and "INVALID_OWNER_ID" in failed.error and failed.retryable
+
+    owner = client.owner_id_for_email("ana@example.com")  # what the retry does
+    assert owner == new
+    assert client.write_owners([OwnerWrite("contact", second, owner)])[0].ok
+    assert hs.owner_of("contacts", second) == new
+
+
+def test_the_budget_learns_a_lower_portal_limit_from_the_headers_and_avoids_429s():
+    """A public app (or a Free/Starter portal) gets 100 calls per 10 s, not the 190 the
+    budget starts with; the first answer's X-HubSpot-RateLimit-* headers teach it, so 150
+    calls take two windows instead of drawing 50 429s."""
+    with FakeHubSpot(rate_limit=100, rate_window=10.0) as fake:
+        ids = [fake.create_object("contacts", {"email": f"l{n}@x.org"}) for n in range(3)]
+        budget = SlidingWindowBudget(190, 10.0)
+        client = client_for(fake, budget=budget)
+        errors = []
+
+        def work():
+            try:
+                for _ in range(50):
+                    client.read_records("contact", ids, ["email"])
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        assert (budget.max_calls, budget.window) == (90, 10.0)  # 90 % of what HubSpot says
+        assert fake.rate_limited == 0
+        assert client.calls == 150
+
+
+def test_a_learned_limit_is_shared_through_redis():
+    import uuid
+
+    import redis
+
+    from adapters.common.redis_window import RedisSlidingWindow
+    from connector.core.errors import RateLimited
+
+    r = redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=1)
+    try:
+        r.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    key = f"test:budget:{uuid.uuid4().hex}"
+    try:
+        seen_it = RedisSlidingWindow(r, key, 190, 10.0, max_wait=0)
+        other_process = RedisSlidingWindow(r, key, 190, 10.0, max_wait=0)
+        seen_it.learn(10, 10.0)
+        for _ in range(9):  # 90 % of 10
+            other_process.acquire()
+        with pytest.raises(RateLimited):
+            other_process.acquire()
+        seen_it.learn(1000, 10.0)  # never above the configured ceiling
+        assert r.hget(f"{key}:limit", "limit") == b"190"
+    finally:
+        r.delete(key, f"{key}:limit")
+
+
+def test_calls_inside_a_time_limit_share_one_deadline(hs):
+    """The API's write-back looks the owner up and then writes: both together stay within
+    the interactive limit, not each on its own."""
+    from connector.core.errors import TransientCrmError
+
+    owner = hs.add_owner("ana@example.com")
+    cid = hs.create_object("contacts", {"email": "l@x.org"})
+    policy = RetryPolicy(max_attempts=3, max_total_seconds=1.0, backoff_base=0.01,
+                         backoff_max=0.02)
+    hs.faults.latency = 0.7  # every call takes 0.7 s: each alone fits in 1 s, two do not
+
+    separate = client_for(hs, retry=policy)
+    assert separate.owner_id_for_email("ana@example.com") == owner
+    assert separate.write_owners([OwnerWrite("contact", cid, owner)])[0].ok
+
+    bounded = client_for(hs, retry=policy)
+    started = time.monotonic()
+    with bounded.time_limit():
+        assert bounded.owner_id_for_email("ana@example.com") == owner
+        with pytest.raises(TransientCrmError, match="timed out"):
+            bounded.write_owners([OwnerWrite("contact", cid, owner)])
+    assert time.monotonic() - started < 1.5
+    hs.faults.latency = 0.0

@@ -152,3 +152,57 @@ def test_cli_connects_a_portal_to_an_account(config, account_id, container, monk
     assert container.extras["hubspot"].portals.account_for("777") == account_id
     missing = runner.invoke(main, ["hubspot", "connect", "--portal", "1", "--account", "no"])
     assert missing.exit_code != 0 and "no account with id no" in missing.output
+
+
+def test_an_oauth_installed_portal_can_read_and_write_every_mapped_object_type(
+        config, fake, make_account):
+    """The install asks for the scopes of every mapped object type; the fake grants exactly
+    those and answers 403 MISSING_SCOPES to anything else, as HubSpot does."""
+    from adapters.hubspot.auth import StaticToken
+    from adapters.hubspot.client import HubSpotClient
+    from connector.core.errors import PermanentCrmError
+    from connector.core.ports import OwnerWrite
+
+    c = bootstrap(dataclasses.replace(
+        config, hubspot_client_id=fake.client_id, hubspot_client_secret=fake.client_secret,
+        public_url="https://connector.example.com", hubspot_api_base=fake.url))
+    try:
+        client = create_app(container=c).test_client()
+        account_id = make_account()
+        location = client.get("/oauth/hubspot/install",
+                              headers=auth(account_id)).headers["Location"]
+        requested = set(parse_qs(urlsplit(location).query)["scope"][0].split())
+        assert {"crm.objects.companies.write", "crm.objects.deals.read", "tickets",
+                "crm.objects.owners.read"} <= requested
+        state = parse_qs(urlsplit(location).query)["state"][0]
+        done = client.get(f"/oauth/hubspot/callback?code={fake.authorize(location)}"
+                          f"&state={state}")
+        assert done.status_code == 200, done.get_json()
+
+        owner = fake.add_owner("ana@example.com")
+        crm = c.extras["hubspot"].portals.client_for(str(fake.portal_id))
+        assert crm.owner_id_for_email("ana@example.com") == owner
+        for object_type in ("companies", "deals", "tickets", "contacts"):
+            rid = fake.create_object(object_type, {"name": "x"})
+            assert rid in crm.read_records(object_type, [rid], ["name"])
+            [result] = crm.write_owners([OwnerWrite(object_type, rid, owner)])
+            assert result.ok, result.error
+            assert fake.owner_of(object_type, rid) == owner
+    finally:
+        c.close()
+
+    # a token without those scopes is refused the way HubSpot refuses it
+    from adapters.hubspot.auth import OAuthTokens
+
+    narrow = OAuthTokens(fake.client_id, fake.client_secret, "https://app.example/cb",
+                         base_url=fake.url)
+    narrow.exchange_code(fake.issue_auth_code(["crm.objects.contacts.read",
+                                               "crm.objects.contacts.write"]))
+    limited = HubSpotClient(narrow, base_url=fake.url)
+    deal = fake.create_object("deals", {"dealname": "d"})
+    with pytest.raises(PermanentCrmError) as info:
+        limited.read_records("deals", [deal], [])
+    assert info.value.status == 403 and info.value.code == "MISSING_SCOPES"
+    # the private-app token of the fake is not scope-limited
+    assert deal in HubSpotClient(StaticToken(fake.token), base_url=fake.url).read_records(
+        "deals", [deal], [])

@@ -112,16 +112,45 @@ def test_bad_signatures_get_401_and_nothing_stored(hub):
     assert inbox.counts(container.db) == {}
 
 
-def test_v1_and_v2_signatures_are_accepted(hub):
+def test_v1_and_v2_signatures_are_accepted_when_configured(config):
+    c = bootstrap(dataclasses.replace(config, hubspot_client_secret=SECRET,
+                                      hubspot_signature_versions=("v3", "v2", "v1")))
+    try:
+        client = create_app(container=c).test_client()
+        body = json.dumps([make_event("contact.creation", 1)]).encode()
+        v1 = {"X-HubSpot-Signature": sign_v1(SECRET, body), "X-HubSpot-Signature-Version": "v1"}
+        assert post(client, body, v1).status_code == 204
+        body2 = json.dumps([make_event("contact.creation", 2)]).encode()
+        v2 = {"X-HubSpot-Signature": sign_v2(SECRET, "POST", URL, body2),
+              "X-HubSpot-Signature-Version": "v2"}
+        assert post(client, body2, v2).status_code == 204
+        assert inbox.counts(c.db) == {"pending": 2}
+    finally:
+        c.close()
+
+
+def test_by_default_a_delivery_stripped_of_its_v3_signature_is_refused(hub):
+    """HubSpot signs every delivery with v3 and v1; a captured one replayed without the
+    (timestamped) v3 headers must not get in on its timeless v1 signature."""
     container, client = hub
     body = json.dumps([make_event("contact.creation", 1)]).encode()
-    v1 = {"X-HubSpot-Signature": sign_v1(SECRET, body), "X-HubSpot-Signature-Version": "v1"}
-    assert post(client, body, v1).status_code == 204
-    body2 = json.dumps([make_event("contact.creation", 2)]).encode()
-    v2 = {"X-HubSpot-Signature": sign_v2(SECRET, "POST", URL, body2),
-          "X-HubSpot-Signature-Version": "v2"}
-    assert post(client, body2, v2).status_code == 204
-    assert inbox.counts(container.db) == {"pending": 2}
+    stripped = {"Content-Type": "application/json",
+                "X-HubSpot-Signature": sign_v1(SECRET, body), "X-HubSpot-Signature-Version": "v1"}
+    response = post(client, body, stripped)
+    assert response.status_code == 401
+    assert "X-HubSpot-Signature-v3" in response.get_json()["message"]
+    assert inbox.counts(container.db) == {}
+    assert post(client, body, {**stripped, **signed(body)}).status_code == 204
+
+
+def test_signature_versions_come_from_the_environment():
+    from connector.config import Config, ConfigError
+
+    assert Config.from_env({}).hubspot_signature_versions == ("v3",)
+    assert Config.from_env({"HUBSPOT_SIGNATURE_VERSIONS": "V3, v1"}) \
+        .hubspot_signature_versions == ("v3", "v1")
+    with pytest.raises(ConfigError, match="HUBSPOT_SIGNATURE_VERSIONS"):
+        Config.from_env({"HUBSPOT_SIGNATURE_VERSIONS": "v4"})
 
 
 def test_public_url_behind_a_proxy_is_what_is_verified(config):

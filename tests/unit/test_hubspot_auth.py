@@ -102,3 +102,17 @@ def test_not_installed_and_static_token():
     assert static.access_token() == "pat-123" and static.refresh() is False
     with pytest.raises(ValueError):
         StaticToken("")
+
+
+def test_install_scopes_follow_the_object_types_and_tickets_use_the_tickets_scope():
+    from adapters.hubspot.scopes import required_scope, scopes_for
+
+    assert scopes_for(["contact", "0-5"]) == (
+        "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.owners.read",
+        "tickets")
+    assert "crm.objects.deals.write" in scopes_for(["deals", "company"])
+    assert required_scope("POST", "/crm/v3/objects/companies/batch/read") == \
+        "crm.objects.companies.read"
+    assert required_scope("POST", "/crm/v3/objects/deals/batch/update") == \
+        "crm.objects.deals.write"
+    assert required_scope("GET", "/crm/v3/owners") == "crm.objects.owners.read"

@@ -68,3 +68,30 @@ def test_thread_safe_under_real_clock():
     for th in threads:
         th.join()
     assert len(errors) == 80 - 50
+
+
+def test_the_callers_max_wait_caps_the_budgets_own():
+    t = FakeTime()
+    budget = SlidingWindowBudget(1, 10.0, max_wait=60.0, clock=t.clock, sleep=t.sleep)
+    budget.acquire()
+    with pytest.raises(RateLimited):
+        budget.acquire(max_wait=2.0)  # the slot frees in 10 s: more than the caller has
+    assert t.slept == []
+
+
+def test_a_transport_call_with_a_full_budget_gives_up_within_its_total_time():
+    import time
+
+    from adapters.hubspot.auth import StaticToken
+    from adapters.hubspot.transport import RetryPolicy, Transport
+
+    budget = SlidingWindowBudget(1, 30.0, max_wait=60.0)
+    budget.acquire()
+    transport = Transport(token_provider=StaticToken("t"), base_url="http://127.0.0.1:9",
+                          budget=budget, retry=RetryPolicy(max_attempts=3,
+                                                           max_total_seconds=0.5))
+    started = time.monotonic()
+    with pytest.raises(RateLimited):
+        transport.request("GET", "/crm/v3/owners")
+    assert time.monotonic() - started < 2.0
+    assert transport.calls == 0

@@ -292,3 +292,48 @@ def test_owners_are_paged_cached_and_refreshed_on_a_miss(rsps, sleeps):
     clock.now += 61
     assert client.owner_id_for_email("new@x.com") is None
     assert client.calls == 6  # reloaded after the interval
+
+
+def test_retry_after_is_parsed_as_seconds_or_http_date():
+    from datetime import UTC, datetime
+    from email.utils import format_datetime
+
+    from adapters.hubspot.transport import parse_retry_after
+
+    now = 1_700_000_000.0
+    assert parse_retry_after("3", now=now) == 3.0
+    assert parse_retry_after(" 0 ", now=now) == 0.0
+    date = format_datetime(datetime.fromtimestamp(now + 7, UTC), usegmt=True)
+    assert date.endswith("GMT")
+    assert parse_retry_after(date, now=now) == pytest.approx(7.0)
+    past = format_datetime(datetime.fromtimestamp(now - 30, UTC), usegmt=True)
+    assert parse_retry_after(past, now=now) == 0.0
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after(None) is None
+
+
+def test_429_with_an_http_date_retry_after_waits_until_then(rsps, sleeps):
+    import time
+    from email.utils import formatdate
+
+    rsps.add(responses.POST, READ, status=429,
+             headers={"Retry-After": formatdate(time.time() + 4, usegmt=True)},
+             json={"status": "error", "message": "slow down", "policyName": "SECONDLY"})
+    rsps.add(responses.POST, READ, json={"results": []})
+    client = HubSpotClient(StaticToken("t"), base_url=BASE, retry=RetryPolicy(
+        max_attempts=3, backoff_base=0.0, backoff_max=0.0), sleep=sleeps.append)
+    assert client.read_records("contact", ["1"], []) == {}
+    assert len(sleeps) == 1 and 2.5 <= sleeps[0] <= 4.0
+
+
+def test_owners_cache_expires_after_its_ttl_even_on_a_hit(rsps, sleeps):
+    rsps.add_callback(responses.GET, OWNERS, callback=owners_page)
+    clock = FakeClock()
+    client = make_client(sleeps, clock=clock, owners_min_refresh_interval=60, owners_ttl=600)
+    assert client.owner_id_for_email("rep1@x.com") == "1"
+    clock.now += 599
+    assert client.owner_id_for_email("rep1@x.com") == "1"
+    assert client.calls == 3
+    clock.now += 1
+    assert client.owner_id_for_email("rep1@x.com") == "1"
+    assert client.calls == 6  # reloaded: ten minutes old

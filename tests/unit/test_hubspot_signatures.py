@@ -38,7 +38,8 @@ def test_v1_matches_hubspot_documented_example():
     assert sign_v1(DOC_SECRET, DOC_V1_BODY) == expected
     headers = {"X-HubSpot-Signature": expected, "X-HubSpot-Signature-Version": "v1"}
     assert verify_request(client_secret=DOC_SECRET, method="POST", uri=URI,
-                          body=DOC_V1_BODY.encode(), headers=headers) == "v1"
+                          body=DOC_V1_BODY.encode(), headers=headers,
+                          versions=("v3", "v1")) == "v1"
 
 
 @pytest.mark.parametrize(("method", "body", "expected"), [
@@ -51,7 +52,7 @@ def test_v2_matches_hubspot_documented_examples(method, body, expected):
     assert sign_v2(DOC_SECRET, method, uri, body) == expected
     headers = {"x-hubspot-signature": expected, "x-hubspot-signature-version": "v2"}
     assert verify_request(client_secret=DOC_SECRET, method=method, uri=uri, body=body,
-                          headers=headers) == "v2"
+                          headers=headers, versions=("v3", "v2")) == "v2"
 
 
 def test_v3_is_base64_hmac_of_method_uri_body_timestamp():
@@ -132,22 +133,45 @@ def test_v3_failure_is_not_rescued_by_valid_v1():
                "X-HubSpot-Signature-Version": "v1"}
     with pytest.raises(SignatureInvalid):
         verify_request(client_secret=DOC_SECRET, method="POST", uri=URI, body=body,
-                       headers=headers, now_ms=NOW_MS)
+                       headers=headers, now_ms=NOW_MS, versions=("v3", "v2", "v1"))
 
 
-def test_legacy_can_be_refused():
+def test_by_default_only_v3_is_accepted_so_a_stripped_request_cannot_be_replayed():
+    """A captured delivery carries v3 and v1; without its v3 headers (and so without its
+    timestamp) the still-valid v1 signature must not let it in."""
     body = DOC_V1_BODY.encode()
     headers = {"X-HubSpot-Signature": sign_v1(DOC_SECRET, body),
                "X-HubSpot-Signature-Version": "v1"}
     with pytest.raises(SignatureInvalid, match="missing X-HubSpot-Signature-v3"):
         verify_request(client_secret=DOC_SECRET, method="POST", uri=URI, body=body,
-                       headers=headers, allow_legacy=False)
+                       headers=headers)
+    with pytest.raises(SignatureInvalid, match="v1 signatures are not accepted"):
+        verify_request(client_secret=DOC_SECRET, method="POST", uri=URI, body=body,
+                       headers=headers, versions=("v3", "v2"))
+    assert verify_request(client_secret=DOC_SECRET, method="POST", uri=URI, body=body,
+                          headers=headers, versions=("v3", "v1")) == "v1"
+
+
+def test_a_present_v3_header_decides_even_when_legacy_is_accepted():
+    body = DOC_V1_BODY.encode()
+    stale = NOW_MS - 10 * 60 * 1000
+    headers = {"X-HubSpot-Signature-v3": sign_v3(DOC_SECRET, "POST", URI, body, stale),
+               "X-HubSpot-Request-Timestamp": str(stale),
+               "X-HubSpot-Signature": sign_v1(DOC_SECRET, body),
+               "X-HubSpot-Signature-Version": "v1"}
+    with pytest.raises(SignatureInvalid, match="older than 5 minutes"):
+        verify_request(client_secret=DOC_SECRET, method="POST", uri=URI, body=body,
+                       headers=headers, now_ms=NOW_MS, versions=("v3", "v2", "v1"))
+    with pytest.raises(SignatureInvalid, match="v3 signatures are not accepted"):
+        verify_request(client_secret=DOC_SECRET, method="POST", uri=URI, body=body,
+                       headers=headers, now_ms=NOW_MS, versions=("v1",))
 
 
 def test_unknown_legacy_version_rejected():
     with pytest.raises(SignatureInvalid, match="unsupported"):
         verify_request(client_secret="s", method="POST", uri=URI, body=b"",
-                       headers={"X-HubSpot-Signature": "x", "X-HubSpot-Signature-Version": "v9"})
+                       headers={"X-HubSpot-Signature": "x", "X-HubSpot-Signature-Version": "v9"},
+                       versions=("v3", "v1"))
 
 
 def test_decode_uri_decodes_only_the_documented_escapes():
