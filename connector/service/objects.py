@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.core.model import OWNER_FIELDS
+from connector.store.db import is_unique_violation
 from connector.store.models import FieldDefinitionRow, ObjectRow, RepRow
 
 #: Built-in fields per object type and their types.
@@ -186,7 +187,9 @@ def create(session: Session, account_id: str, object_type: str, payload: Any) ->
     session.add(row)
     try:
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         raise ObjectError(409, f"A {object_type} with this email, website_url or external_id "
                                "already exists") from None
     return row
@@ -204,7 +207,9 @@ def update(session: Session, row: ObjectRow, payload: Any) -> ObjectRow:
     row.updated_at = datetime.now(UTC)
     try:
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         raise ObjectError(409, f"A {row.object_type} with this email, website_url or "
                                "external_id already exists") from None
     return row
