@@ -30,16 +30,20 @@ def _blank(value: Any) -> bool:
 
 
 def _as_number(value: Any) -> Decimal | None:
+    """A finite number, or None. "NaN", "sNaN" and "Infinity" parse as decimals but cannot
+    be ordered (comparing a NaN raises), so they count as text, not as numbers."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
-    if isinstance(value, str):
+        number = Decimal(str(value))
+    elif isinstance(value, str):
         try:
-            return Decimal(value.strip())
+            number = Decimal(value.strip())
         except InvalidOperation:
             return None
-    return None
+    else:
+        return None
+    return number if number.is_finite() else None
 
 
 def _as_instant(value: Any) -> datetime | None:

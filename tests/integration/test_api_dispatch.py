@@ -178,3 +178,14 @@ def test_round_robin_over_http_is_fair(client, headers):
     picks = [dispatch(client, headers, router, make_contact(client, headers)).get_json()["user"]
              for _ in range(9)]
     assert picks == [f"rep{i % 3}@example.com" for i in range(9)]
+
+
+@pytest.mark.parametrize("text", ["NaN", "sNaN", "Infinity"])
+def test_non_finite_text_in_a_compared_field_is_no_processing_error(client, headers, text):
+    jane = make_user(client, headers, "jane@example.com")
+    trigger = {"groups": [{"conditions": [{"field": "job_title", "operator": "lt",
+                                           "value": 5}]}]}
+    router = make_router(client, headers, [jane], trigger=trigger)
+    response = dispatch(client, headers, router, make_contact(client, headers, job_title=text))
+    assert response.status_code == 200
+    assert response.get_json() == {"message": "Trigger did not match"}

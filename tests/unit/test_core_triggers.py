@@ -71,3 +71,20 @@ def test_groups_combine_with_all_and_any():
 
 def test_empty_trigger_matches_everything():
     assert evaluate(Trigger(), {}).matched
+
+
+@pytest.mark.parametrize("actual", ["NaN", "nan", "sNaN", "-sNaN", "Infinity", "-Infinity",
+                                    "inf", float("nan"), float("inf")])
+@pytest.mark.parametrize("op,value", [("gt", 5), ("gte", "5"), ("lt", 5), ("lte", 5),
+                                      ("between", [1, 10]), ("equals", 5), ("in", [5, 6])])
+def test_non_finite_field_values_are_not_numbers(actual, op, value):
+    """They neither raise nor pass for a number: they compare as text."""
+    fields = {"revenue": actual}
+    assert condition_matches(Condition("revenue", op, value), fields) in (True, False)
+    assert not condition_matches(Condition("revenue", "equals", 5), fields)
+    assert condition_matches(Condition("revenue", "is_known", None), fields)
+
+
+def test_non_finite_text_still_matches_as_text():
+    assert condition_matches(Condition("revenue", "equals", "nan"), {"revenue": "NaN"})
+    assert not condition_matches(Condition("revenue", "gt", 5), {"revenue": "-Infinity"})
