@@ -3,6 +3,7 @@ rules, archive, and the flat response shape of the seed documents."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -82,7 +83,9 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
                                    "email address")
         return value or None
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        # NaN and Infinity are no numbers a CRM can hold, and not valid JSON to answer with
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
             raise bad
         return value
     if kind == "boolean":

@@ -73,6 +73,27 @@ def test_invalid_bodies_are_400(client, headers, kwargs, message):
     assert response.status_code == 400 and response.get_json()["message"] == message
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("plural,fields", [
+    ("contacts", '{"first_name": "Ada", "annual_revenue": %s}'),
+    ("tickets", '{"ticket_name": "t", "pipeline": "p", "ticket_stage": "s", "effort": %s}'),
+])
+def test_non_finite_numbers_are_a_validation_failure(client, headers, plural, fields,
+                                                     literal):
+    if plural == "tickets":
+        assert client.post("/fields", json={"object_type": "ticket", "internal_name": "effort",
+                                            "type": "number"}, headers=headers).status_code \
+            == 201
+    name = "annual_revenue" if plural == "contacts" else "effort"
+    body = '{"fields": %s}' % (fields % literal)
+    response = client.post(f"/{plural}", data=body, content_type="application/json",
+                           headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "message": f"Validation failed: field '{name}' must be a number", "error": True}
+    assert client.get(f"/{plural}", headers=headers).get_json()["results"] == []
+
+
 def test_missing_account_context_is_401(client):
     from tests.conftest import auth
 
