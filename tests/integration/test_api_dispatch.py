@@ -189,3 +189,75 @@ def test_non_finite_text_in_a_compared_field_is_no_processing_error(client, head
     response = dispatch(client, headers, router, make_contact(client, headers, job_title=text))
     assert response.status_code == 200
     assert response.get_json() == {"message": "Trigger did not match"}
+
+
+def _owner(client, headers, contact):
+    return client.get(f"/contacts/{contact}", headers=headers).get_json()["contact_owner"]
+
+
+def test_overwrite_if_owner_unavailable_over_http(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    router = make_router(client, headers, [jane, bob], overwrite="if_owner_unavailable")
+    contact = make_contact(client, headers)
+    assert dispatch(client, headers, router, contact).get_json()["user"] == "jane@example.com"
+    _only_message(dispatch(client, headers, router, contact), "The router can not overwrite")
+    assert _owner(client, headers, contact) == "jane@example.com"
+    client.patch(f"/users/{jane}", json={"status": "unavailable"}, headers=headers)
+    body = dispatch(client, headers, router, contact).get_json()
+    assert body["success"] is True and body["user"] == "bob@example.com"
+    assert _owner(client, headers, contact) == "bob@example.com"
+
+
+def test_overwrite_always_over_http(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    router = make_router(client, headers, [jane, bob], overwrite="always")
+    contact = make_contact(client, headers)
+    assert dispatch(client, headers, router, contact).get_json()["user"] == "jane@example.com"
+    body = dispatch(client, headers, router, contact).get_json()
+    assert body["success"] is True and body["user"] == "bob@example.com"
+    assert _owner(client, headers, contact) == "bob@example.com"
+
+
+def test_weekly_cap_over_http(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    router = client.post("/routers", json={
+        "name": "weekly", "object_type": "contact", "published": True,
+        "settings": {"users": [{"user_id": jane, "weekly_cap": 2}]}},
+        headers=headers).get_json()["id"]
+    for _ in range(2):
+        assert dispatch(client, headers, router, make_contact(client, headers)).get_json()[
+            "success"]
+    capped = make_contact(client, headers)
+    _only_message(dispatch(client, headers, router, capped), "Assignment limit reached")
+    [decision] = client.get(f"/decisions?object_id={capped}",
+                            headers=headers).get_json()["results"]
+    assert decision["reason"]["skipped"] == [
+        {"rep_id": jane, "email": "jane@example.com", "reason": "weekly cap reached"}]
+
+
+@pytest.mark.parametrize("window_hours,expected", [(1, "b@example.com"),
+                                                   (24, "a@example.com")])
+def test_load_balancing_counts_only_assignments_inside_the_window(
+        client, headers, container, account_id, window_hours, expected):
+    """B had two assignments three hours ago, A one half an hour ago. With a one-hour
+    window only A's counts, so B is next; with a day's window B has more, so A is."""
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.dispatch import dispatch as run
+
+    a = make_user(client, headers, "a@example.com")
+    b = make_user(client, headers, "b@example.com")
+    router = make_router(client, headers, [a, b], distribution="load_balanced",
+                         load_window_hours=window_hours)
+    now = datetime.now(UTC)
+    for _ in range(2):
+        old = run(container.db, account_id, router, make_contact(client, headers),
+                  now=now - timedelta(hours=3), exclude_rep_ids=[a])
+        assert old.decision.rep.email == "b@example.com"
+    recent = run(container.db, account_id, router, make_contact(client, headers),
+                 now=now - timedelta(minutes=30), exclude_rep_ids=[b])
+    assert recent.decision.rep.email == "a@example.com"
+    body = dispatch(client, headers, router, make_contact(client, headers)).get_json()
+    assert body["success"] is True and body["user"] == expected

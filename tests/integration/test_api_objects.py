@@ -174,3 +174,43 @@ def test_owner_email_appears_after_dispatch_and_archive_hides_from_router(client
     client.delete(f"/contacts/{contact}", headers=headers)
     assert dispatch(client, headers, router, contact).get_json() == {
         "message": "Object not found"}
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"data": "{", "content_type": "application/json"}, "Invalid JSON body"),
+    ({"data": "", "content_type": "application/json"}, "Invalid JSON body"),
+    ({"json": {"ticket_name": "t"}}, "Invalid body: 'fields' must be an object"),
+    ({"json": {"fields": {**TICKET}, "extra": 1}}, "Unknown property: extra"),
+    ({"json": {"fields": {**TICKET, "severity": "high"}}}, "Unknown field: severity"),
+    ({"json": {"fields": {**TICKET, "email": "a@example.com"}}}, "Unknown field: email"),
+])
+def test_invalid_ticket_bodies_are_400(client, headers, kwargs, message):
+    response = client.post("/tickets", headers=headers, **kwargs)
+    assert response.status_code == 400
+    assert response.get_json() == {"message": message, "error": True}
+    assert client.get("/tickets", headers=headers).get_json()["results"] == []
+
+
+def test_unknown_field_on_ticket_patch_is_400(client, headers):
+    ticket = post(client, headers, "tickets", TICKET).get_json()["id"]
+    response = client.patch(f"/tickets/{ticket}", json={"fields": {"severity": "high"}},
+                            headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {"message": "Unknown field: severity", "error": True}
+
+
+@pytest.mark.parametrize("plural,fields", [("contacts", {"first_name": "Ada"}),
+                                           ("tickets", TICKET)])
+def test_a_store_failure_is_500_with_the_error_detail(client, headers, monkeypatch, plural,
+                                                      fields):
+    from connector.service import objects
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(objects, "create", broken)
+    response = post(client, headers, plural, fields)
+    assert response.status_code == 500
+    assert response.is_json
+    assert response.get_json() == {"message": "RuntimeError: database went away",
+                                   "error": True}
