@@ -38,6 +38,12 @@ FIELD_TYPES = ("string", "number", "boolean", "date", "datetime", "enum", "email
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def is_reserved_field(name: str) -> bool:
+    """A name the system sets (id, timestamps, archive marks, any object's owner field):
+    never written by a client, never the name of a custom field."""
+    return name in READ_ONLY or name in OWNER_FIELDS.values()
+
+
 class ObjectError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -119,7 +125,7 @@ def validate_fields(session: Session, account_id: str, object_type: str,
     specs = field_specs(session, account_id, object_type)
     clean: dict[str, Any] = {}
     for name, value in payload["fields"].items():
-        if name in READ_ONLY or name in OWNER_FIELDS.values():
+        if is_reserved_field(name):
             raise ObjectError(400, f"Field '{name}' is a system field and cannot be set")
         if name == "external_id":
             if value is not None and not isinstance(value, str | int):

@@ -314,10 +314,13 @@ def delete_router(router_id: str):
 @require_account
 def create_field():
     data = parse(FieldIn, json_body())
-    from connector.service.objects import READ_ONLY, SYSTEM_FIELDS
+    from connector.service.objects import SYSTEM_FIELDS, is_reserved_field
 
-    if data.internal_name in SYSTEM_FIELDS[data.object_type] or data.internal_name in \
-            READ_ONLY or data.internal_name == "external_id":
+    if is_reserved_field(data.internal_name):
+        raise ApiError(400, f"Invalid field 'internal_name': '{data.internal_name}' is a "
+                            "system field and cannot be defined")
+    if data.internal_name in SYSTEM_FIELDS[data.object_type] or \
+            data.internal_name == "external_id":
         raise ApiError(409, f"Field '{data.internal_name}' already exists")
     if data.type == "enum" and not data.options:
         raise ApiError(400, "Invalid field 'options': an enum field needs options")

@@ -214,3 +214,26 @@ def test_a_store_failure_is_500_with_the_error_detail(client, headers, monkeypat
     assert response.is_json
     assert response.get_json() == {"message": "RuntimeError: database went away",
                                    "error": True}
+
+
+@pytest.mark.parametrize("object_type,name", [
+    ("contact", "contact_owner"), ("ticket", "ticket_owner"), ("contact", "ticket_owner"),
+    ("contact", "id"), ("ticket", "created_at"), ("contact", "updated_at"),
+    ("contact", "archived"), ("ticket", "archived_by"), ("contact", "owner_assigned_at"),
+])
+def test_a_custom_field_may_not_take_a_system_fields_name(client, headers, object_type,
+                                                          name):
+    response = client.post("/fields", json={"object_type": object_type, "internal_name": name,
+                                            "type": "string"}, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "message": f"Invalid field 'internal_name': '{name}' is a system field and cannot be "
+                   "defined", "error": True}
+    assert client.get("/fields", headers=headers).get_json()["results"] == []
+
+
+def test_a_custom_field_named_like_a_built_in_one_already_exists(client, headers):
+    response = client.post("/fields", json={"object_type": "contact", "internal_name": "email"},
+                           headers=headers)
+    assert response.status_code == 409
+    assert response.get_json()["message"] == "Field 'email' already exists"
