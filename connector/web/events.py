@@ -85,7 +85,7 @@ def replay_event(event_id: str):
 @bp.post("/events/replay")
 def replay_events():
     scope = _scope()
-    data = request.get_json(silent=True)
+    data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "Invalid JSON body: expected an object")
     ids, all_failed = data.get("ids"), data.get("all_failed", False)

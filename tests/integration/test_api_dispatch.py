@@ -261,3 +261,18 @@ def test_load_balancing_counts_only_assignments_inside_the_window(
     assert recent.decision.rep.email == "a@example.com"
     body = dispatch(client, headers, router, make_contact(client, headers)).get_json()
     assert body["success"] is True and body["user"] == expected
+
+
+def test_a_dispatch_body_is_read_without_the_json_content_type(client, headers):
+    import json
+
+    jane = make_user(client, headers, "jane@example.com")
+    router = make_router(client, headers, [jane])
+    contact = make_contact(client, headers)
+    response = client.post("/dispatch/router", headers=headers, data=json.dumps(
+        {"router_id": router, "object_id": contact}),
+        content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.get_json()["success"] is True
+    broken = client.post("/dispatch/router", headers=headers, data="router_id=r&object_id=o",
+                         content_type="application/x-www-form-urlencoded")
+    assert broken.status_code == 400 and broken.get_json() == INVALID

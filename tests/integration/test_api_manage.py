@@ -223,3 +223,13 @@ def test_conditions_that_fit_are_saved_and_dispatch(client, headers, condition):
     response = dispatch(client, headers, created.get_json()["id"],
                         make_contact(client, headers, country="DE"))
     assert response.status_code == 200 and response.get_json()["success"] is True
+
+
+def test_management_bodies_are_read_without_the_json_content_type(client, headers):
+    import json
+
+    created = client.post("/users", data=json.dumps({"email": "jane@example.com"}),
+                          headers=headers, content_type="text/plain")
+    assert created.status_code == 201 and created.get_json()["email"] == "jane@example.com"
+    broken = client.post("/users", data="email=jane", headers=headers)
+    assert broken.status_code == 400

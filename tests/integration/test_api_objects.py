@@ -237,3 +237,21 @@ def test_a_custom_field_named_like_a_built_in_one_already_exists(client, headers
                            headers=headers)
     assert response.status_code == 409
     assert response.get_json()["message"] == "Field 'email' already exists"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain",
+                                          "application/x-www-form-urlencoded"])
+def test_a_json_body_is_read_without_the_json_content_type(client, headers, content_type):
+    import json
+
+    kwargs = {"content_type": content_type} if content_type else {}
+    created = client.post("/contacts", data=json.dumps({"fields": {"first_name": "Ada"}}),
+                          headers=headers, **kwargs)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["first_name"] == "Ada"
+    ticket = client.post("/tickets", data=json.dumps({"fields": TICKET}), headers=headers,
+                         **kwargs)
+    assert ticket.status_code == 201
+    broken = client.post("/tickets", data="{not json", headers=headers, **kwargs)
+    assert broken.status_code == 400
+    assert broken.get_json() == {"message": "Invalid JSON body", "error": True}
