@@ -276,3 +276,29 @@ def test_a_dispatch_body_is_read_without_the_json_content_type(client, headers):
     broken = client.post("/dispatch/router", headers=headers, data="router_id=r&object_id=o",
                          content_type="application/x-www-form-urlencoded")
     assert broken.status_code == 400 and broken.get_json() == INVALID
+
+
+def test_weighted_state_of_a_removed_member_is_dropped(client, headers, container):
+    from connector.store.models import RouterRow
+
+    a, b, c = (make_user(client, headers, f"{n}@example.com") for n in "abc")
+    router = client.post("/routers", json={
+        "name": "w", "object_type": "contact", "published": True,
+        "settings": {"distribution": "weighted", "users": [
+            {"user_id": a, "weight": 3}, {"user_id": b}, {"user_id": c, "weight": 2}]}},
+        headers=headers).get_json()["id"]
+    for _ in range(3):
+        assert dispatch(client, headers, router, make_contact(client, headers)).get_json()[
+            "success"]
+    with container.db.read_session() as session:
+        before = dict(session.get(RouterRow, router).current_weights)
+    assert set(before) == {a, b, c}
+    assert client.patch(f"/routers/{router}", json={"settings": {
+        "distribution": "weighted", "users": [{"user_id": a, "weight": 3}, {"user_id": b}]}},
+        headers=headers).status_code == 200
+    client.patch(f"/users/{b}", json={"status": "unavailable"}, headers=headers)
+    assert dispatch(client, headers, router, make_contact(client, headers)).get_json()[
+        "user"] == "a@example.com"
+    with container.db.read_session() as session:
+        after = dict(session.get(RouterRow, router).current_weights)
+    assert set(after) == {a, b} and after[b] == before[b]
