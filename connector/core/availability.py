@@ -30,14 +30,27 @@ def _parse_hhmm(text: str) -> time | None:
     return time(int(hours), int(minutes))
 
 
-def _in_range(local: time, span: TimeRange) -> bool:
-    start = _parse_hhmm(span.start) or time(0, 0)
-    end = _parse_hhmm(span.end)
-    if end is None:
+def _bounds(span: TimeRange) -> tuple[time, time | None]:
+    return _parse_hhmm(span.start) or time(0, 0), _parse_hhmm(span.end)
+
+
+def _overnight(start: time, end: time | None) -> bool:
+    """A shift like 22:00-06:00 that ends on the next day."""
+    return end is not None and end <= start
+
+
+def _starts_today(local: time, span: TimeRange) -> bool:
+    """Whether ``local`` falls in the part of ``span`` on the day it is listed under."""
+    start, end = _bounds(span)
+    if end is None or _overnight(start, end):
         return local >= start
-    if end <= start:  # an overnight shift, e.g. 22:00-06:00
-        return local >= start or local < end
     return start <= local < end
+
+
+def _runs_over_from_yesterday(local: time, span: TimeRange) -> bool:
+    """Whether ``local`` falls in the after-midnight part of yesterday's overnight shift."""
+    start, end = _bounds(span)
+    return _overnight(start, end) and local < end
 
 
 def local_time(rep: Rep, now: datetime) -> datetime:
@@ -45,11 +58,18 @@ def local_time(rep: Rep, now: datetime) -> datetime:
 
 
 def within_working_hours(rep: Rep, now: datetime) -> bool:
+    """Whether ``now`` is in the rep's working hours. An overnight shift belongs to the
+    day it starts on: Friday 22:00-06:00 covers Friday night and early Saturday, not early
+    Friday. Times are the rep's wall clock, so a shift over a DST change keeps its local
+    start and end."""
     if rep.working_hours is None:
         return True
     local = local_time(rep, now)
-    spans = rep.working_hours.get(local.weekday(), ())
-    return any(_in_range(local.time().replace(tzinfo=None), span) for span in spans)
+    clock = local.time().replace(tzinfo=None)
+    today = rep.working_hours.get(local.weekday(), ())
+    yesterday = rep.working_hours.get((local.weekday() - 1) % 7, ())
+    return any(_starts_today(clock, span) for span in today) or \
+        any(_runs_over_from_yesterday(clock, span) for span in yesterday)
 
 
 def unavailability(rep: Rep, now: datetime, *, check_hours: bool = True) -> SkipReason | None:

@@ -44,11 +44,14 @@ def round_robin(
 
 
 def weighted(
-    eligible: Sequence[RouterMember], state: RotationState
+    eligible: Sequence[RouterMember], state: RotationState,
+    members: Sequence[RouterMember] | None = None,
 ) -> tuple[RouterMember, RotationState]:
     """Smooth weighted round robin (as nginx does): deterministic and evenly interleaved.
 
-    Only eligible members accumulate weight, so time away earns no backlog.
+    Only eligible members accumulate weight, so time away earns no backlog. ``members``
+    is everyone in the router: the current weights of reps no longer in it are dropped
+    (a rep removed and added again starts afresh), everyone else's are kept.
     """
     current = dict(state.current_weights)
     total = 0
@@ -60,7 +63,8 @@ def weighted(
     # max() keeps the first of equals, which is the next in rotation
     pick = max(ordered, key=lambda m: current[m.rep_id])
     current[pick.rep_id] -= total
-    live = {m.rep_id for m in eligible} | set(state.current_weights)
+    live = {m.rep_id for m in eligible} | (
+        {m.rep_id for m in members} if members is not None else set(state.current_weights))
     return pick, RotationState(pick.position, {k: v for k, v in current.items() if k in live})
 
 
@@ -79,12 +83,15 @@ def pick_member(
     eligible: Sequence[RouterMember],
     state: RotationState,
     window_counts: Mapping[str, int],
+    members: Sequence[RouterMember] | None = None,
 ) -> tuple[RouterMember, RotationState]:
+    """``members`` (everyone in the router, eligible or not) lets the weighted model
+    forget the state of reps removed from the router."""
     if not eligible:
         raise ValueError("no eligible member to pick from")
     if model == DistributionModel.WEIGHTED:
         positive = [m for m in eligible if m.weight > 0]
-        return weighted(positive or list(eligible), state)
+        return weighted(positive or list(eligible), state, members)
     if model == DistributionModel.LOAD_BALANCED:
         return load_balanced(eligible, state, window_counts)
     return round_robin(eligible, state)

@@ -172,7 +172,7 @@ def decide(
                         matched_groups=groups, skipped=tuple(skipped))
 
     member, rotation = pick_member(settings.model, eligible, state.rotation,
-                                   state.window_counts)
+                                   state.window_counts, settings.members)
     rep = reps[member.rep_id]
     return Decision(Outcome.ASSIGNED, rep=rep, model=settings.model.value,
                     matched_groups=groups, skipped=tuple(skipped), new_rotation=rotation,

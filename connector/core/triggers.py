@@ -30,16 +30,20 @@ def _blank(value: Any) -> bool:
 
 
 def _as_number(value: Any) -> Decimal | None:
+    """A finite number, or None. "NaN", "sNaN" and "Infinity" parse as decimals but cannot
+    be ordered (comparing a NaN raises), so they count as text, not as numbers."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
-    if isinstance(value, str):
+        number = Decimal(str(value))
+    elif isinstance(value, str):
         try:
-            return Decimal(value.strip())
+            number = Decimal(value.strip())
         except InvalidOperation:
             return None
-    return None
+    else:
+        return None
+    return number if number.is_finite() else None
 
 
 def _as_instant(value: Any) -> datetime | None:
@@ -95,12 +99,17 @@ def _ordered(op: Callable[[int], bool]) -> Callable[[Any, Any], bool]:
     return check
 
 
-def _between(actual: Any, expected: Any) -> bool:
+def _pair(expected: Any) -> tuple[Any, Any]:
     if not isinstance(expected, list | tuple) or len(expected) != 2:
         raise InvalidCondition("'between' needs a [low, high] pair")
+    return expected[0], expected[1]
+
+
+def _between(actual: Any, expected: Any) -> bool:
+    low_value, high_value = _pair(expected)
     if _blank(actual):
         return False
-    low, high = _compare(actual, expected[0]), _compare(actual, expected[1])
+    low, high = _compare(actual, low_value), _compare(actual, high_value)
     return low is not None and high is not None and low >= 0 and high <= 0
 
 
@@ -134,11 +143,59 @@ _CHECKS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def check_operator(operator: str) -> None:
+    if operator not in _CHECKS:
+        raise InvalidCondition(f"unknown operator '{operator}', use one of "
+                               f"{', '.join(OPERATORS)}")
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, float):
+        return _as_number(value) is not None
+    return isinstance(value, str | int | Decimal)
+
+
+def _orderable(value: Any) -> str | None:
+    """'number' or 'date' when ``value`` can be ordered as one, else None."""
+    if _as_number(value) is not None:
+        return "number"
+    if _as_instant(value) is not None:
+        return "date"
+    return None
+
+
+def check_condition(operator: str, value: Any) -> None:
+    """Raise ``InvalidCondition`` unless ``value`` fits ``operator``.
+
+    Routers are checked with this before they are saved, so every stored condition can be
+    evaluated; evaluation itself stays lenient about what was stored before these rules.
+    """
+    check_operator(operator)
+    if operator in ("is_known", "is_unknown"):
+        if value is not None and value != "":
+            raise InvalidCondition(f"'{operator}' takes no value")
+    elif operator == "between":
+        low, high = _pair(value)
+        kinds = {_orderable(low), _orderable(high)}
+        if None in kinds or len(kinds) != 1:
+            raise InvalidCondition("'between' needs a [low, high] pair of two numbers or "
+                                   "two dates")
+        if _compare(low, high) == 1:
+            raise InvalidCondition("'between' needs low <= high")
+    elif operator in ("gt", "gte", "lt", "lte"):
+        if _orderable(value) is None:
+            raise InvalidCondition(f"'{operator}' needs a number or a date")
+    elif operator in ("in", "not_in"):
+        items = _as_list(value) if isinstance(value, list | str) else None
+        if not items or not all(_scalar(v) for v in items):
+            raise InvalidCondition(f"'{operator}' needs a non-empty list of values")
+    elif value is None or value == "" or not _scalar(value):
+        raise InvalidCondition(f"'{operator}' needs one text, number or boolean value")
+
+
 def condition_matches(condition: Condition, fields: Mapping[str, Any]) -> bool:
-    check = _CHECKS.get(condition.operator)
-    if check is None:
-        raise InvalidCondition(f"unknown operator '{condition.operator}'")
-    return check(fields.get(condition.field), condition.value)
+    check_operator(condition.operator)
+    return _CHECKS[condition.operator](fields.get(condition.field), condition.value)
 
 
 def _combine(match: str, results: list[bool]) -> bool:

@@ -3,6 +3,7 @@ rules, archive, and the flat response shape of the seed documents."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.core.model import OWNER_FIELDS
+from connector.store.db import is_unique_violation
 from connector.store.models import FieldDefinitionRow, ObjectRow, RepRow
 
 #: Built-in fields per object type and their types.
@@ -34,6 +36,12 @@ SYSTEM_FIELDS: dict[str, dict[str, str]] = {
 READ_ONLY = {"id", "created_at", "updated_at", "archived", "archived_by", "owner_assigned_at"}
 FIELD_TYPES = ("string", "number", "boolean", "date", "datetime", "enum", "email")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_reserved_field(name: str) -> bool:
+    """A name the system sets (id, timestamps, archive marks, any object's owner field):
+    never written by a client, never the name of a custom field."""
+    return name in READ_ONLY or name in OWNER_FIELDS.values()
 
 
 class ObjectError(Exception):
@@ -81,7 +89,9 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
                                    "email address")
         return value or None
     if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        # NaN and Infinity are no numbers a CRM can hold, and not valid JSON to answer with
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
             raise bad
         return value
     if kind == "boolean":
@@ -115,7 +125,7 @@ def validate_fields(session: Session, account_id: str, object_type: str,
     specs = field_specs(session, account_id, object_type)
     clean: dict[str, Any] = {}
     for name, value in payload["fields"].items():
-        if name in READ_ONLY or name in OWNER_FIELDS.values():
+        if is_reserved_field(name):
             raise ObjectError(400, f"Field '{name}' is a system field and cannot be set")
         if name == "external_id":
             if value is not None and not isinstance(value, str | int):
@@ -186,7 +196,9 @@ def create(session: Session, account_id: str, object_type: str, payload: Any) ->
     session.add(row)
     try:
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         raise ObjectError(409, f"A {object_type} with this email, website_url or external_id "
                                "already exists") from None
     return row
@@ -204,7 +216,9 @@ def update(session: Session, row: ObjectRow, payload: Any) -> ObjectRow:
     row.updated_at = datetime.now(UTC)
     try:
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         raise ObjectError(409, f"A {row.object_type} with this email, website_url or "
                                "external_id already exists") from None
     return row

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -108,6 +109,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether a failed write broke a unique constraint (a duplicate), as opposed to a
+    foreign key, NOT NULL or check constraint, which are bugs or races, not duplicates."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    name = getattr(orig, "sqlite_errorname", None)
+    return name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
 
 
 def alembic_config(url: str, engine: Engine | None = None):

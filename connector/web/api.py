@@ -8,7 +8,7 @@ from connector.service import objects
 from connector.service.dispatch import dispatch
 from connector.store import repositories as repo
 
-from .auth import require_account
+from .auth import require_account, require_account_claim
 from .common import container, int_arg, json_body
 from .errors import ApiError
 
@@ -18,7 +18,7 @@ DISPATCH_INVALID = "Invalid event: require router_id and object_id"
 
 
 @bp.post("/dispatch/router")
-@require_account
+@require_account_claim
 def dispatch_router():
     data = json_body(DISPATCH_INVALID)
     if not isinstance(data, dict):

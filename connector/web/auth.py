@@ -41,17 +41,62 @@ def _claims() -> dict[str, Any]:
         raise ApiError(401, "Invalid token") from None
 
 
-def require_account(view: Callable) -> Callable:
-    """401 unless a valid token names an account; sets ``g.account_id``."""
+def token_account_id(claims: dict[str, Any]) -> str:
+    """The token's ``account_id`` claim; 401 when it has none."""
+    account_id = claims.get("account_id")
+    if not isinstance(account_id, str) or not account_id:
+        raise ApiError(401, "Missing account context")
+    return account_id
+
+
+def check_account(account_id: str, *, allow_inactive: bool = False) -> None:
+    """401 when the token's account does not exist (a token that outlived its account
+    must not reach the store, where it would surface as a constraint error), 403 when
+    the account is deactivated."""
+    from connector.store.models import AccountRow
+
+    with current_app.config["CONTAINER"].db.read_session() as session:
+        account = session.get(AccountRow, account_id)
+        active = account.active if account is not None else False
+    if account is None:
+        raise ApiError(401, "Missing account context")
+    if not active and not allow_inactive:
+        raise ApiError(403, "Account is not active")
+
+
+def _bind(claims: dict[str, Any], account_id: str) -> None:
+    g.account_id = account_id
+    g.subject = claims.get("sub") or "api"
+
+
+def require_account(view: Callable | None = None, *, allow_inactive: bool = False):
+    """401 unless a valid token names an existing account, 403 when that account is not
+    active; sets ``g.account_id``. ``allow_inactive`` lets a deactivated account still
+    read what the view serves (its own account, so a client can see why)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            claims = _claims()
+            account_id = token_account_id(claims)
+            check_account(account_id, allow_inactive=allow_inactive)
+            _bind(claims, account_id)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def require_account_claim(view: Callable) -> Callable:
+    """Like ``require_account`` but without looking the account up: for
+    ``POST /dispatch/router``, whose seed answers a missing or inactive account with the
+    200 outcomes "Account not found" and "Account is not active"."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         claims = _claims()
-        account_id = claims.get("account_id")
-        if not isinstance(account_id, str) or not account_id:
-            raise ApiError(401, "Missing account context")
-        g.account_id = account_id
-        g.subject = claims.get("sub") or "api"
+        _bind(claims, token_account_id(claims))
         return view(*args, **kwargs)
 
     return wrapper

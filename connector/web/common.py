@@ -20,7 +20,10 @@ def container() -> Container:
 
 
 def json_body(invalid_message: str = "Invalid JSON body") -> Any:
-    data = request.get_json(silent=True)
+    """The request body parsed as JSON whatever its Content-Type says: API clients often
+    leave the header out (curl -d sends form-urlencoded), and the body is JSON or nothing.
+    """
+    data = request.get_json(force=True, silent=True)
     if data is None:
         raise ApiError(400, invalid_message)
     return data

@@ -17,7 +17,7 @@ from connector.jobs import inbox
 from connector.store import sources_repo
 from connector.store.models import InboxEventRow
 
-from .auth import _claims
+from .auth import _claims, check_account, token_account_id
 from .common import container, int_arg
 from .errors import ApiError
 
@@ -31,9 +31,8 @@ def _scope() -> str | None:
     claims = _claims()
     if claims.get("admin") is True:
         return None
-    account_id = claims.get("account_id")
-    if not isinstance(account_id, str) or not account_id:
-        raise ApiError(401, "Missing account context")
+    account_id = token_account_id(claims)
+    check_account(account_id)
     return account_id
 
 
@@ -86,7 +85,7 @@ def replay_event(event_id: str):
 @bp.post("/events/replay")
 def replay_events():
     scope = _scope()
-    data = request.get_json(silent=True)
+    data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "Invalid JSON body: expected an object")
     ids, all_failed = data.get("ids"), data.get("all_failed", False)

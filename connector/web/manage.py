@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.service.objects import iso
 from connector.store import repositories as repo
+from connector.store.db import is_unique_violation
 from connector.store.models import AccountRow, FieldDefinitionRow, RepRow, RouterRow
 
 from .auth import require_account, require_admin
@@ -74,7 +75,7 @@ def patch_account(account_id: str):
 
 
 @bp.get("/account")
-@require_account
+@require_account(allow_inactive=True)
 def my_account():
     with container().db.session() as session:
         row = session.get(AccountRow, g.account_id)
@@ -106,17 +107,11 @@ def _get_user(session, user_id: str) -> RepRow:
     return row
 
 
-def _require_account_row(session) -> None:
-    if session.get(AccountRow, g.account_id) is None:
-        raise ApiError(401, "Missing account context")
-
-
 @bp.post("/users")
 @require_account
 def create_user():
     data = parse(UserIn, json_body())
     with container().db.session() as session:
-        _require_account_row(session)
         values = _user_values(data)
         values.setdefault("out_of_office", [])
         values.setdefault("crm_ids", {})
@@ -124,7 +119,9 @@ def create_user():
         session.add(row)
         try:
             session.flush()
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             raise ApiError(409, "A user with this email already exists") from None
         return jsonify(user_json(row)), 201
 
@@ -158,7 +155,9 @@ def patch_user(user_id: str):
                     ([] if key == "out_of_office" else {} if key == "crm_ids" else None))
         try:
             session.flush()
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             raise ApiError(409, "A user with this email already exists") from None
         return jsonify(user_json(row))
 
@@ -237,7 +236,6 @@ def _get_router(session, router_id: str) -> RouterRow:
 def create_router():
     data = parse(RouterIn, json_body())
     with container().db.session() as session:
-        _require_account_row(session)
         settings = _settings_for_store(session, data.settings, None) if data.settings else None
         row = RouterRow(account_id=g.account_id, name=data.name,
                         object_type=data.object_type, published=data.published,
@@ -316,20 +314,24 @@ def delete_router(router_id: str):
 @require_account
 def create_field():
     data = parse(FieldIn, json_body())
-    from connector.service.objects import READ_ONLY, SYSTEM_FIELDS
+    from connector.service.objects import SYSTEM_FIELDS, is_reserved_field
 
-    if data.internal_name in SYSTEM_FIELDS[data.object_type] or data.internal_name in \
-            READ_ONLY or data.internal_name == "external_id":
+    if is_reserved_field(data.internal_name):
+        raise ApiError(400, f"Invalid field 'internal_name': '{data.internal_name}' is a "
+                            "system field and cannot be defined")
+    if data.internal_name in SYSTEM_FIELDS[data.object_type] or \
+            data.internal_name == "external_id":
         raise ApiError(409, f"Field '{data.internal_name}' already exists")
     if data.type == "enum" and not data.options:
         raise ApiError(400, "Invalid field 'options': an enum field needs options")
     with container().db.session() as session:
-        _require_account_row(session)
         row = FieldDefinitionRow(account_id=g.account_id, **data.model_dump())
         session.add(row)
         try:
             session.flush()
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             raise ApiError(409, f"Field '{data.internal_name}' already exists") from None
         return jsonify({"id": row.id, **data.model_dump()}), 201
 

@@ -27,12 +27,19 @@ def _resp(description: str, schema: str | dict[str, Any] | None = None) -> dict[
 
 
 _ERRORS = {code: _resp(text, "Error") for code, text in
-           {"400": "Invalid input", "401": "Missing or invalid bearer token",
+           {"400": "Invalid input",
+            "401": "Missing or invalid bearer token, or its account does not exist",
+            "403": "The token's account is not active",
             "404": "Not found", "500": "Processing error"}.items()}
 
 
 def _op(summary: str, responses: dict[str, Any], body: str | None = None,
-        params: list[dict[str, Any]] | None = None, errors=("400", "401", "500")) -> dict:
+        params: list[dict[str, Any]] | None = None, errors=("400", "401", "500"),
+        account_scoped: bool = True) -> dict:
+    """``account_scoped`` operations also answer 403 when the token's account is
+    deactivated."""
+    if account_scoped and "401" in errors:
+        errors = (*errors, "403")
     op: dict[str, Any] = {"summary": summary, "responses": {**responses,
                                                            **{e: _ERRORS[e] for e in errors}}}
     if body:
@@ -140,8 +147,9 @@ def spec() -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/dispatch/router": {"post": _op(
             "Dispatch object to router",
-            {"200": _resp("Dispatch completed: assigned, or a non-error outcome",
-                          "DispatchResponse")}, "DispatchRequest")},
+            {"200": _resp("Dispatch completed: assigned, or a non-error outcome (a missing "
+                          "or inactive account included)", "DispatchResponse")},
+            "DispatchRequest", account_scoped=False)},
         **_object_paths("contact", "contacts"),
         **_object_paths("ticket", "tickets"),
         **_crud("users", "user", "UserIn", "UserPatch"),
@@ -160,12 +168,15 @@ def spec() -> dict[str, Any]:
                                   {"200": _resp("Decisions")}, params=[
                                       {"name": n, "in": "query", "schema": {"type": "string"}}
                                       for n in ("object_id", "user_id", "router_id")])},
-        "/account": {"get": _op("The token's account", {"200": _resp("Account")},
-                                errors=("401", "404", "500"))},
+        "/account": {"get": _op("The token's account (an inactive one too)",
+                                {"200": _resp("Account")}, errors=("401", "500"),
+                                account_scoped=False)},
         "/accounts": {"post": _op("Create an account (admin token)", {"201": _resp("Created"),
-                                  "403": _resp("Not an admin token", "Error")}, "AccountIn"),
+                                  "403": _resp("Not an admin token", "Error")}, "AccountIn",
+                                  account_scoped=False),
                       "get": _op("List accounts (admin token)", {"200": _resp("All"),
-                                 "403": _resp("Not an admin token", "Error")})},
+                                 "403": _resp("Not an admin token", "Error")},
+                                 account_scoped=False)},
         "/healthz": {"get": {"summary": "Liveness", "security": [],
                              "responses": {"200": {"description": "Healthy"},
                                            "503": {"description": "Database unreachable"}}}},

@@ -32,6 +32,7 @@ def paths() -> dict[str, Any]:
             "summary": "Start the public app's install for the token's account",
             "responses": {"302": _r("Redirect to HubSpot's authorize page"),
                           "401": _r("Missing or invalid bearer token", True),
+                          "403": _r("The token's account is not active", True),
                           "503": _r("OAuth not configured", True)}}},
         "/oauth/hubspot/callback": {"get": {
             "summary": "HubSpot's redirect: exchange the code, store the tokens encrypted",
@@ -50,7 +51,8 @@ def paths() -> dict[str, Any]:
                                            "dead"]}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
             "responses": {"200": _r("Events"), "400": _r("Bad status", True),
-                          "401": _r("Missing or invalid bearer token", True)}}},
+                          "401": _r("Missing or invalid bearer token", True),
+                          "403": _r("The token's account is not active", True)}}},
         "/events/{id}/replay": {"post": {
             "summary": "Replay one failed or dead event", "parameters": _ID,
             "responses": {"200": _r("Queued again"), "404": _r("No such event", True),

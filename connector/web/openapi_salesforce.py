@@ -43,5 +43,6 @@ def salesforce_paths() -> dict[str, Any]:
                             "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The conversation"},
                           "401": _error("Missing or invalid bearer token"),
+                          "403": _error("The token's account is not active"),
                           "404": _error("Not found")}}},
     }

@@ -16,12 +16,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from connector.core.codec import WEEKDAYS
-from connector.core.triggers import OPERATORS
+from connector.core.triggers import check_condition, check_operator
 
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -97,15 +98,25 @@ class UserPatch(UserIn):
 
 
 class ConditionIn(Strict):
+    """One trigger condition; the core's own rules decide whether the value fits the
+    operator, so a saved router can always be evaluated."""
+
     field: str = Field(min_length=1)
     operator: str
-    value: Any = None
+    value: Any = Field(default=None, validate_default=True)
 
     @field_validator("operator")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in OPERATORS:
-            raise ValueError(f"unknown operator '{value}', use one of {', '.join(OPERATORS)}")
+        check_operator(value)
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _fits_operator(cls, value: Any, info: ValidationInfo) -> Any:
+        operator = info.data.get("operator")
+        if operator is not None:  # an unknown operator has its own error
+            check_condition(operator, value)
         return value
 
 

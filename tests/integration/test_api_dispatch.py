@@ -178,3 +178,127 @@ def test_round_robin_over_http_is_fair(client, headers):
     picks = [dispatch(client, headers, router, make_contact(client, headers)).get_json()["user"]
              for _ in range(9)]
     assert picks == [f"rep{i % 3}@example.com" for i in range(9)]
+
+
+@pytest.mark.parametrize("text", ["NaN", "sNaN", "Infinity"])
+def test_non_finite_text_in_a_compared_field_is_no_processing_error(client, headers, text):
+    jane = make_user(client, headers, "jane@example.com")
+    trigger = {"groups": [{"conditions": [{"field": "job_title", "operator": "lt",
+                                           "value": 5}]}]}
+    router = make_router(client, headers, [jane], trigger=trigger)
+    response = dispatch(client, headers, router, make_contact(client, headers, job_title=text))
+    assert response.status_code == 200
+    assert response.get_json() == {"message": "Trigger did not match"}
+
+
+def _owner(client, headers, contact):
+    return client.get(f"/contacts/{contact}", headers=headers).get_json()["contact_owner"]
+
+
+def test_overwrite_if_owner_unavailable_over_http(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    router = make_router(client, headers, [jane, bob], overwrite="if_owner_unavailable")
+    contact = make_contact(client, headers)
+    assert dispatch(client, headers, router, contact).get_json()["user"] == "jane@example.com"
+    _only_message(dispatch(client, headers, router, contact), "The router can not overwrite")
+    assert _owner(client, headers, contact) == "jane@example.com"
+    client.patch(f"/users/{jane}", json={"status": "unavailable"}, headers=headers)
+    body = dispatch(client, headers, router, contact).get_json()
+    assert body["success"] is True and body["user"] == "bob@example.com"
+    assert _owner(client, headers, contact) == "bob@example.com"
+
+
+def test_overwrite_always_over_http(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    router = make_router(client, headers, [jane, bob], overwrite="always")
+    contact = make_contact(client, headers)
+    assert dispatch(client, headers, router, contact).get_json()["user"] == "jane@example.com"
+    body = dispatch(client, headers, router, contact).get_json()
+    assert body["success"] is True and body["user"] == "bob@example.com"
+    assert _owner(client, headers, contact) == "bob@example.com"
+
+
+def test_weekly_cap_over_http(client, headers):
+    jane = make_user(client, headers, "jane@example.com")
+    router = client.post("/routers", json={
+        "name": "weekly", "object_type": "contact", "published": True,
+        "settings": {"users": [{"user_id": jane, "weekly_cap": 2}]}},
+        headers=headers).get_json()["id"]
+    for _ in range(2):
+        assert dispatch(client, headers, router, make_contact(client, headers)).get_json()[
+            "success"]
+    capped = make_contact(client, headers)
+    _only_message(dispatch(client, headers, router, capped), "Assignment limit reached")
+    [decision] = client.get(f"/decisions?object_id={capped}",
+                            headers=headers).get_json()["results"]
+    assert decision["reason"]["skipped"] == [
+        {"rep_id": jane, "email": "jane@example.com", "reason": "weekly cap reached"}]
+
+
+@pytest.mark.parametrize("window_hours,expected", [(1, "b@example.com"),
+                                                   (24, "a@example.com")])
+def test_load_balancing_counts_only_assignments_inside_the_window(
+        client, headers, container, account_id, window_hours, expected):
+    """B had two assignments three hours ago, A one half an hour ago. With a one-hour
+    window only A's counts, so B is next; with a day's window B has more, so A is."""
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.dispatch import dispatch as run
+
+    a = make_user(client, headers, "a@example.com")
+    b = make_user(client, headers, "b@example.com")
+    router = make_router(client, headers, [a, b], distribution="load_balanced",
+                         load_window_hours=window_hours)
+    now = datetime.now(UTC)
+    for _ in range(2):
+        old = run(container.db, account_id, router, make_contact(client, headers),
+                  now=now - timedelta(hours=3), exclude_rep_ids=[a])
+        assert old.decision.rep.email == "b@example.com"
+    recent = run(container.db, account_id, router, make_contact(client, headers),
+                 now=now - timedelta(minutes=30), exclude_rep_ids=[b])
+    assert recent.decision.rep.email == "a@example.com"
+    body = dispatch(client, headers, router, make_contact(client, headers)).get_json()
+    assert body["success"] is True and body["user"] == expected
+
+
+def test_a_dispatch_body_is_read_without_the_json_content_type(client, headers):
+    import json
+
+    jane = make_user(client, headers, "jane@example.com")
+    router = make_router(client, headers, [jane])
+    contact = make_contact(client, headers)
+    response = client.post("/dispatch/router", headers=headers, data=json.dumps(
+        {"router_id": router, "object_id": contact}),
+        content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.get_json()["success"] is True
+    broken = client.post("/dispatch/router", headers=headers, data="router_id=r&object_id=o",
+                         content_type="application/x-www-form-urlencoded")
+    assert broken.status_code == 400 and broken.get_json() == INVALID
+
+
+def test_weighted_state_of_a_removed_member_is_dropped(client, headers, container):
+    from connector.store.models import RouterRow
+
+    a, b, c = (make_user(client, headers, f"{n}@example.com") for n in "abc")
+    router = client.post("/routers", json={
+        "name": "w", "object_type": "contact", "published": True,
+        "settings": {"distribution": "weighted", "users": [
+            {"user_id": a, "weight": 3}, {"user_id": b}, {"user_id": c, "weight": 2}]}},
+        headers=headers).get_json()["id"]
+    for _ in range(3):
+        assert dispatch(client, headers, router, make_contact(client, headers)).get_json()[
+            "success"]
+    with container.db.read_session() as session:
+        before = dict(session.get(RouterRow, router).current_weights)
+    assert set(before) == {a, b, c}
+    assert client.patch(f"/routers/{router}", json={"settings": {
+        "distribution": "weighted", "users": [{"user_id": a, "weight": 3}, {"user_id": b}]}},
+        headers=headers).status_code == 200
+    client.patch(f"/users/{b}", json={"status": "unavailable"}, headers=headers)
+    assert dispatch(client, headers, router, make_contact(client, headers)).get_json()[
+        "user"] == "a@example.com"
+    with container.db.read_session() as session:
+        after = dict(session.get(RouterRow, router).current_weights)
+    assert set(after) == {a, b} and after[b] == before[b]

@@ -1,3 +1,5 @@
+import pytest
+
 from tests.conftest import auth
 from tests.integration.helpers import dispatch, make_contact, make_router, make_user
 
@@ -132,3 +134,102 @@ def test_openapi_and_health(client):
         assert path in spec["paths"], path
     assert "UserIn" in spec["components"]["schemas"]
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def _router_with(condition):
+    return {"name": "x", "object_type": "contact", "published": True, "settings": {
+        "trigger": {"groups": [{"conditions": [
+            {"field": "country", "operator": "equals", "value": "DE"}, condition]}]}}}
+
+
+WHERE = "settings.trigger.groups.0.conditions.1"
+
+
+@pytest.mark.parametrize("condition,where,message", [
+    ({"field": "n", "operator": "between", "value": 5}, "value",
+     "'between' needs a [low, high] pair"),
+    ({"field": "n", "operator": "between", "value": [1, 2, 3]}, "value",
+     "'between' needs a [low, high] pair"),
+    ({"field": "n", "operator": "between", "value": ["a", "z"]}, "value",
+     "'between' needs a [low, high] pair of two numbers or two dates"),
+    ({"field": "n", "operator": "between", "value": [10, 1]}, "value",
+     "'between' needs low <= high"),
+    ({"field": "n", "operator": "in", "value": []}, "value",
+     "'in' needs a non-empty list of values"),
+    ({"field": "n", "operator": "not_in", "value": 5}, "value",
+     "'not_in' needs a non-empty list of values"),
+    ({"field": "n", "operator": "in", "value": [{"a": 1}]}, "value",
+     "'in' needs a non-empty list of values"),
+    ({"field": "n", "operator": "gt", "value": "lots"}, "value",
+     "'gt' needs a number or a date"),
+    ({"field": "n", "operator": "lte", "value": None}, "value",
+     "'lte' needs a number or a date"),
+    ({"field": "n", "operator": "gte", "value": [1]}, "value",
+     "'gte' needs a number or a date"),
+    ({"field": "n", "operator": "is_known", "value": "DE"}, "value",
+     "'is_known' takes no value"),
+    ({"field": "n", "operator": "equals"}, "value",
+     "'equals' needs one text, number or boolean value"),
+    ({"field": "n", "operator": "contains", "value": ["a"]}, "value",
+     "'contains' needs one text, number or boolean value"),
+    ({"field": "n", "operator": "near", "value": 1}, "operator",
+     "unknown operator 'near', use one of equals, not_equals, contains, not_contains, "
+     "starts_with, ends_with, in, not_in, is_known, is_unknown, gt, gte, lt, lte, between"),
+])
+def test_a_condition_value_must_fit_its_operator(client, headers, condition, where, message):
+    created = client.post("/routers", json=_router_with(condition), headers=headers)
+    assert created.status_code == 400
+    assert created.get_json() == {"message": f"Invalid field '{WHERE}.{where}': {message}",
+                                  "error": True}
+    router = client.post("/routers", json={"name": "ok", "object_type": "contact"},
+                         headers=headers).get_json()["id"]
+    patched = client.patch(f"/routers/{router}", json={"settings": _router_with(
+        condition)["settings"]}, headers=headers)
+    assert patched.status_code == 400
+    assert patched.get_json()["message"] == f"Invalid field '{WHERE}.{where}': {message}"
+    assert client.get(f"/routers/{router}", headers=headers).get_json()["settings"] is None
+
+
+def test_a_non_finite_condition_value_is_refused(client, headers):
+    body = '{"name": "x", "object_type": "contact", "settings": {"trigger": {"groups": [' \
+        '{"conditions": [{"field": "n", "operator": "equals", "value": "DE"}, ' \
+        '{"field": "n", "operator": "gt", "value": NaN}]}]}}}'
+    response = client.post("/routers", data=body, content_type="application/json",
+                           headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["message"] == \
+        f"Invalid field '{WHERE}.value': 'gt' needs a number or a date"
+
+
+@pytest.mark.parametrize("condition", [
+    {"field": "n", "operator": "between", "value": [1, 10]},
+    {"field": "n", "operator": "between", "value": ["10", "500"]},
+    {"field": "n", "operator": "between", "value": ["2026-01-01", "2026-12-31"]},
+    {"field": "n", "operator": "in", "value": ["DE", "FR"]},
+    {"field": "n", "operator": "not_in", "value": "DE, FR"},
+    {"field": "n", "operator": "is_known"},
+    {"field": "n", "operator": "is_unknown", "value": None},
+    {"field": "n", "operator": "gt", "value": 5},
+    {"field": "n", "operator": "lt", "value": "2026-03-01T09:00:00Z"},
+    {"field": "n", "operator": "equals", "value": True},
+])
+def test_conditions_that_fit_are_saved_and_dispatch(client, headers, condition):
+    jane = make_user(client, headers, "jane@example.com")
+    body = _router_with(condition)
+    body["settings"]["users"] = [{"user_id": jane}]
+    body["settings"]["trigger"]["groups"][0]["match"] = "any"
+    created = client.post("/routers", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    response = dispatch(client, headers, created.get_json()["id"],
+                        make_contact(client, headers, country="DE"))
+    assert response.status_code == 200 and response.get_json()["success"] is True
+
+
+def test_management_bodies_are_read_without_the_json_content_type(client, headers):
+    import json
+
+    created = client.post("/users", data=json.dumps({"email": "jane@example.com"}),
+                          headers=headers, content_type="text/plain")
+    assert created.status_code == 201 and created.get_json()["email"] == "jane@example.com"
+    broken = client.post("/users", data="email=jane", headers=headers)
+    assert broken.status_code == 400

@@ -73,6 +73,27 @@ def test_invalid_bodies_are_400(client, headers, kwargs, message):
     assert response.status_code == 400 and response.get_json()["message"] == message
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("plural,fields", [
+    ("contacts", '{"first_name": "Ada", "annual_revenue": %s}'),
+    ("tickets", '{"ticket_name": "t", "pipeline": "p", "ticket_stage": "s", "effort": %s}'),
+])
+def test_non_finite_numbers_are_a_validation_failure(client, headers, plural, fields,
+                                                     literal):
+    if plural == "tickets":
+        assert client.post("/fields", json={"object_type": "ticket", "internal_name": "effort",
+                                            "type": "number"}, headers=headers).status_code \
+            == 201
+    name = "annual_revenue" if plural == "contacts" else "effort"
+    body = '{"fields": %s}' % (fields % literal)
+    response = client.post(f"/{plural}", data=body, content_type="application/json",
+                           headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "message": f"Validation failed: field '{name}' must be a number", "error": True}
+    assert client.get(f"/{plural}", headers=headers).get_json()["results"] == []
+
+
 def test_missing_account_context_is_401(client):
     from tests.conftest import auth
 
@@ -153,3 +174,84 @@ def test_owner_email_appears_after_dispatch_and_archive_hides_from_router(client
     client.delete(f"/contacts/{contact}", headers=headers)
     assert dispatch(client, headers, router, contact).get_json() == {
         "message": "Object not found"}
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"data": "{", "content_type": "application/json"}, "Invalid JSON body"),
+    ({"data": "", "content_type": "application/json"}, "Invalid JSON body"),
+    ({"json": {"ticket_name": "t"}}, "Invalid body: 'fields' must be an object"),
+    ({"json": {"fields": {**TICKET}, "extra": 1}}, "Unknown property: extra"),
+    ({"json": {"fields": {**TICKET, "severity": "high"}}}, "Unknown field: severity"),
+    ({"json": {"fields": {**TICKET, "email": "a@example.com"}}}, "Unknown field: email"),
+])
+def test_invalid_ticket_bodies_are_400(client, headers, kwargs, message):
+    response = client.post("/tickets", headers=headers, **kwargs)
+    assert response.status_code == 400
+    assert response.get_json() == {"message": message, "error": True}
+    assert client.get("/tickets", headers=headers).get_json()["results"] == []
+
+
+def test_unknown_field_on_ticket_patch_is_400(client, headers):
+    ticket = post(client, headers, "tickets", TICKET).get_json()["id"]
+    response = client.patch(f"/tickets/{ticket}", json={"fields": {"severity": "high"}},
+                            headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {"message": "Unknown field: severity", "error": True}
+
+
+@pytest.mark.parametrize("plural,fields", [("contacts", {"first_name": "Ada"}),
+                                           ("tickets", TICKET)])
+def test_a_store_failure_is_500_with_the_error_detail(client, headers, monkeypatch, plural,
+                                                      fields):
+    from connector.service import objects
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(objects, "create", broken)
+    response = post(client, headers, plural, fields)
+    assert response.status_code == 500
+    assert response.is_json
+    assert response.get_json() == {"message": "RuntimeError: database went away",
+                                   "error": True}
+
+
+@pytest.mark.parametrize("object_type,name", [
+    ("contact", "contact_owner"), ("ticket", "ticket_owner"), ("contact", "ticket_owner"),
+    ("contact", "id"), ("ticket", "created_at"), ("contact", "updated_at"),
+    ("contact", "archived"), ("ticket", "archived_by"), ("contact", "owner_assigned_at"),
+])
+def test_a_custom_field_may_not_take_a_system_fields_name(client, headers, object_type,
+                                                          name):
+    response = client.post("/fields", json={"object_type": object_type, "internal_name": name,
+                                            "type": "string"}, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "message": f"Invalid field 'internal_name': '{name}' is a system field and cannot be "
+                   "defined", "error": True}
+    assert client.get("/fields", headers=headers).get_json()["results"] == []
+
+
+def test_a_custom_field_named_like_a_built_in_one_already_exists(client, headers):
+    response = client.post("/fields", json={"object_type": "contact", "internal_name": "email"},
+                           headers=headers)
+    assert response.status_code == 409
+    assert response.get_json()["message"] == "Field 'email' already exists"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain",
+                                          "application/x-www-form-urlencoded"])
+def test_a_json_body_is_read_without_the_json_content_type(client, headers, content_type):
+    import json
+
+    kwargs = {"content_type": content_type} if content_type else {}
+    created = client.post("/contacts", data=json.dumps({"fields": {"first_name": "Ada"}}),
+                          headers=headers, **kwargs)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["first_name"] == "Ada"
+    ticket = client.post("/tickets", data=json.dumps({"fields": TICKET}), headers=headers,
+                         **kwargs)
+    assert ticket.status_code == 201
+    broken = client.post("/tickets", data="{not json", headers=headers, **kwargs)
+    assert broken.status_code == 400
+    assert broken.get_json() == {"message": "Invalid JSON body", "error": True}

@@ -66,3 +66,40 @@ def test_period_keys_are_rep_local():
     keys = period_keys(la, datetime(2026, 6, 1, 3, tzinfo=UTC))
     assert keys == {"day": "2026-05-31", "week": "2026-W22"}
     assert period_keys(rep(), datetime(2026, 6, 1, 3, tzinfo=UTC))["week"] == "2026-W23"
+
+
+FRIDAY_NIGHT = {4: (TimeRange("22:00", "06:00"),)}
+
+
+def test_an_overnight_shift_runs_into_the_next_day_not_the_same_morning():
+    night = rep(working_hours=FRIDAY_NIGHT)
+    assert within_working_hours(night, datetime(2026, 6, 6, 2, tzinfo=UTC))       # Sat 02:00
+    assert not within_working_hours(night, datetime(2026, 6, 5, 2, tzinfo=UTC))   # Fri 02:00
+    assert within_working_hours(night, datetime(2026, 6, 5, 22, tzinfo=UTC))      # Fri 22:00
+    assert not within_working_hours(night, datetime(2026, 6, 5, 21, 59, tzinfo=UTC))
+    assert within_working_hours(night, datetime(2026, 6, 6, 5, 59, tzinfo=UTC))   # Sat 05:59
+    assert not within_working_hours(night, datetime(2026, 6, 6, 6, tzinfo=UTC))   # Sat 06:00
+    assert not within_working_hours(night, datetime(2026, 6, 6, 23, tzinfo=UTC))  # Sat 23:00
+
+
+def test_a_sunday_night_shift_runs_into_monday():
+    sunday_night = rep(working_hours={6: (TimeRange("22:00", "06:00"),)})
+    assert within_working_hours(sunday_night, datetime(2026, 6, 8, 3, tzinfo=UTC))   # Mon
+    assert not within_working_hours(sunday_night, datetime(2026, 6, 7, 3, tzinfo=UTC))
+
+
+def test_an_overnight_shift_keeps_its_wall_clock_across_dst_changes():
+    # Saturday 22:00-06:00 in Berlin; the clocks change in the early hours of Sunday.
+    berlin = rep(timezone="Europe/Berlin", working_hours={5: (TimeRange("22:00", "06:00"),)})
+    # spring, Sun 29 Mar 2026 02:00 CET -> 03:00 CEST
+    assert within_working_hours(berlin, datetime(2026, 3, 28, 21, tzinfo=UTC))      # 22:00
+    assert within_working_hours(berlin, datetime(2026, 3, 29, 0, 30, tzinfo=UTC))   # 01:30
+    assert within_working_hours(berlin, datetime(2026, 3, 29, 1, 30, tzinfo=UTC))   # 03:30
+    assert within_working_hours(berlin, datetime(2026, 3, 29, 3, 59, tzinfo=UTC))   # 05:59
+    assert not within_working_hours(berlin, datetime(2026, 3, 29, 4, tzinfo=UTC))  # 06:00
+    # the Saturday morning before is not part of it (no Friday shift)
+    assert not within_working_hours(berlin, datetime(2026, 3, 28, 2, tzinfo=UTC))
+    # autumn, Sun 25 Oct 2026 03:00 CEST -> 02:00 CET: the shift is an hour longer
+    assert within_working_hours(berlin, datetime(2026, 10, 24, 20, tzinfo=UTC))     # 22:00
+    assert within_working_hours(berlin, datetime(2026, 10, 25, 4, 59, tzinfo=UTC))  # 05:59
+    assert not within_working_hours(berlin, datetime(2026, 10, 25, 5, tzinfo=UTC))  # 06:00

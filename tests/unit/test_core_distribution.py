@@ -71,3 +71,25 @@ def test_load_balanced_picks_fewest_and_breaks_ties_by_rotation():
 def test_round_robin_wraps_from_the_highest_position():
     member, state = round_robin([A, B], RotationState(last_position=3))
     assert member.rep_id == "a" and state.last_position == 0
+
+
+def test_weighted_forgets_removed_members_and_keeps_the_others_state():
+    heavy, light, gone = RouterMember("h", 0, weight=3), RouterMember("l", 1), \
+        RouterMember("g", 2, weight=2)
+    state = RotationState()
+    for _ in range(2):
+        _, state = pick_member(DistributionModel.WEIGHTED, [heavy, light, gone], state, {},
+                               [heavy, light, gone])
+    assert set(state.current_weights) == {"h", "l", "g"}
+    before = dict(state.current_weights)
+    # g leaves the router; l is in it but away for this pick
+    _, after = pick_member(DistributionModel.WEIGHTED, [heavy], state, {}, [heavy, light])
+    assert "g" not in after.current_weights
+    assert after.current_weights["l"] == before["l"]
+
+
+def test_weighted_keeps_away_members_state_when_members_are_not_given():
+    heavy, light = RouterMember("h", 0, weight=3), RouterMember("l", 1)
+    _, state = pick_member(DistributionModel.WEIGHTED, [heavy, light], RotationState(), {})
+    _, state = pick_member(DistributionModel.WEIGHTED, [heavy], state, {})
+    assert set(state.current_weights) == {"h", "l"}

@@ -3,7 +3,12 @@ from datetime import date
 import pytest
 
 from connector.core.model import Condition, ConditionGroup, Trigger
-from connector.core.triggers import InvalidCondition, condition_matches, evaluate
+from connector.core.triggers import (
+    InvalidCondition,
+    check_condition,
+    condition_matches,
+    evaluate,
+)
 
 RECORD = {"country": " Germany ", "employees": "250", "revenue": 1_500_000.5,
           "email": "ada@Example.com", "created": "2026-03-01T10:00:00Z",
@@ -71,3 +76,45 @@ def test_groups_combine_with_all_and_any():
 
 def test_empty_trigger_matches_everything():
     assert evaluate(Trigger(), {}).matched
+
+
+@pytest.mark.parametrize("actual", ["NaN", "nan", "sNaN", "-sNaN", "Infinity", "-Infinity",
+                                    "inf", float("nan"), float("inf")])
+@pytest.mark.parametrize("op,value", [("gt", 5), ("gte", "5"), ("lt", 5), ("lte", 5),
+                                      ("between", [1, 10]), ("equals", 5), ("in", [5, 6])])
+def test_non_finite_field_values_are_not_numbers(actual, op, value):
+    """They neither raise nor pass for a number: they compare as text."""
+    fields = {"revenue": actual}
+    assert condition_matches(Condition("revenue", op, value), fields) in (True, False)
+    assert not condition_matches(Condition("revenue", "equals", 5), fields)
+    assert condition_matches(Condition("revenue", "is_known", None), fields)
+
+
+def test_non_finite_text_still_matches_as_text():
+    assert condition_matches(Condition("revenue", "equals", "nan"), {"revenue": "NaN"})
+    assert not condition_matches(Condition("revenue", "gt", 5), {"revenue": "-Infinity"})
+
+
+@pytest.mark.parametrize("op,value", [
+    ("between", [1, 2]), ("between", ["2026-01-01", "2026-02-01"]), ("in", ["a", 1]),
+    ("in", "a, b"), ("not_in", [True]), ("is_known", None), ("is_unknown", ""),
+    ("gt", 1.5), ("gte", "10"), ("lt", "2026-01-01"), ("equals", "x"), ("contains", 3),
+])
+def test_check_condition_accepts_values_that_fit(op, value):
+    check_condition(op, value)
+
+
+@pytest.mark.parametrize("op,value,message", [
+    ("between", 5, r"\[low, high\] pair"),
+    ("between", [1, "2026-01-01"], "two numbers or two dates"),
+    ("between", [float("nan"), 1], "two numbers or two dates"),
+    ("between", [3, 2], "low <= high"),
+    ("in", [], "non-empty list"), ("not_in", {"a": 1}, "non-empty list"),
+    ("is_unknown", 0, "takes no value"),
+    ("gt", "NaN", "number or a date"), ("lt", "Infinity", "number or a date"),
+    ("equals", None, "one text, number or boolean"), ("ends_with", {}, "one text"),
+    ("near", 1, "unknown operator 'near'"),
+])
+def test_check_condition_refuses_values_that_do_not_fit(op, value, message):
+    with pytest.raises(InvalidCondition, match=message):
+        check_condition(op, value)
