@@ -75,7 +75,7 @@ def preview(db: Database, source: str, obj: str, payload: Mapping[str, Any], *,
     else:
         versions.validate(db, source, obj, yaml_text, root=root)
         mapping = parse_mapping_text(yaml_text, f"{source}/{obj} (draft)",
-                                     expected=(source, obj))
+                                     expected=(source, obj), version=None)
         version = None
     properties = record_properties(mapping, payload)
     owner = properties.get(mapping.owner_property)

@@ -166,7 +166,8 @@ def test_preview_maps_and_matches_triggers_writing_nothing(client, headers, cont
     failed = client.post("/mappings/hubspot/contact/preview", json={
         "payload": {"country": "DE"}, "yaml": required}, headers=ADMIN).get_json()
     assert failed["record"] is None and failed["routers"] == []
-    assert failed["errors"] == ["field 'email': required, but 'email' is empty"]
+    assert failed["errors"] == [
+        "hubspot/contact (draft): field 'email': required, but 'email' is empty"]
     assert client.post("/mappings/hubspot/contact/preview", json={"payload": []},
                        headers=ADMIN).get_json()["message"] == \
         "Invalid 'payload': must be an object (the record's properties)"
