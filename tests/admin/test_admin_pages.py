@@ -242,7 +242,8 @@ def test_events_page_counts_statuses_and_shows_dead_letters_with_their_error(cli
     html = _html(client.get("/admin/events"))
     assert "field &#39;email&#39;: required, but &#39;email&#39; is empty" in html
     assert '<strong>1</strong><span>dead</span>' in html
-    assert '<strong>1</strong><span>done</span>' in html
+    # two HubSpot webhook events, two Outbound Messages and two BYOC events
+    assert '<strong>6</strong><span>done</span>' in html
 
 
 def test_replay_one_dead_letter_puts_it_back_in_line(container, client, two):
@@ -312,9 +313,84 @@ def test_mapping_preview_maps_a_payload_and_lists_matching_routers(client, two):
     assert "<td>email</td><td>ada@x.example</td>" in html
     assert "Acme inbound leads: <strong>trigger matches</strong> (group 1)" in html
     assert "Globex" not in html
-    from_event = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
-        "csrf_token": token, "yaml": text, "event_id": acme.dead_event_id}))
-    assert "<td>email</td><td>a@b.example</td>" in from_event
+
+
+def _options(html: str) -> list[str]:
+    import re
+
+    select_html = html[html.index('id="event-id"'):html.index("</select>",
+                                                              html.index('id="event-id"'))]
+    return re.findall(r'<option value="([^"]+)"', select_html)
+
+
+def test_preview_of_a_hubspot_webhook_event_reads_the_record_from_hubspot(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    page = _html(client.get("/admin/mappings/hubspot/contact"))
+    contacts = [acme.event_ids["100101"], acme.event_ids["100102"]]
+    assert sorted(_options(page)) == sorted(contacts)  # not the company event
+    assert "contact.creation 100102" in page
+    draft = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True) \
+        .replace("  email: {source: email,", "  zone: {source: hs_timezone}\n"
+                                              "  email: {source: email,")
+    html = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": draft, "event_id": acme.event_ids["100102"]}))
+    assert "<td>email</td><td>lea@example.com</td>" in html
+    assert "<td>employees</td><td>40</td>" in html
+    object_type, ids, properties = acme.crm.reads[-1]
+    assert (object_type, ids) == ("contact", ["100102"]) and "hs_timezone" in properties
+
+
+def test_preview_says_clearly_when_the_hubspot_record_cannot_be_read(container, client, two):
+    from connector.core.errors import AuthenticationFailed
+
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    del acme.crm.records["100101"]
+    gone = client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.event_ids["100101"]})
+    assert gone.status_code == 400
+    assert "HubSpot portal 1001 has no contact 100101 any more (deleted or merged?)" in \
+        _html(gone)
+
+    def refuse(*_):
+        raise AuthenticationFailed("HubSpot refused the portal's token")
+
+    acme.crm.read_records = refuse
+    refused = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.event_ids["100102"]}))
+    assert ("Could not read contact 100102 from HubSpot portal 1001: HubSpot refused the "
+            "portal&#39;s token.") in refused
+    company = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.event_ids["100103"]}))
+    assert "That event is not about a hubspot contact" in company
+
+
+def test_preview_of_salesforce_outbound_and_byoc_events_maps_their_record(client, two):
+    acme, globex = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    lead_page = _html(client.get("/admin/mappings/salesforce/lead"))
+    assert _options(lead_page) == [acme.event_ids["00Q000000000001"]]  # not the Contact
+    lead = client.get("/admin/mappings/salesforce/lead/export").get_data(as_text=True)
+    html = _html(client.post("/admin/mappings/salesforce/lead/preview", data={
+        "csrf_token": token, "yaml": lead, "event_id": acme.event_ids["00Q000000000001"]}))
+    assert "<td>email</td><td>lead@acme.example</td>" in html
+    assert "<td>employees</td><td>120</td>" in html
+    conversation_page = _html(client.get("/admin/mappings/salesforce/conversation"))
+    started = acme.event_ids["ConversationStarted:conv-1"]
+    assert _options(conversation_page) == [started]  # not the RoutingRequested transfer
+    conversation = client.get("/admin/mappings/salesforce/conversation/export") \
+        .get_data(as_text=True)
+    html = _html(client.post("/admin/mappings/salesforce/conversation/preview", data={
+        "csrf_token": token, "yaml": conversation, "event_id": started}))
+    assert "<td>conversation_identifier</td><td>conv-1</td>" in html
+    assert "<td>language</td><td>en</td>" in html
+    sign_in(client, globex.email)
+    assert _options(_html(client.get("/admin/mappings/salesforce/lead"))) == []
 
 
 def test_mapping_text_from_a_browser_textarea_is_saved_with_plain_newlines(container, client,

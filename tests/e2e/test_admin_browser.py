@@ -5,6 +5,7 @@ and simulate; replay a dead letter. Each page is saved under docs/screenshots/."
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from connector.store.models import DecisionRow
-from tests.admin.seed import PASSWORD, Seeded, seed
+from tests.admin.seed import PASSWORD, Seeded, crm_settings, seed
 from tests.conftest import auth
 from tests.integration.helpers import make_contact
 
@@ -49,6 +50,11 @@ def _history(container, client, s: Seeded) -> None:
                         "matched_groups": [0], "skipped": [], "picked": email,
                         "via_backup": False, "note": ""},
                 created_at=now - timedelta(days=day, hours=n)))
+
+
+@pytest.fixture
+def config(config):
+    return crm_settings(config)
 
 
 @pytest.fixture
@@ -137,6 +143,10 @@ def test_mapping_edit_error_fix_preview_save_and_rollback(page, live):
     expect(result).to_contain_text("Acme inbound leads: trigger matches (group 1)")
     expect(result.get_by_role("row", name="country")).to_contain_text("DE")
     shot(page, "05-mapping-preview")
+    page.get_by_label("Recent event").select_option(label=re.compile("contact.creation 100102"))
+    page.get_by_role("button", name="Preview this draft").click()
+    expect(result.get_by_role("row", name="email")).to_contain_text("lea@example.com")
+    expect(result.get_by_role("row", name="country")).to_contain_text("FR")
 
     page.get_by_role("button", name="Save as a new version").click()
     page.wait_for_url("**/history")
@@ -203,7 +213,8 @@ def test_replay_a_dead_letter(page, live):
     _, seeded = live
     sign_in(page, seeded.email)
     page.get_by_role("link", name="Events").click()
-    row = page.get_by_role("row", name="field 'email': required, but 'email' is empty")
+    row = page.get_by_role("row", name="hubspot/contact v2: field 'email': required, but "
+                                       "'email' is empty")
     expect(row).to_contain_text("dead")
     dead = page.get_by_role("link", name="dead")
     expect(dead).to_contain_text("1")

@@ -200,3 +200,25 @@ def test_a_stored_version_that_no_longer_validates_is_shown_with_its_errors(clie
     rolled = client.post("/mappings/hubspot/deal/rollback", json={"version": 0},
                          headers=ADMIN)
     assert rolled.status_code == 201 and container.mappings.get("hubspot", "deal").version == 2
+
+
+def test_preview_takes_a_stored_event_and_refuses_a_hubspot_webhook_event(client):
+    outbound = {"eventType": "OutboundMessage", "sobject": "Lead", "received_at": 1.0,
+                "record": {"Id": "00Q1", "Email": "A@B.example", "Country": "DE"}}
+    lead = client.post("/mappings/salesforce/lead/preview", json={"payload": outbound},
+                       headers=ADMIN).get_json()
+    assert (lead["record"]["email"], lead["record"]["country"]) == ("a@b.example", "DE")
+    byoc = {"eventType": "ConversationStarted", "received_at": 1.0,
+            "data": {"conversationIdentifier": "c-1", "attributes": {"language": "EN"}}}
+    conversation = client.post("/mappings/salesforce/conversation/preview",
+                               json={"payload": byoc}, headers=ADMIN).get_json()
+    assert conversation["record"]["language"] == "en"
+    webhook = {"portal_id": "62515", "subscription_type": "contact.creation",
+               "object_type": "contact", "object_id": "101", "action": "creation"}
+    refused = client.post("/mappings/hubspot/contact/preview", json={"payload": webhook},
+                          headers=ADMIN)
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"][0]["message"] == (
+        "the payload is a HubSpot webhook event (contact.creation of contact 101), which "
+        "carries no record properties; paste the record's properties, or pick the event in "
+        "the admin console, which reads the record from HubSpot")

@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 
-from connector.mapping import MappingError, preview, versions
+from connector.mapping import MappingError, parse_mapping_text, preview, versions
+from connector.service import event_records
 from connector.store import admin_repo
 
 from ..common import container
@@ -39,9 +40,39 @@ def _draft() -> str:
     return request.form.get("yaml", "").replace("\r\n", "\n")
 
 
-def _recent_events(source: str) -> list[Any]:
-    with container().db.session() as session:
-        return admin_repo.events(session, g.account_id, source=source, limit=20)
+def _recent_events(source: str, obj: str) -> list[dict[str, Any]]:
+    """The account's 20 latest events from ``source`` about an ``obj`` record (a contact
+    page lists contact events only), each with a short label."""
+    with container().db.read_session() as session:
+        rows = admin_repo.events(session, g.account_id, source=source, limit=300)
+        out = []
+        for row in rows:
+            if event_records.event_object(source, row.kind, row.payload) != obj:
+                continue
+            out.append({"id": row.id, "created_at": row.created_at, "status": row.status,
+                        "label": event_records.describe(source, row.payload)})
+            if len(out) == 20:
+                break
+        return out
+
+
+def _event_record(source: str, obj: str, event_id: str, draft: str) -> dict[str, Any]:
+    """The record behind one of the account's events, read with the properties the
+    draft needs (the current version's when the draft does not parse)."""
+    with container().db.read_session() as session:
+        event = admin_repo.event(session, g.account_id, event_id)
+        if event is None:
+            raise AdminError(404, "Event not found in your account.")
+        source_of, kind, payload = event.source, event.kind, dict(event.payload)
+    about = event_records.event_object(source_of, kind, payload)
+    if source_of != source or about != obj:
+        raise event_records.RecordUnavailable(
+            f"That event is not about a {source} {obj}; pick one from the list.")
+    try:
+        properties = parse_mapping_text(draft, expected=(source, obj)).properties
+    except MappingError:
+        properties = _version_or_404(source, obj).mapping().properties
+    return event_records.record_for_event(container(), source, payload, properties)
 
 
 @bp.get("/mappings")
@@ -57,7 +88,7 @@ def _edit_page(source: str, obj: str, text: str, *, errors=(), status: int = 200
     return render_template(
         "admin/mapping_edit.html", source=source, obj=obj, current=current, text=text,
         errors=list(errors), comment=comment, payload=payload, result=result,
-        events=_recent_events(source), event_id=event_id), status
+        events=_recent_events(source, obj), event_id=event_id), status
 
 
 @bp.get("/mappings/<source>/<obj>")
@@ -109,11 +140,11 @@ def mapping_preview(source: str, obj: str):
     event_id = request.form.get("event_id", "")
     page = {"comment": request.form.get("comment", ""), "event_id": event_id}
     if event_id:
-        with container().db.read_session() as session:
-            event = admin_repo.event(session, g.account_id, event_id)
-            if event is None:
-                raise AdminError(404, "Event not found in your account.")
-            raw = json.dumps(event.payload, indent=2)
+        try:
+            raw = json.dumps(_event_record(source, obj, event_id, text), indent=2)
+        except event_records.RecordUnavailable as exc:
+            return _edit_page(source, obj, text, payload=raw, status=400, **page,
+                              errors=[f"Invalid field 'event_id': {exc}"])
     try:
         payload = json.loads(raw)
     except json.JSONDecodeError as exc:
