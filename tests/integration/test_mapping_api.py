@@ -222,3 +222,40 @@ def test_preview_takes_a_stored_event_and_refuses_a_hubspot_webhook_event(client
         "the payload is a HubSpot webhook event (contact.creation of contact 101), which "
         "carries no record properties; paste the record's properties, or pick the event in "
         "the admin console, which reads the record from HubSpot")
+
+
+def test_validate_preview_and_save_warn_about_trigger_fields_the_edit_drops(client, headers,
+                                                                              account_id):
+    rep = make_user(client, headers, "ana@example.com")
+    trigger = {"match": "any", "groups": [{"match": "all", "conditions": [
+        {"field": "country", "operator": "equals", "value": "DE"},
+        {"field": "employees", "operator": "gt", "value": 10}]}]}
+    eu = make_router(client, headers, [rep], trigger=trigger)
+    client.patch(f"/routers/{eu}", json={"name": "EU inbound"}, headers=headers)
+    draft_router = make_router(client, headers, [rep], published=False, trigger=trigger)
+    text = current_yaml(client)
+    renamed = text.replace("  country: {source: country", "  country_code: {source: country")
+    unchanged = client.post("/mappings/hubspot/contact/validate", json={"yaml": text},
+                            headers=ADMIN).get_json()
+    assert unchanged["warnings"] == []
+
+    checked = client.post("/mappings/hubspot/contact/validate", json={"yaml": renamed},
+                          headers=ADMIN).get_json()
+    assert checked["valid"] is True
+    assert [w["message"] for w in checked["warnings"]] == [
+        "router 'EU inbound' (published) uses field 'country', which this version no "
+        "longer maps",
+        "router 'Router' (unpublished) uses field 'country', which this version no longer "
+        "maps"]
+    assert [(w["router_id"], w["account_id"], w["field"]) for w in checked["warnings"]] == [
+        (eu, account_id, "country"), (draft_router, account_id, "country")]
+    previewed = client.post("/mappings/hubspot/contact/preview", json={
+        "payload": {"country": "DE"}, "yaml": renamed}, headers=ADMIN).get_json()
+    assert len(previewed["warnings"]) == 2
+    saved = client.put("/mappings/hubspot/contact", json={
+        "yaml": renamed, "comment": "country code"}, headers=ADMIN)
+    assert saved.status_code == 201 and saved.get_json()["version"] == 1
+    assert [w["router"] for w in saved.get_json()["warnings"]] == ["EU inbound", "Router"]
+    again = client.put("/mappings/hubspot/contact", json={"yaml": renamed, "comment": "same"},
+                       headers=ADMIN).get_json()
+    assert again["warnings"] == []  # measured against the version it replaces

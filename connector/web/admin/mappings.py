@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 
-from connector.mapping import MappingError, parse_mapping_text, preview, versions
+from connector.mapping import MappingError, parse_mapping_text, preview, usage, versions
 from connector.service import event_records
 from connector.store import admin_repo
 
@@ -33,6 +33,19 @@ def _version_or_404(source: str, obj: str, version: int | None = None):
 
 def _issues(exc: MappingError) -> list[str]:
     return [str(i) for i in exc.issues] or list(exc.errors)
+
+
+def _warnings(source: str, obj: str, text: str) -> list[str]:
+    """Routers whose trigger uses a field this text no longer maps: this account's by
+    name; other accounts' (mappings are shared) only counted, never named."""
+    found = usage.dropped_fields(container().db, source, obj, text)
+    mine = [w.text for w in found if w.account_id == g.account_id]
+    others = len({w.router_id for w in found if w.account_id != g.account_id})
+    if others:
+        mine.append(f"{others} router{'s' if others > 1 else ''} of other accounts on this "
+                    f"connector also use{'' if others > 1 else 's'} fields this version no "
+                    "longer maps")
+    return mine
 
 
 def _draft() -> str:
@@ -83,11 +96,13 @@ def mappings_list():
 
 
 def _edit_page(source: str, obj: str, text: str, *, errors=(), status: int = 200,
-               comment: str = "", payload: str = "", result=None, event_id: str = ""):
+               comment: str = "", payload: str = "", result=None, event_id: str = "",
+               warnings=()):
     current = _version_or_404(source, obj)
     return render_template(
         "admin/mapping_edit.html", source=source, obj=obj, current=current, text=text,
         errors=list(errors), comment=comment, payload=payload, result=result,
+        warnings=list(warnings),
         events=_recent_events(source, obj), event_id=event_id), status
 
 
@@ -106,7 +121,8 @@ def mapping_validate(source: str, obj: str):
         issues = versions.validate(container().db, source, obj, _draft())
     except versions.UnknownMapping:
         raise AdminError(404, f"There is no mapping for {source}/{obj}.") from None
-    return jsonify({"ok": not issues, "errors": [str(i) for i in issues]})
+    return jsonify({"ok": not issues, "errors": [str(i) for i in issues],
+                    "warnings": _warnings(source, obj, _draft())})
 
 
 @bp.post("/mappings/<source>/<obj>")
@@ -119,6 +135,7 @@ def mapping_save(source: str, obj: str):
             "Invalid field 'comment': say what this change is for; it is shown in the "
             "history"])
     try:
+        warnings = _warnings(source, obj, text)  # against the version being replaced
         saved = versions.save_version(container().db, source, obj, text,
                                       author=g.admin.email, comment=comment)
     except versions.UnknownMapping:
@@ -127,6 +144,8 @@ def mapping_save(source: str, obj: str):
         return _edit_page(source, obj, text, errors=_issues(exc), comment=comment,
                           status=400)
     flash(f"Saved {source}/{obj} as {saved.label}. The next event is mapped with it.")
+    for warning in warnings:
+        flash(f"Warning: {warning}. Update that router's trigger.", "warning")
     return redirect(url_for("admin.mapping_history", source=source, obj=obj))
 
 
@@ -160,7 +179,8 @@ def mapping_preview(source: str, obj: str):
     except MappingError as exc:
         return _edit_page(source, obj, text, payload=raw, errors=_issues(exc), status=400,
                           **page)
-    return _edit_page(source, obj, text, payload=raw, result=result, **page)
+    return _edit_page(source, obj, text, payload=raw, result=result, **page,
+                      warnings=_warnings(source, obj, text))
 
 
 @bp.get("/mappings/<source>/<obj>/history")
