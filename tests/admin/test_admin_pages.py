@@ -299,6 +299,38 @@ def test_decisions_search_by_record_and_rep_and_explain_why(container, client, t
     assert "No user with email &#39;nobody@acme.example&#39;" in unknown
 
 
+def test_why_page_shows_the_conditions_and_values_of_decision_time(container, client, two):
+    acme, _ = two
+    headers = auth(acme.account_id)
+    client.patch(f"/routers/{acme.router_id}", headers=headers, json={"settings": {
+        "users": [{"user_id": acme.jane}, {"user_id": acme.bob}],
+        "trigger": {"match": "any", "groups": [{"match": "all", "conditions": [
+            {"field": "country", "operator": "equals", "value": "FR"}]}]}}})
+    client.patch(f"/contacts/{acme.contact_id}", json={"fields": {"country": "US"}},
+                 headers=headers)
+    sign_in(client, acme.email)
+    detail = _html(client.get(f"/admin/decisions/{_assigned_id(container, acme.account_id)}"))
+    assert "The trigger matched group 1 (country is &#39;DE&#39;)." in detail
+    assert "The record&#39;s values the trigger read then: country was &#39;DE&#39;." in detail
+    assert "<tr><td>country</td><td>DE</td></tr>" in detail
+    assert "FR" not in detail and 'id="old-decision"' not in detail
+
+
+def test_why_page_of_an_old_decision_falls_back_to_current_values_and_says_so(container,
+                                                                               client, two):
+    acme, _ = two
+    decision_id = _assigned_id(container, acme.account_id)
+    with container.db.session() as session:
+        row = session.get(DecisionRow, decision_id)
+        row.reason = {k: v for k, v in row.reason.items() if k not in ("trigger", "fields")}
+    sign_in(client, acme.email)
+    detail = " ".join(_html(client.get(f"/admin/decisions/{decision_id}")).split())
+    assert "The trigger matched group 1 (country is &#39;DE&#39;)." in detail
+    assert 'id="old-decision"' in detail
+    assert "The conditions shown are the router's <em>current</em> ones" in detail
+    assert "values the trigger read then" not in detail
+
+
 def _assigned_id(container, account_id: str) -> str:
     with container.db.session() as session:
         return session.scalars(select(DecisionRow.id).where(
