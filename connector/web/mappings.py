@@ -257,21 +257,23 @@ def openapi_paths() -> dict[str, Any]:
         "/mappings/{source}/{object}": {
             "get": op("A mapping: current version (YAML, properties, owner) and history",
                       "Mapping"),
-            "put": op("Save a new version (admin token; its subject is the author)", "Saved",
+            "put": op("Save a new version (admin token; its subject is the author)",
+                      "Saved, with warnings about routers whose trigger fields it drops",
                       body=draft, status="201", extra={"400": invalid})},
         "/mappings/{source}/{object}/versions": {
-            "post": op("Save a new version", "Saved", body=draft, status="201",
-                       extra={"400": invalid})},
+            "post": op("Save a new version", "Saved, with warnings", body=draft,
+                       status="201", extra={"400": invalid})},
         "/mappings/{source}/{object}/versions/{version}": {
             "get": op("One version with its YAML", "Version", params=[
                 {"name": "version", "in": "path", "required": True,
                  "schema": {"type": "integer"}}])},
         "/mappings/{source}/{object}/validate": {
             "post": op("Validate a draft; errors carry line numbers", "valid, errors, "
-                       "properties", body={"required": ["yaml"], "properties": {"yaml": text}})},
+                       "warnings, properties",
+                       body={"required": ["yaml"], "properties": {"yaml": text}})},
         "/mappings/{source}/{object}/preview": {
             "post": op("Map a payload and show which published routers' triggers match; "
-                       "writes nothing", "record, owner, errors, routers",
+                       "writes nothing", "record, owner, errors, routers, warnings",
                        body={"required": ["payload"], "properties": {
                            "payload": {"type": "object"}, "yaml": text, "account_id": text}},
                        extra={"400": invalid})},
