@@ -10,12 +10,13 @@ holding the router's lock; see ``connector.jobs.dispatch``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from .availability import SkipReason, period_keys, unavailability
 from .distribution import RotationState, pick_member
-from .model import Account, OverwriteMode, Rep, RoutableObject, Router, RouterMember
+from .model import Account, OverwriteMode, Rep, RoutableObject, Router, RouterMember, Trigger
 from .outcomes import Outcome
 from .triggers import evaluate
 
@@ -50,6 +51,11 @@ class Decision:
     #: the rep-local periods the assignment counts against ({"day": ..., "week": ...})
     periods: Mapping[str, str] = field(default_factory=dict)
     note: str = ""
+    #: the trigger as it was evaluated (``{"match", "groups": [{"match", "conditions"}]}``)
+    #: and the record's values of the fields it read, so the reason stays true after
+    #: the router or the record changes; None before the trigger was evaluated
+    trigger: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
 
     @property
     def assigned(self) -> bool:
@@ -67,6 +73,8 @@ class Decision:
             "picked": self.rep.email if self.rep else None,
             "via_backup": self.via_backup,
             "note": self.note,
+            **({"trigger": self.trigger, "fields": self.fields}
+               if self.trigger is not None else {}),
         }
 
 
@@ -132,10 +140,32 @@ def decide(
     if obj is None or obj.archived or obj.object_type != router.object_type:
         return Decision(Outcome.OBJECT_NOT_FOUND)
 
-    trigger = evaluate(settings.trigger, obj.fields)
-    if not trigger.matched:
-        return Decision(Outcome.TRIGGER_NOT_MATCHED, model=settings.model.value)
-    groups = trigger.matched_groups
+    result = evaluate(settings.trigger, obj.fields)
+    seen = evaluated_trigger(settings.trigger, obj.fields)
+    if not result.matched:
+        return replace(Decision(Outcome.TRIGGER_NOT_MATCHED, model=settings.model.value),
+                       **seen)
+    decision = _after_trigger(router, obj, reps, state, now, result.matched_groups)
+    return replace(decision, **seen)
+
+
+def evaluated_trigger(trigger: Trigger, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The trigger's conditions as plain data and the record's values of the fields they
+    read (JSON-friendly), to store with the decision."""
+    groups = [{"match": g.match,
+               "conditions": [{"field": c.field, "operator": c.operator,
+                               "value": list(c.value) if isinstance(c.value, tuple | list)
+                               else c.value} for c in g.conditions]}
+              for g in trigger.groups]
+    names = dict.fromkeys(c.field for g in trigger.groups for c in g.conditions)
+    return {"trigger": {"match": trigger.match, "groups": groups},
+            "fields": {name: fields.get(name) for name in names}}
+
+
+def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
+                   state: RouterState, now: datetime, groups: tuple[int, ...]) -> Decision:
+    settings = router.settings
+    assert settings is not None
 
     if obj.owner_rep_id is not None:
         owner = reps.get(obj.owner_rep_id)

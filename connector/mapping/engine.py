@@ -120,8 +120,18 @@ class ObjectMapping:
     owner_property: str
     fields: tuple[FieldSpec, ...] = field(default_factory=tuple)
     origin: str = "<memory>"
-    #: 0 for the default file, N for the N-th version saved in the database
-    version: int = 0
+    #: 0 for the default file, N for the N-th version saved in the database, None for
+    #: a draft that is not saved
+    version: int | None = 0
+
+    @property
+    def identity(self) -> str:
+        """Which mapping and version this is, as record errors name it:
+        ``hubspot/contact v3``, ``hubspot/contact v0 (default file)`` or ``... (draft)``."""
+        name = f"{self.source}/{self.object}"
+        if self.version is None:
+            return f"{name} (draft)"
+        return f"{name} v{self.version}" + (" (default file)" if self.version == 0 else "")
 
     @property
     def properties(self) -> tuple[str, ...]:
@@ -136,18 +146,22 @@ class ObjectMapping:
 
     def apply(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """``{field: value}`` for a record's properties. Raises ``MappingError`` naming
-        every field that is required but empty, or whose value does not fit its type."""
+        every field that is required but empty, or whose value does not fit its type; each
+        error starts with the mapping's identity and version, so an error stored with a
+        failed event says which version produced it."""
         values: dict[str, Any] = {}
         errors: list[str] = []
         for spec in self.fields:
             try:
                 value = spec.map_value(record)
             except CoercionError as exc:
-                errors.append(f"field '{spec.name}': expected {exc.expected}; got "
+                errors.append(f"{self.identity}: field '{spec.name}': expected "
+                              f"{exc.expected}; got "
                               f"{exc.value!r} (from {spec.describe_source()})")
                 continue
             if value is None and spec.required:
-                errors.append(f"field '{spec.name}': required, but {spec.describe_source()} "
+                errors.append(f"{self.identity}: field '{spec.name}': required, but "
+                              f"{spec.describe_source()} "
                               f"{'is' if len(spec.paths) == 1 else 'are'} empty")
                 continue
             values[spec.name] = value
@@ -156,7 +170,8 @@ class ObjectMapping:
         return values
 
 
-def build_mapping(data: Mapping[str, Any], origin: str, version: int = 0) -> ObjectMapping:
+def build_mapping(data: Mapping[str, Any], origin: str,
+                  version: int | None = 0) -> ObjectMapping:
     """An ``ObjectMapping`` from a document that passed validation."""
     owner = data["owner"]
     specs = []
@@ -183,7 +198,7 @@ def parse_mapping(data: Any, origin: str = "<memory>", *, version: int = 0) -> O
     return build_mapping(data, origin, version)
 
 
-def parse_mapping_text(text: str, origin: str = "<memory>", *, version: int = 0,
+def parse_mapping_text(text: str, origin: str = "<memory>", *, version: int | None = 0,
                        expected: tuple[str, str] | None = None,
                        expected_where: str = "the mapping being edited") -> ObjectMapping:
     """A mapping from YAML text; errors carry line numbers. ``expected`` is the

@@ -54,11 +54,24 @@ class PreviewResult:
 
 
 def record_properties(mapping: ObjectMapping, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Accept the bare properties or a CRM record that wraps them (``{"id": ...,
-    "properties": {...}}`` as HubSpot returns it)."""
-    inner = payload.get("properties")
-    if isinstance(inner, Mapping) and not any(p in payload for p in mapping.properties):
-        return inner
+    """The record's properties in ``payload``: the bare properties, a CRM record that
+    wraps them (``{"id": ..., "properties": {...}}`` as HubSpot returns it), or a stored
+    inbox event that carries its record (a Salesforce Outbound Message ``{"sobject",
+    "record"}``, a BYOC ``{"eventType": "ConversationStarted", "data"}``). A HubSpot
+    webhook event carries no properties at all: that raises ``MappingError`` saying so,
+    instead of mapping an empty record."""
+    if any(p in payload for p in mapping.properties):
+        return payload
+    for key in ("properties", "record", "data"):
+        inner = payload.get(key)
+        if isinstance(inner, Mapping) and (key != "data" or "eventType" in payload):
+            return inner
+    if {"portal_id", "object_id", "action"} <= payload.keys():
+        raise MappingError([
+            f"the payload is a HubSpot webhook event ({payload.get('subscription_type')} "
+            f"of {payload.get('object_type')} {payload.get('object_id')}), which carries "
+            "no record properties; paste the record's properties, or pick the event in "
+            "the admin console, which reads the record from HubSpot"])
     return payload
 
 
@@ -75,9 +88,9 @@ def preview(db: Database, source: str, obj: str, payload: Mapping[str, Any], *,
     else:
         versions.validate(db, source, obj, yaml_text, root=root)
         mapping = parse_mapping_text(yaml_text, f"{source}/{obj} (draft)",
-                                     expected=(source, obj))
+                                     expected=(source, obj), version=None)
         version = None
-    properties = record_properties(mapping, payload)
+    properties = record_properties(mapping, payload)  # may raise MappingError
     owner = properties.get(mapping.owner_property)
     try:
         record = mapping.apply(properties)

@@ -57,3 +57,11 @@ def published_routers(session: Session, object_type: str,
     if account_id is not None:
         query = query.where(RouterRow.account_id == account_id)
     return list(session.scalars(query.order_by(RouterRow.created_at, RouterRow.id)))
+
+
+def routers_of_type(session: Session, object_type: str) -> list[RouterRow]:
+    """Every router of an object type in every account, published first, then oldest
+    first: the routers whose triggers read that type's mapped fields."""
+    return list(session.scalars(select(RouterRow).where(RouterRow.object_type == object_type)
+                                .order_by(RouterRow.published.desc(), RouterRow.created_at,
+                                          RouterRow.id)))

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from connector.mapping import MappingError, preview, versions
+from connector.mapping import MappingError, preview, usage, versions
 
 from .auth import _claims
 from .common import container, json_body
@@ -52,6 +52,13 @@ def _invalid(exc: MappingError, message: str = "Invalid mapping"):
                             for e in exc.errors]})
     response.status_code = 400
     return response
+
+
+def _warnings(source: str, obj: str, text: str) -> list[dict[str, Any]]:
+    """Routers (of every account: mappings are global) whose trigger uses a field this
+    text no longer maps. Warnings only; the text can still be saved."""
+    return [w.as_dict() for w in usage.dropped_fields(_db(), source, obj, text,
+                                                      root=_root())]
 
 
 def _version_arg(raw: Any, name: str) -> int | None:
@@ -138,7 +145,8 @@ def export_version(source: str, obj: str):
 def validate_mapping(source: str, obj: str):
     text = _text_field(_body(), "yaml")
     issues = versions.validate(_db(), source, obj, text, root=_root())
-    result: dict[str, Any] = {"valid": not issues, "errors": [i.as_dict() for i in issues]}
+    result: dict[str, Any] = {"valid": not issues, "errors": [i.as_dict() for i in issues],
+                              "warnings": _warnings(source, obj, text)}
     if not issues:
         from connector.mapping import parse_mapping_text
 
@@ -162,7 +170,8 @@ def preview_mapping(source: str, obj: str):
                                  account_id=account, root=_root())
     except MappingError as exc:
         return _invalid(exc)
-    return jsonify(result.as_dict())
+    warnings = _warnings(source, obj, text) if text is not None else []
+    return jsonify(result.as_dict() | {"warnings": warnings})
 
 
 @bp.route("/mappings/<source>/<obj>", methods=["PUT"])
@@ -172,13 +181,14 @@ def save_mapping(source: str, obj: str):
     body = _body()
     text = _text_field(body, "yaml")
     comment = _text_field(body, "comment", required=False) or ""
+    warnings = _warnings(source, obj, text)  # against the version being replaced
     try:
         saved = versions.save_version(_db(), source, obj, text, g.subject, comment,
                                       root=_root())
     except MappingError as exc:
         return _invalid(exc)
     container().mappings.invalidate(source, obj)
-    return jsonify(saved.as_dict()), 201
+    return jsonify(saved.as_dict() | {"warnings": warnings}), 201
 
 
 @bp.get("/mappings/<source>/<obj>/diff")
@@ -247,21 +257,23 @@ def openapi_paths() -> dict[str, Any]:
         "/mappings/{source}/{object}": {
             "get": op("A mapping: current version (YAML, properties, owner) and history",
                       "Mapping"),
-            "put": op("Save a new version (admin token; its subject is the author)", "Saved",
+            "put": op("Save a new version (admin token; its subject is the author)",
+                      "Saved, with warnings about routers whose trigger fields it drops",
                       body=draft, status="201", extra={"400": invalid})},
         "/mappings/{source}/{object}/versions": {
-            "post": op("Save a new version", "Saved", body=draft, status="201",
-                       extra={"400": invalid})},
+            "post": op("Save a new version", "Saved, with warnings", body=draft,
+                       status="201", extra={"400": invalid})},
         "/mappings/{source}/{object}/versions/{version}": {
             "get": op("One version with its YAML", "Version", params=[
                 {"name": "version", "in": "path", "required": True,
                  "schema": {"type": "integer"}}])},
         "/mappings/{source}/{object}/validate": {
             "post": op("Validate a draft; errors carry line numbers", "valid, errors, "
-                       "properties", body={"required": ["yaml"], "properties": {"yaml": text}})},
+                       "warnings, properties",
+                       body={"required": ["yaml"], "properties": {"yaml": text}})},
         "/mappings/{source}/{object}/preview": {
             "post": op("Map a payload and show which published routers' triggers match; "
-                       "writes nothing", "record, owner, errors, routers",
+                       "writes nothing", "record, owner, errors, routers, warnings",
                        body={"required": ["payload"], "properties": {
                            "payload": {"type": "object"}, "yaml": text, "account_id": text}},
                        extra={"400": invalid})},

@@ -54,6 +54,12 @@ class OutOfOffice(Strict):
             raise ValueError("must include a time zone offset, e.g. 2026-01-05T09:00:00Z")
         return value
 
+    @model_validator(mode="after")
+    def _ordered(self) -> OutOfOffice:
+        if self.end <= self.start:
+            raise ValueError("the end must be after the start")
+        return self
+
 
 class UserIn(Strict):
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

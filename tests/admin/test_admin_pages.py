@@ -14,6 +14,7 @@ from connector.store.models import (
     RouterRow,
 )
 from tests.admin.seed import csrf, seed, sign_in
+from tests.conftest import auth
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def _router_form(client, router_id: str, **changes) -> dict[str, str]:
     html = _html(client.get(f"/admin/routers/{router_id}"))
     form = html[html.index('id="router-form"'):html.index("</form>",
                                                            html.index('id="router-form"'))]
-    data: dict[str, str] = {}
+    data: dict[str, str | list[str]] = {}
     for tag in re.findall(r"<input[^>]*>", form):
         name = re.search(r'name="([^"]+)"', tag)
         if not name:
@@ -42,7 +43,11 @@ def _router_form(client, router_id: str, **changes) -> dict[str, str]:
         value = re.search(r'value="([^"]*)"', tag)
         if 'type="checkbox"' in tag and "checked" not in tag:
             continue
-        data[name.group(1)] = value.group(1) if value else ""
+        text = value.group(1) if value else ""
+        if name.group(1) in data:  # checkboxes sharing a name post every checked value
+            earlier = data[name.group(1)]
+            text = [*(earlier if isinstance(earlier, list) else [earlier]), text]
+        data[name.group(1)] = text
     for select_name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form,
                                         re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', body) or \
@@ -146,9 +151,10 @@ def test_router_edit_errors_name_the_field_like_the_api_and_store_nothing(contai
     html = _html(response)
     assert response.status_code == 400
     # the form lists users by email (bob, jane), so Jane is users.1 as the API would say
-    assert ("Invalid field &#39;settings.users.1.weight&#39; (Jane Doe &lt;jane@acme.example"
-            "&gt;): Input should be greater than or equal to 0") in html
-    assert "Invalid field &#39;settings.load_window_hours&#39;" in html
+    assert ("Weight of Jane Doe &lt;jane@acme.example&gt;: must be 0 or more "
+            "(settings.users.1.weight)") in html
+    assert "Load-balancing window (hours): must be 1 or more (settings.load_window_hours)" \
+        in html
     assert 'value="-2"' in html  # the refused form keeps the admin's edits
     backup_without_user = _router_form(client, acme.router_id, backup_enabled="1",
                                        backup_user_id="")
@@ -157,6 +163,72 @@ def test_router_edit_errors_name_the_field_like_the_api_and_store_nothing(contai
            "user is enabled" in html
     with container.db.session() as session:
         assert session.get(RouterRow, acme.router_id).settings == before
+
+
+def test_router_edit_sets_start_on_and_watched_properties(container, client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    form = _router_form(client, acme.router_id, start_on=["creation", "change"],
+                        watch_properties="lifecyclestage, country ,")
+    assert client.post(f"/admin/routers/{acme.router_id}", data=form).status_code == 302
+    with container.db.session() as session:
+        settings = session.get(RouterRow, acme.router_id).settings
+    assert settings["start_on"] == ["creation", "change"]
+    assert settings["watch_properties"] == ["lifecyclestage", "country"]
+    again = _router_form(client, acme.router_id)
+    assert again["start_on"] == ["creation", "change"]
+    assert again["watch_properties"] == "lifecyclestage, country"
+    unwatched = _html(client.post(f"/admin/routers/{acme.router_id}", data=_router_form(
+        client, acme.router_id, start_on="change", watch_properties="")))
+    assert "watch_properties must name at least one CRM property when start_on includes " \
+           "&#39;change&#39;" in unwatched
+    nothing = dict(_router_form(client, acme.router_id))
+    del nothing["start_on"]
+    refused = _html(client.post(f"/admin/routers/{acme.router_id}", data=nothing))
+    assert "Start on: choose record creation, a change of watched properties, or both" in \
+        refused
+
+
+def test_simulate_sample_is_prefilled_with_the_mapped_field_names(client, two):
+    import html as html_lib
+    import json
+
+    acme, _ = two
+    sign_in(client, acme.email)
+    page = _html(client.get(f"/admin/routers/{acme.router_id}"))
+    start = page.index('name="sample"')
+    text = page[page.index(">", start) + 1:page.index("</textarea>", start)]
+    sample = json.loads(html_lib.unescape(text))
+    assert "lifecyclestage" not in sample and sample["lifecycle_stage"] is None
+    assert sample["country"] == "DE"  # what the trigger looks for
+    assert {"email", "employees", "first_name"} <= set(sample)
+    assert "(mapped by hubspot/contact v0, salesforce/contact v0, then the API's own " \
+        "and custom fields)" in " ".join(page.split())
+
+
+def test_trigger_fields_no_record_can_have_are_warned_about_but_saved(container, client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    form = _router_form(client, acme.router_id, **{
+        "cond-1-group": "1", "cond-1-field": "countyr", "cond-1-operator": "equals",
+        "cond-1-value": "DE", "cond-2-group": "1", "cond-2-field": "num_employees",
+        "cond-2-operator": "gt", "cond-2-value": "5"})
+    saved = client.post(f"/admin/routers/{acme.router_id}", data=form, follow_redirects=True)
+    html = _html(saved)
+    warning = ("Trigger field &#39;countyr&#39; is not a field of the contact mapping "
+               "(hubspot/contact, salesforce/contact), nor a contact field of the API or a "
+               "custom field: no record has it, so conditions on it never see a value")
+    assert f'<p class="flash warning">Warning: {warning}.</p>' in html
+    assert html.count(warning) == 2  # and in the page's own warnings
+    assert "num_employees" not in html.split("Warnings")[1].split("</div>")[0]
+    with container.db.session() as session:
+        conditions = session.get(RouterRow, acme.router_id).settings["trigger"]["groups"][0]
+    assert [c["field"] for c in conditions["conditions"]] == ["country", "countyr",
+                                                              "num_employees"]
+    client.post("/fields", json={"object_type": "contact", "internal_name": "countyr"},
+                headers=auth(acme.account_id))
+    assert "Trigger field &#39;countyr&#39;" not in _html(
+        client.get(f"/admin/routers/{acme.router_id}"))
 
 
 def test_publish_and_unpublish(container, client, two):
@@ -228,6 +300,38 @@ def test_decisions_search_by_record_and_rep_and_explain_why(container, client, t
     assert "No user with email &#39;nobody@acme.example&#39;" in unknown
 
 
+def test_why_page_shows_the_conditions_and_values_of_decision_time(container, client, two):
+    acme, _ = two
+    headers = auth(acme.account_id)
+    client.patch(f"/routers/{acme.router_id}", headers=headers, json={"settings": {
+        "users": [{"user_id": acme.jane}, {"user_id": acme.bob}],
+        "trigger": {"match": "any", "groups": [{"match": "all", "conditions": [
+            {"field": "country", "operator": "equals", "value": "FR"}]}]}}})
+    client.patch(f"/contacts/{acme.contact_id}", json={"fields": {"country": "US"}},
+                 headers=headers)
+    sign_in(client, acme.email)
+    detail = _html(client.get(f"/admin/decisions/{_assigned_id(container, acme.account_id)}"))
+    assert "The trigger matched group 1 (country is &#39;DE&#39;)." in detail
+    assert "The record&#39;s values the trigger read then: country was &#39;DE&#39;." in detail
+    assert "<tr><td>country</td><td>DE</td></tr>" in detail
+    assert "FR" not in detail and 'id="old-decision"' not in detail
+
+
+def test_why_page_of_an_old_decision_falls_back_to_current_values_and_says_so(container,
+                                                                               client, two):
+    acme, _ = two
+    decision_id = _assigned_id(container, acme.account_id)
+    with container.db.session() as session:
+        row = session.get(DecisionRow, decision_id)
+        row.reason = {k: v for k, v in row.reason.items() if k not in ("trigger", "fields")}
+    sign_in(client, acme.email)
+    detail = " ".join(_html(client.get(f"/admin/decisions/{decision_id}")).split())
+    assert "The trigger matched group 1 (country is &#39;DE&#39;)." in detail
+    assert 'id="old-decision"' in detail
+    assert "The conditions shown are the router's <em>current</em> ones" in detail
+    assert "values the trigger read then" not in detail
+
+
 def _assigned_id(container, account_id: str) -> str:
     with container.db.session() as session:
         return session.scalars(select(DecisionRow.id).where(
@@ -242,7 +346,20 @@ def test_events_page_counts_statuses_and_shows_dead_letters_with_their_error(cli
     html = _html(client.get("/admin/events"))
     assert "field &#39;email&#39;: required, but &#39;email&#39; is empty" in html
     assert '<strong>1</strong><span>dead</span>' in html
-    assert '<strong>1</strong><span>done</span>' in html
+    # two HubSpot webhook events, two Outbound Messages and two BYOC events
+    assert '<strong>6</strong><span>done</span>' in html
+
+
+def test_events_page_says_plainly_when_no_crm_is_connected(container, client, make_account):
+    from connector.service.admin_users import create_admin
+    from tests.admin.seed import PASSWORD
+
+    account = make_account("Initech")
+    create_admin(container.db, "ops@initech.example", account, PASSWORD)
+    sign_in(client, "ops@initech.example")
+    html = " ".join(_html(client.get("/admin/events")).split())
+    assert ("No HubSpot portal or Salesforce org is connected to your account yet, so no CRM "
+            "events are shown here.") in html
 
 
 def test_replay_one_dead_letter_puts_it_back_in_line(container, client, two):
@@ -271,7 +388,7 @@ def test_mapping_validate_endpoint_names_line_and_field(client, two):
     assert result["errors"][0].startswith(f"hubspot/contact (draft):{line}: field 'employees'")
     good = client.post("/admin/mappings/hubspot/contact/validate", data={"yaml": text},
                        headers={"X-CSRF-Token": token}).get_json()
-    assert good == {"ok": True, "errors": []}
+    assert good == {"ok": True, "errors": [], "warnings": []}
 
 
 def test_mapping_save_refuses_invalid_text_then_saves_and_rolls_back(container, client, two):
@@ -312,9 +429,114 @@ def test_mapping_preview_maps_a_payload_and_lists_matching_routers(client, two):
     assert "<td>email</td><td>ada@x.example</td>" in html
     assert "Acme inbound leads: <strong>trigger matches</strong> (group 1)" in html
     assert "Globex" not in html
-    from_event = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
-        "csrf_token": token, "yaml": text, "event_id": acme.dead_event_id}))
-    assert "<td>email</td><td>a@b.example</td>" in from_event
+
+
+def _options(html: str) -> list[str]:
+    import re
+
+    select_html = html[html.index('id="event-id"'):html.index("</select>",
+                                                              html.index('id="event-id"'))]
+    return re.findall(r'<option value="([^"]+)"', select_html)
+
+
+def test_preview_of_a_hubspot_webhook_event_reads_the_record_from_hubspot(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    page = _html(client.get("/admin/mappings/hubspot/contact"))
+    contacts = [acme.event_ids["100101"], acme.event_ids["100102"]]
+    assert sorted(_options(page)) == sorted(contacts)  # not the company event
+    assert "contact.creation 100102" in page
+    draft = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True) \
+        .replace("  email: {source: email,", "  zone: {source: hs_timezone}\n"
+                                              "  email: {source: email,")
+    html = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": draft, "event_id": acme.event_ids["100102"]}))
+    assert "<td>email</td><td>lea@example.com</td>" in html
+    assert "<td>employees</td><td>40</td>" in html
+    object_type, ids, properties = acme.crm.reads[-1]
+    assert (object_type, ids) == ("contact", ["100102"]) and "hs_timezone" in properties
+
+
+def test_preview_says_clearly_when_the_hubspot_record_cannot_be_read(container, client, two):
+    from connector.core.errors import AuthenticationFailed
+
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    del acme.crm.records["100101"]
+    gone = client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.event_ids["100101"]})
+    assert gone.status_code == 400
+    assert "HubSpot portal 1001 has no contact 100101 any more (deleted or merged?)" in \
+        _html(gone)
+
+    def refuse(*_):
+        raise AuthenticationFailed("HubSpot refused the portal's token")
+
+    acme.crm.read_records = refuse
+    refused = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.event_ids["100102"]}))
+    assert ("Could not read contact 100102 from HubSpot portal 1001: HubSpot refused the "
+            "portal&#39;s token.") in refused
+    company = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": text, "event_id": acme.event_ids["100103"]}))
+    assert "That event is not about a hubspot contact" in company
+
+
+def test_preview_of_salesforce_outbound_and_byoc_events_maps_their_record(client, two):
+    acme, globex = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    lead_page = _html(client.get("/admin/mappings/salesforce/lead"))
+    assert _options(lead_page) == [acme.event_ids["00Q000000000001"]]  # not the Contact
+    lead = client.get("/admin/mappings/salesforce/lead/export").get_data(as_text=True)
+    html = _html(client.post("/admin/mappings/salesforce/lead/preview", data={
+        "csrf_token": token, "yaml": lead, "event_id": acme.event_ids["00Q000000000001"]}))
+    assert "<td>email</td><td>lead@acme.example</td>" in html
+    assert "<td>employees</td><td>120</td>" in html
+    conversation_page = _html(client.get("/admin/mappings/salesforce/conversation"))
+    started = acme.event_ids["ConversationStarted:conv-1"]
+    assert _options(conversation_page) == [started]  # not the RoutingRequested transfer
+    conversation = client.get("/admin/mappings/salesforce/conversation/export") \
+        .get_data(as_text=True)
+    html = _html(client.post("/admin/mappings/salesforce/conversation/preview", data={
+        "csrf_token": token, "yaml": conversation, "event_id": started}))
+    assert "<td>conversation_identifier</td><td>conv-1</td>" in html
+    assert "<td>language</td><td>en</td>" in html
+    sign_in(client, globex.email)
+    assert _options(_html(client.get("/admin/mappings/salesforce/lead"))) == []
+
+
+def test_mapping_edits_that_drop_a_trigger_field_warn_but_still_save(client, two):
+    acme, _ = two
+    sign_in(client, acme.email)
+    token = csrf(client)
+    text = client.get("/admin/mappings/hubspot/contact/export").get_data(as_text=True)
+    renamed = text.replace("  country: {source: country", "  country_code: {source: country")
+    expected = [
+        "router 'Acme inbound leads' (published) uses field 'country', which this version "
+        "no longer maps",
+        "1 router of other accounts on this connector also uses fields this version no "
+        "longer maps"]
+    checked = client.post("/admin/mappings/hubspot/contact/validate", data={"yaml": renamed},
+                          headers={"X-CSRF-Token": token}).get_json()
+    assert checked == {"ok": True, "errors": [], "warnings": expected}
+    assert client.post("/admin/mappings/hubspot/contact/validate", data={"yaml": text},
+                       headers={"X-CSRF-Token": token}).get_json()["warnings"] == []
+    previewed = _html(client.post("/admin/mappings/hubspot/contact/preview", data={
+        "csrf_token": token, "yaml": renamed, "payload": '{"country": "DE"}'}))
+    assert "router &#39;Acme inbound leads&#39; (published) uses field &#39;country&#39;" \
+        in previewed and "Globex" not in previewed
+    saved = client.post("/admin/mappings/hubspot/contact", data={
+        "csrf_token": token, "yaml": renamed, "comment": "country code"},
+        follow_redirects=True)
+    html = _html(saved)
+    assert "Saved hubspot/contact as v1" in html
+    assert ('<p class="flash warning">Warning: router &#39;Acme inbound leads&#39; '
+            "(published) uses field &#39;country&#39;, which this version no longer maps. "
+            "Update that router&#39;s trigger.</p>") in html
 
 
 def test_mapping_text_from_a_browser_textarea_is_saved_with_plain_newlines(container, client,

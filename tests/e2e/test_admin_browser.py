@@ -1,10 +1,12 @@
 """The admin console driven in Debian's Chromium (Playwright, no browser download):
 sign in; edit a mapping, see the error, fix it, preview, save, roll back; edit a router
-and simulate; replay a dead letter. Each page is saved under docs/screenshots/."""
+and simulate; edit a rep's working hours; replay a dead letter. Each page is saved under
+docs/screenshots/."""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from connector.store.models import DecisionRow
-from tests.admin.seed import PASSWORD, Seeded, seed
+from tests.admin.seed import PASSWORD, Seeded, crm_settings, seed
 from tests.conftest import auth
 from tests.integration.helpers import make_contact
 
@@ -49,6 +51,11 @@ def _history(container, client, s: Seeded) -> None:
                         "matched_groups": [0], "skipped": [], "picked": email,
                         "via_backup": False, "note": ""},
                 created_at=now - timedelta(days=day, hours=n)))
+
+
+@pytest.fixture
+def config(config):
+    return crm_settings(config)
 
 
 @pytest.fixture
@@ -137,6 +144,12 @@ def test_mapping_edit_error_fix_preview_save_and_rollback(page, live):
     expect(result).to_contain_text("Acme inbound leads: trigger matches (group 1)")
     expect(result.get_by_role("row", name="country")).to_contain_text("DE")
     shot(page, "05-mapping-preview")
+    events = page.get_by_label("Recent event")
+    choice = events.get_by_role("option", name=re.compile("contact.creation 100102"))
+    events.select_option(label=choice.text_content())
+    page.get_by_role("button", name="Preview this draft").click()
+    expect(result.get_by_role("row", name="email")).to_contain_text("lea@example.com")
+    expect(result.get_by_role("row", name="country")).to_contain_text("FR")
 
     page.get_by_role("button", name="Save as a new version").click()
     page.wait_for_url("**/history")
@@ -164,8 +177,8 @@ def test_router_edit_and_simulate_then_read_the_decision(page, live):
     page.get_by_label("weight of jane@acme.example").fill("-1")
     page.get_by_role("button", name="Save router").click()
     expect(page.get_by_role("alert")).to_contain_text(
-        "Invalid field 'settings.users.1.weight' (Jane Doe <jane@acme.example>): "
-        "Input should be greater than or equal to 0")
+        "Weight of Jane Doe <jane@acme.example>: must be 0 or more "
+        "(settings.users.1.weight)")
     shot(page, "09-router-error")
     page.get_by_label("weight of jane@acme.example").fill("3")
     page.get_by_label("Model").select_option(label="Weighted")
@@ -174,8 +187,9 @@ def test_router_edit_and_simulate_then_read_the_decision(page, live):
     expect(page.get_by_text("Router saved")).to_be_visible()
     expect(page.get_by_label("Model")).to_have_value("weighted")
 
-    page.get_by_label("Sample record (mapped fields as JSON)").fill(
-        '{"country": "DE", "lifecycle_stage": "lead"}')
+    sample = page.get_by_label("Sample record (mapped fields as JSON)")
+    expect(sample).to_have_value(re.compile(r'"country": "DE"'))  # the mapped field names
+    expect(sample).to_have_value(re.compile(r'"lifecycle_stage": null'))
     page.get_by_role("button", name="Simulate").click()
     result = page.get_by_role("region", name="Simulation result")
     expect(result).to_contain_text("Assigned to Jane Doe <jane@acme.example>.")
@@ -197,13 +211,46 @@ def test_router_edit_and_simulate_then_read_the_decision(page, live):
     shot(page, "12-decision-why")
 
 
+def test_edit_a_reps_status_working_hours_and_out_of_office(page, live):
+    from playwright.sync_api import expect
+
+    _, seeded = live
+    sign_in(page, seeded.email)
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    page.get_by_role("link", name="Bob Stone").click()
+    page.get_by_label("Status").select_option("available")
+    page.get_by_label("Time zone (IANA name, e.g. Europe/Oslo)").fill("Europe/Oslo")
+    page.get_by_label("Only route to this user within these hours").check()
+    page.get_by_label("Monday hours").fill("09:00-12:00, 13:00-17:00")
+    page.get_by_label("Tuesday hours").fill("9-17")
+    page.get_by_role("button", name="Save user").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Tuesday, hours 1, start: must be a time of day as HH:MM "
+        "(working_hours.tuesday.0.start)")
+    page.get_by_label("Tuesday hours").fill("09:00-17:00")
+    page.get_by_label("out of office 1 from").fill("2026-12-24T00:00")
+    page.get_by_label("out of office 1 until").fill("2026-12-27T08:00")
+    page.get_by_role("button", name="Save user").click()
+    expect(page.get_by_text("Saved Bob Stone.")).to_be_visible()
+    expect(page.get_by_label("Monday hours")).to_have_value("09:00-12:00, 13:00-17:00")
+    expect(page.get_by_label("out of office 1 from")).to_have_value("2026-12-24T00:00")
+    shot(page, "14-user-availability")
+    page.get_by_role("link", name="All users").click()
+    row = page.get_by_role("row", name="Bob Stone")
+    expect(row).to_contain_text("mon 09:00-12:00, 13:00-17:00; tue 09:00-17:00")
+    expect(row).to_contain_text("Europe/Oslo")
+    expect(row).to_contain_text("available")
+
+
 def test_replay_a_dead_letter(page, live):
     from playwright.sync_api import expect
 
     _, seeded = live
     sign_in(page, seeded.email)
     page.get_by_role("link", name="Events").click()
-    row = page.get_by_role("row", name="field 'email': required, but 'email' is empty")
+    row = page.get_by_role("row", name="hubspot/contact v2: field 'email': required, but "
+                                       "'email' is empty")
     expect(row).to_contain_text("dead")
     dead = page.get_by_role("link", name="dead")
     expect(dead).to_contain_text("1")

@@ -166,7 +166,8 @@ def test_preview_maps_and_matches_triggers_writing_nothing(client, headers, cont
     failed = client.post("/mappings/hubspot/contact/preview", json={
         "payload": {"country": "DE"}, "yaml": required}, headers=ADMIN).get_json()
     assert failed["record"] is None and failed["routers"] == []
-    assert failed["errors"] == ["field 'email': required, but 'email' is empty"]
+    assert failed["errors"] == [
+        "hubspot/contact (draft): field 'email': required, but 'email' is empty"]
     assert client.post("/mappings/hubspot/contact/preview", json={"payload": []},
                        headers=ADMIN).get_json()["message"] == \
         "Invalid 'payload': must be an object (the record's properties)"
@@ -199,3 +200,62 @@ def test_a_stored_version_that_no_longer_validates_is_shown_with_its_errors(clie
     rolled = client.post("/mappings/hubspot/deal/rollback", json={"version": 0},
                          headers=ADMIN)
     assert rolled.status_code == 201 and container.mappings.get("hubspot", "deal").version == 2
+
+
+def test_preview_takes_a_stored_event_and_refuses_a_hubspot_webhook_event(client):
+    outbound = {"eventType": "OutboundMessage", "sobject": "Lead", "received_at": 1.0,
+                "record": {"Id": "00Q1", "Email": "A@B.example", "Country": "DE"}}
+    lead = client.post("/mappings/salesforce/lead/preview", json={"payload": outbound},
+                       headers=ADMIN).get_json()
+    assert (lead["record"]["email"], lead["record"]["country"]) == ("a@b.example", "DE")
+    byoc = {"eventType": "ConversationStarted", "received_at": 1.0,
+            "data": {"conversationIdentifier": "c-1", "attributes": {"language": "EN"}}}
+    conversation = client.post("/mappings/salesforce/conversation/preview",
+                               json={"payload": byoc}, headers=ADMIN).get_json()
+    assert conversation["record"]["language"] == "en"
+    webhook = {"portal_id": "62515", "subscription_type": "contact.creation",
+               "object_type": "contact", "object_id": "101", "action": "creation"}
+    refused = client.post("/mappings/hubspot/contact/preview", json={"payload": webhook},
+                          headers=ADMIN)
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"][0]["message"] == (
+        "the payload is a HubSpot webhook event (contact.creation of contact 101), which "
+        "carries no record properties; paste the record's properties, or pick the event in "
+        "the admin console, which reads the record from HubSpot")
+
+
+def test_validate_preview_and_save_warn_about_trigger_fields_the_edit_drops(client, headers,
+                                                                              account_id):
+    rep = make_user(client, headers, "ana@example.com")
+    trigger = {"match": "any", "groups": [{"match": "all", "conditions": [
+        {"field": "country", "operator": "equals", "value": "DE"},
+        {"field": "employees", "operator": "gt", "value": 10}]}]}
+    eu = make_router(client, headers, [rep], trigger=trigger)
+    client.patch(f"/routers/{eu}", json={"name": "EU inbound"}, headers=headers)
+    draft_router = make_router(client, headers, [rep], published=False, trigger=trigger)
+    text = current_yaml(client)
+    renamed = text.replace("  country: {source: country", "  country_code: {source: country")
+    unchanged = client.post("/mappings/hubspot/contact/validate", json={"yaml": text},
+                            headers=ADMIN).get_json()
+    assert unchanged["warnings"] == []
+
+    checked = client.post("/mappings/hubspot/contact/validate", json={"yaml": renamed},
+                          headers=ADMIN).get_json()
+    assert checked["valid"] is True
+    assert [w["message"] for w in checked["warnings"]] == [
+        "router 'EU inbound' (published) uses field 'country', which this version no "
+        "longer maps",
+        "router 'Router' (unpublished) uses field 'country', which this version no longer "
+        "maps"]
+    assert [(w["router_id"], w["account_id"], w["field"]) for w in checked["warnings"]] == [
+        (eu, account_id, "country"), (draft_router, account_id, "country")]
+    previewed = client.post("/mappings/hubspot/contact/preview", json={
+        "payload": {"country": "DE"}, "yaml": renamed}, headers=ADMIN).get_json()
+    assert len(previewed["warnings"]) == 2
+    saved = client.put("/mappings/hubspot/contact", json={
+        "yaml": renamed, "comment": "country code"}, headers=ADMIN)
+    assert saved.status_code == 201 and saved.get_json()["version"] == 1
+    assert [w["router"] for w in saved.get_json()["warnings"]] == ["EU inbound", "Router"]
+    again = client.put("/mappings/hubspot/contact", json={"yaml": renamed, "comment": "same"},
+                       headers=ADMIN).get_json()
+    assert again["warnings"] == []  # measured against the version it replaces

@@ -155,7 +155,7 @@ def test_preview_prints_the_record_and_matching_routers_writing_nothing(runner, 
     assert failed.exit_code == 1
     assert failed.output.splitlines()[1:] == [
         "the record cannot be mapped; it would not be routed:",
-        "  field 'amount': required, but 'amount' is empty"]
+        "  hubspot/deal (draft): field 'amount': required, but 'amount' is empty"]
 
     container = bootstrap(Config.from_env(env))
     with container.db.session() as session:

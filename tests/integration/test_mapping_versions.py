@@ -251,7 +251,8 @@ def test_a_record_failing_a_required_field_is_kept_with_its_reason_and_replayed(
 
             row = session.query(InboxEventRow).one()
             assert row.status == "failed"
-            assert row.last_error == "field 'pipeline': required, but 'pipeline' is empty"
+            assert row.last_error == ("hubspot/deal v1: field 'pipeline': required, but "
+                                      "'pipeline' is empty")
         versions.rollback(db, "hubspot", "deal", 0, "ana", "pipeline optional again")
         assert inbox.replay(db, all_failed=True) == 1
         assert executor.drain() == 1

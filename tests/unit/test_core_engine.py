@@ -138,3 +138,21 @@ def test_member_whose_user_was_deleted_is_skipped():
     decision = run(reps=reps)
     assert decision.rep.id == "r2"
     assert decision.skipped[0].reason == "user no longer exists"
+
+
+def test_the_reason_keeps_the_trigger_and_the_values_it_read():
+    trigger = Trigger(groups=(
+        ConditionGroup((Condition("country", "in", ("DE", "AT")),
+                        Condition("employees", "gt", 10)), match="any"),))
+    obj = RoutableObject("o1", "contact", {"country": "DE", "employees": None, "city": "Ulm"})
+    assigned = run(rt=router(trigger=trigger), obj=obj).explain()
+    assert assigned["outcome"] == "assigned" and assigned["matched_groups"] == [0]
+    assert assigned["trigger"] == {"match": "any", "groups": [{"match": "any", "conditions": [
+        {"field": "country", "operator": "in", "value": ["DE", "AT"]},
+        {"field": "employees", "operator": "gt", "value": 10}]}]}
+    assert assigned["fields"] == {"country": "DE", "employees": None}  # not city
+    missed = run(rt=router(trigger=trigger),
+                 obj=RoutableObject("o1", "contact", {"country": "US"})).explain()
+    assert missed["outcome"] == "trigger_not_matched"
+    assert missed["fields"] == {"country": "US", "employees": None}
+    assert "trigger" not in run(obj=None).explain()  # decided before the trigger

@@ -14,8 +14,8 @@ fields:
 """
 
 
-def mapping(fields: str):
-    return parse_mapping_text(HEAD + fields, "hubspot/contact (test)")
+def mapping(fields: str, version: int | None = 3):
+    return parse_mapping_text(HEAD + fields, "hubspot/contact (test)", version=version)
 
 
 def apply(fields: str, record: dict):
@@ -121,14 +121,14 @@ def test_enum_matches_case_insensitively_and_returns_the_listed_value():
 def test_a_value_that_does_not_fit_its_type_fails_the_record(kind, raw, message):
     with pytest.raises(MappingError) as info:
         apply(f"  v: {{source: v, type: {kind}}}\n", {"v": raw})
-    assert info.value.errors == [message]
+    assert info.value.errors == [f"hubspot/contact v3: {message}"]
 
 
 def test_an_enum_value_outside_the_list_fails_the_record():
     with pytest.raises(MappingError) as info:
         apply("  tier: {source: t, type: enum, values: [gold, silver]}\n", {"t": "bronze"})
-    assert str(info.value) == "field 'tier': expected one of gold, silver; got 'bronze' " \
-                              "(from 't')"
+    assert str(info.value) == "hubspot/contact v3: field 'tier': expected one of gold, " \
+                              "silver; got 'bronze' (from 't')"
 
 
 def test_required_fields_fail_the_record_naming_each_field():
@@ -138,9 +138,18 @@ def test_required_fields_fail_the_record_naming_each_field():
     with pytest.raises(MappingError) as info:
         apply(fields, {"email": "   ", "company": "Acme"})
     assert info.value.errors == [
-        "field 'email': required, but 'email' is empty",
-        "field 'name': required, but 'first', 'last' are empty"]
+        "hubspot/contact v3: field 'email': required, but 'email' is empty",
+        "hubspot/contact v3: field 'name': required, but 'first', 'last' are empty"]
     assert str(info.value) == "; ".join(info.value.errors)
+
+
+@pytest.mark.parametrize(("version", "identity"), [
+    (0, "hubspot/contact v0 (default file)"), (7, "hubspot/contact v7"),
+    (None, "hubspot/contact (draft)")])
+def test_record_errors_name_the_mapping_and_its_version(version, identity):
+    with pytest.raises(MappingError) as info:
+        mapping("  e: {source: e, required: true}\n", version=version).apply({})
+    assert info.value.errors == [f"{identity}: field 'e': required, but 'e' is empty"]
 
 
 def test_a_default_satisfies_a_required_field():

@@ -257,3 +257,66 @@ MORE = [
                          ids=[c[0] for c in MORE])
 def test_more_shapes_that_are_wrong(text, message):
     assert errors(text) == [message]
+
+
+PATTERNS_AND_VALUES = [
+    ("object that is not a lower-case name",
+     HEAD.replace("object: contact", "object: Contact-1") + "  e: e\n",
+     f"{ORIGIN}:2: object must be a lower-case name such as contact; got 'Contact-1'"),
+    ("object_type that is not a lower-case name",
+     HEAD.replace("object: contact", "object: contact\nobject_type: 'lead type'") + "  e: e\n",
+     f"{ORIGIN}:3: object_type must be a lower-case name such as contact; got 'lead type'"),
+    ("owner field that is not a field name",
+     HEAD.replace("field: contact_owner", "field: 'contact owner'") + "  e: e\n",
+     f"{ORIGIN}:4: owner.field must be a field name such as contact_owner; "
+     "got 'contact owner'"),
+    ("empty owner property",
+     HEAD.replace("property: hubspot_owner_id", "property: ''") + "  e: e\n",
+     f"{ORIGIN}:5: owner.property must be a CRM property name such as hubspot_owner_id; "
+     "got ''"),
+    ("top-level description that is not text", "description: 5\n" + HEAD + "  e: e\n",
+     f"{ORIGIN}:1: description must be text; got 5"),
+    ("field description that is not text", HEAD + "  e: {source: e, description: [a]}\n",
+     f"{ORIGIN}:7: field 'e': description must be text; got [\"a\"]"),
+    ("bad path inside sources",
+     HEAD + "  n: {sources: [first, 'a..b'], transforms: [{join: ' '}]}\n",
+     f"{ORIGIN}:7: field 'n': sources[1] must be a path such as email, address.city or "
+     "lines[0]; got 'a..b'"),
+    ("empty enum values", HEAD + "  t: {source: t, type: enum, values: []}\n",
+     f"{ORIGIN}:7: field 't': values must be a non-empty list of text values; got []"),
+    ("empty map", HEAD + "  t: {source: t, transforms: [{map: {}}]}\n",
+     f"{ORIGIN}:7: field 't': transform 1 (map) must be an object of value: replacement; "
+     "got {}"),
+    ("empty regex", HEAD + "  t: {source: t, transforms: [{regex: ''}]}\n",
+     f"{ORIGIN}:7: field 't': transform 1 (regex) must be a regular expression; got ''"),
+    ("join on a number", HEAD + "  n: {sources: [a, b], transforms: [{join: 5}]}\n",
+     f"{ORIGIN}:7: field 'n': transform 1 (join) must be a separator text; got 5"),
+    ("default transform of a list", HEAD + "  t: {source: t, transforms: [{default: [1]}]}\n",
+     f"{ORIGIN}:7: field 't': transform 1 (default) must be text, a number or true/false; "
+     "got [1]"),
+    ("map key read as null",
+     HEAD + "  t:\n    source: t\n    transforms:\n      - map: {~: none}\n",
+     f"{ORIGIN}:10: field 't': transform 1 (map) has a key YAML reads as null; put the key "
+     "in quotes"),
+    ("transform with an unknown key", HEAD + "  t: {source: t, transforms: [{lowercase: true}]}\n",
+     f"{ORIGIN}:7: field 't': transform 1 must be trim, lower, upper, or one of "
+     "{default: V}, {map: {...}}, {regex: PATTERN}, {join: SEP}, {split: SEP}; "
+     "got {\"lowercase\": true}"),
+    ("missing source", "object: contact\nowner: {field: a, property: b}\nfields: {e: e}\n",
+     f"{ORIGIN}:1: missing 'source'"),
+    ("missing owner", "source: hubspot\nobject: contact\nfields: {e: e}\n",
+     f"{ORIGIN}:1: missing 'owner'"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in PATTERNS_AND_VALUES],
+                         ids=[c[0] for c in PATTERNS_AND_VALUES])
+def test_names_patterns_and_empty_values_that_are_wrong(text, message):
+    assert errors(text) == [message]
+
+
+def test_a_file_that_cannot_be_read_says_so(tmp_path):
+    path = tmp_path / "hubspot" / "contact.yaml"
+    with pytest.raises(MappingError) as info:
+        load_mapping_file(path)
+    assert info.value.errors == [f"{path}: cannot read: No such file or directory"]

@@ -1,8 +1,8 @@
 """The admin console at ``/admin``: server-rendered pages for revenue-operations admins.
 
 Sign-in with an email and password (``connector admin create-user``), then mappings,
-routers (edit, publish, simulate), decisions with readable reasons, and inbox events
-with replay. Every page shows only the signed-in admin's account.
+routers (edit, publish, simulate), users (availability), decisions with readable
+reasons, and inbox events with replay. Every page shows only the signed-in admin's account.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _session_key(secret: str) -> bytes:
 def register(app: Flask) -> None:
     """Mount the console. Without ``CONNECTOR_SECRET_KEY`` its pages answer 503 and say
     which variable to set; the API keeps working."""
-    from . import auth, decisions, events, mappings, routers  # noqa: F401 - views
+    from . import auth, decisions, events, mappings, routers, users  # noqa: F401 - views
 
     config = app.config["CONTAINER"].config
     if config.secret_key:

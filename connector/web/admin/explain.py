@@ -1,8 +1,10 @@
 """A stored decision reason (``Decision.explain()``) told in plain sentences.
 
-"Why was this routed to Jane?" is answered from the reason stored with the decision
-(outcome, model, matched trigger groups, who was skipped and why, backup) and the
-router's settings, which name the conditions of each matched group.
+"Why was this routed to Jane?" is answered from the reason stored with the decision:
+outcome, model, matched trigger groups, who was skipped and why, backup, and (for
+decisions stored since the reason carries them) the trigger's conditions and the
+record's values of the fields it read at that moment. Older decisions fall back to the
+router's current conditions, and say so.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class Explanation:
     headline: str
     steps: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the conditions came from the decision itself (False: the router's current ones)
+    stored_trigger: bool = True
+    #: the values of the fields the trigger read, as stored with the decision
+    fields: dict[str, Any] | None = None
 
 
 def condition_text(cond: dict[str, Any]) -> str:
@@ -58,7 +64,38 @@ def _trigger_step(reason: dict[str, Any], settings: dict[str, Any] | None) -> st
 
 def explain(reason: dict[str, Any], settings: dict[str, Any] | None,
             names: dict[str, str]) -> Explanation:
-    """``names`` maps rep emails to display names (``Jane Doe <jane@...>``)."""
+    """``names`` maps rep emails to display names (``Jane Doe <jane@...>``). The trigger
+    stored with the decision wins over ``settings`` (the router's current ones)."""
+    stored = isinstance(reason.get("trigger"), dict)
+    if stored:
+        settings = {"trigger": reason["trigger"]}
+    explanation = _explain(reason, settings, names)
+    explanation.stored_trigger = stored or outcome_before_trigger(reason)
+    fields = reason.get("fields") if stored else None
+    explanation.fields = fields
+    if fields:
+        values = "; ".join(f"{name} {_shown(value)}" for name, value in fields.items())
+        explanation.steps.append(f"The record's values the trigger read then: {values}.")
+    return explanation
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "was empty"
+    if isinstance(value, list):
+        return "was " + ", ".join(f"'{v}'" for v in value)
+    return f"was '{value}'"
+
+
+def outcome_before_trigger(reason: dict[str, Any]) -> bool:
+    """Outcomes decided before the trigger is looked at need no conditions."""
+    return reason.get("outcome") in ("account_not_found", "account_inactive",
+                                     "router_not_found", "router_unpublished",
+                                     "router_no_settings", "object_not_found")
+
+
+def _explain(reason: dict[str, Any], settings: dict[str, Any] | None,
+             names: dict[str, str]) -> Explanation:
     outcome = reason.get("outcome", "")
     picked = reason.get("picked")
     who = names.get(picked or "", picked or "nobody")

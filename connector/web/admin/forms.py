@@ -16,6 +16,8 @@ from werkzeug.datastructures import MultiDict
 from connector.core.triggers import OPERATORS
 
 from ..schemas import SettingsIn
+from . import wording
+from .wording import nth
 
 LIST_OPERATORS = ("in", "not_in", "between")
 NO_VALUE_OPERATORS = ("is_known", "is_unknown")
@@ -52,6 +54,11 @@ def _value(operator: str, raw: str) -> Any:
     if operator in LIST_OPERATORS:
         return [part.strip() for part in raw.split(",") if part.strip()]
     return raw
+
+
+def split_list(raw: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
+    return [part.strip() for part in raw.split(",") if part.strip()]
 
 
 def trigger_from_form(form: MultiDict, errors: list[str]) -> dict[str, Any]:
@@ -94,10 +101,15 @@ def settings_from_form(form: MultiDict, rep_ids: list[str], labels: dict[str, st
     """Validated settings, or None and every error found (each naming its field)."""
     errors: list[str] = []
     data: dict[str, Any] = {
-        key: value for key, value in (previous or {}).items()
-        if key in ("start_on", "watch_properties", "destination")
+        key: value for key, value in (previous or {}).items() if key == "destination"
     }
+    start_on = form.getlist("start_on")
+    if not start_on:
+        errors.append("Start on: choose record creation, a change of watched properties, "
+                      "or both (settings.start_on)")
     data.update({
+        "start_on": start_on or ["creation"],
+        "watch_properties": split_list(form.get("watch_properties", "")),
         "users": _members(form, rep_ids),
         "distribution": form.get("distribution", "round_robin"),
         "load_window_hours": form.get("load_window_hours", "24").strip() or "24",
@@ -115,17 +127,36 @@ def settings_from_form(form: MultiDict, rep_ids: list[str], labels: dict[str, st
     return (None, errors) if errors else (settings, [])
 
 
+_SETTING_LABELS = {
+    "distribution": "Model", "load_window_hours": "Load-balancing window (hours)",
+    "overwrite": "When the record already has an owner", "start_on": "Start on",
+    "watch_properties": "Watched properties", "destination": "Destination",
+    "ignore_working_hours_when_none_available": "Ignore working hours",
+}
+
+
 def describe(error: dict[str, Any], data: dict[str, Any], labels: dict[str, str]) -> str:
-    """``Invalid field 'settings.users.0.weight' (jane@example.com): ...``"""
-    loc = list(error["loc"])
-    where = ".".join(["settings", *(str(p) for p in loc)])
-    who = ""
-    if len(loc) >= 2 and loc[0] == "users" and isinstance(loc[1], int):
-        who = f" ({labels.get(data['users'][loc[1]]['user_id'], 'user')})"
-    elif len(loc) >= 2 and loc[0] == "trigger" and loc[1] == "groups":
-        who = f" (trigger group {loc[2] + 1})" if len(loc) > 2 else ""
-    message = error["msg"].removeprefix("Value error, ")
-    return f"Invalid field '{where}'{who}: {message}"
+    """``Weight of Jane Doe <jane@...>: must be 0 or more (settings.users.1.weight)``:
+    reps by name, rows and groups counted from 1, the API's field name last."""
+
+    def label(loc: list[Any]) -> str:
+        if len(loc) >= 3 and loc[0] == "users" and isinstance(loc[1], int):
+            who = labels.get(data["users"][loc[1]]["user_id"], f"user {nth(loc[1])}")
+            return f"{str(loc[2]).replace('_', ' ').capitalize()} of {who}"
+        if loc[:2] == ["trigger", "groups"] and len(loc) > 2:
+            text = f"Trigger group {nth(loc[2])}"
+            if len(loc) > 4 and loc[3] == "conditions":
+                text += f", condition {nth(loc[4])}"
+                if len(loc) > 5:
+                    text += f", {loc[5]}"
+            return text
+        if loc[:1] == ["backup_user"]:
+            return "Backup user"
+        if loc and loc[0] in _SETTING_LABELS:
+            return _SETTING_LABELS[str(loc[0])] + (f" {nth(loc[1])}" if len(loc) > 1 else "")
+        return ""
+
+    return wording.describe(error, label, prefix="settings")
 
 
 OPERATOR_LABELS = {

@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 
-from connector.mapping import MappingError, preview, versions
+from connector.mapping import MappingError, parse_mapping_text, preview, usage, versions
+from connector.service import event_records
 from connector.store import admin_repo
 
 from ..common import container
@@ -34,14 +35,57 @@ def _issues(exc: MappingError) -> list[str]:
     return [str(i) for i in exc.issues] or list(exc.errors)
 
 
+def _warnings(source: str, obj: str, text: str) -> list[str]:
+    """Routers whose trigger uses a field this text no longer maps: this account's by
+    name; other accounts' (mappings are shared) only counted, never named."""
+    found = usage.dropped_fields(container().db, source, obj, text)
+    mine = [w.text for w in found if w.account_id == g.account_id]
+    others = len({w.router_id for w in found if w.account_id != g.account_id})
+    if others:
+        mine.append(f"{others} router{'s' if others > 1 else ''} of other accounts on this "
+                    f"connector also use{'' if others > 1 else 's'} fields this version no "
+                    "longer maps")
+    return mine
+
+
 def _draft() -> str:
     """The editor's text; browsers submit textarea lines ending in CRLF."""
     return request.form.get("yaml", "").replace("\r\n", "\n")
 
 
-def _recent_events(source: str) -> list[Any]:
-    with container().db.session() as session:
-        return admin_repo.events(session, g.account_id, source=source, limit=20)
+def _recent_events(source: str, obj: str) -> list[dict[str, Any]]:
+    """The account's 20 latest events from ``source`` about an ``obj`` record (a contact
+    page lists contact events only), each with a short label."""
+    with container().db.read_session() as session:
+        rows = admin_repo.events(session, g.account_id, source=source, limit=300)
+        out = []
+        for row in rows:
+            if event_records.event_object(source, row.kind, row.payload) != obj:
+                continue
+            out.append({"id": row.id, "created_at": row.created_at, "status": row.status,
+                        "label": event_records.describe(source, row.payload)})
+            if len(out) == 20:
+                break
+        return out
+
+
+def _event_record(source: str, obj: str, event_id: str, draft: str) -> dict[str, Any]:
+    """The record behind one of the account's events, read with the properties the
+    draft needs (the current version's when the draft does not parse)."""
+    with container().db.read_session() as session:
+        event = admin_repo.event(session, g.account_id, event_id)
+        if event is None:
+            raise AdminError(404, "Event not found in your account.")
+        source_of, kind, payload = event.source, event.kind, dict(event.payload)
+    about = event_records.event_object(source_of, kind, payload)
+    if source_of != source or about != obj:
+        raise event_records.RecordUnavailable(
+            f"That event is not about a {source} {obj}; pick one from the list.")
+    try:
+        properties = parse_mapping_text(draft, expected=(source, obj)).properties
+    except MappingError:
+        properties = _version_or_404(source, obj).mapping().properties
+    return event_records.record_for_event(container(), source, payload, properties)
 
 
 @bp.get("/mappings")
@@ -52,12 +96,14 @@ def mappings_list():
 
 
 def _edit_page(source: str, obj: str, text: str, *, errors=(), status: int = 200,
-               comment: str = "", payload: str = "", result=None, event_id: str = ""):
+               comment: str = "", payload: str = "", result=None, event_id: str = "",
+               warnings=()):
     current = _version_or_404(source, obj)
     return render_template(
         "admin/mapping_edit.html", source=source, obj=obj, current=current, text=text,
         errors=list(errors), comment=comment, payload=payload, result=result,
-        events=_recent_events(source), event_id=event_id), status
+        warnings=list(warnings),
+        events=_recent_events(source, obj), event_id=event_id), status
 
 
 @bp.get("/mappings/<source>/<obj>")
@@ -75,7 +121,8 @@ def mapping_validate(source: str, obj: str):
         issues = versions.validate(container().db, source, obj, _draft())
     except versions.UnknownMapping:
         raise AdminError(404, f"There is no mapping for {source}/{obj}.") from None
-    return jsonify({"ok": not issues, "errors": [str(i) for i in issues]})
+    return jsonify({"ok": not issues, "errors": [str(i) for i in issues],
+                    "warnings": _warnings(source, obj, _draft())})
 
 
 @bp.post("/mappings/<source>/<obj>")
@@ -88,6 +135,7 @@ def mapping_save(source: str, obj: str):
             "Invalid field 'comment': say what this change is for; it is shown in the "
             "history"])
     try:
+        warnings = _warnings(source, obj, text)  # against the version being replaced
         saved = versions.save_version(container().db, source, obj, text,
                                       author=g.admin.email, comment=comment)
     except versions.UnknownMapping:
@@ -96,6 +144,8 @@ def mapping_save(source: str, obj: str):
         return _edit_page(source, obj, text, errors=_issues(exc), comment=comment,
                           status=400)
     flash(f"Saved {source}/{obj} as {saved.label}. The next event is mapped with it.")
+    for warning in warnings:
+        flash(f"Warning: {warning}. Update that router's trigger.", "warning")
     return redirect(url_for("admin.mapping_history", source=source, obj=obj))
 
 
@@ -109,11 +159,11 @@ def mapping_preview(source: str, obj: str):
     event_id = request.form.get("event_id", "")
     page = {"comment": request.form.get("comment", ""), "event_id": event_id}
     if event_id:
-        with container().db.read_session() as session:
-            event = admin_repo.event(session, g.account_id, event_id)
-            if event is None:
-                raise AdminError(404, "Event not found in your account.")
-            raw = json.dumps(event.payload, indent=2)
+        try:
+            raw = json.dumps(_event_record(source, obj, event_id, text), indent=2)
+        except event_records.RecordUnavailable as exc:
+            return _edit_page(source, obj, text, payload=raw, status=400, **page,
+                              errors=[f"Invalid field 'event_id': {exc}"])
     try:
         payload = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -129,7 +179,8 @@ def mapping_preview(source: str, obj: str):
     except MappingError as exc:
         return _edit_page(source, obj, text, payload=raw, errors=_issues(exc), status=400,
                           **page)
-    return _edit_page(source, obj, text, payload=raw, result=result, **page)
+    return _edit_page(source, obj, text, payload=raw, result=result, **page,
+                      warnings=_warnings(source, obj, text))
 
 
 @bp.get("/mappings/<source>/<obj>/history")

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from connector.mapping import ObjectMapping, usage
+from connector.service.objects import SYSTEM_FIELDS, field_specs
 from connector.service.simulate import simulate
 from connector.store import admin_repo
 from connector.store import repositories as repo
@@ -22,6 +24,7 @@ from .forms import (
     condition_rows,
     group_matches,
     settings_from_form,
+    split_list,
     trigger_from_form,
 )
 from .security import AdminError, login_required
@@ -46,16 +49,44 @@ def routers_list():
         return render_template("admin/routers.html", routers=rows)
 
 
+def _known_fields(object_type: str) -> tuple[list[ObjectMapping], dict[str, None]]:
+    """The current mappings feeding ``object_type``, and every field name a record of
+    that type can carry here: mapped fields, then the API's own and custom fields."""
+    mappings = usage.mappings_for(container().db, object_type)
+    names: dict[str, None] = {f.name: None for m in mappings for f in m.fields}
+    if object_type in SYSTEM_FIELDS:
+        with container().db.read_session() as session:
+            names.update(dict.fromkeys(field_specs(session, g.account_id, object_type)))
+    return mappings, names
+
+
+def _field_warnings(object_type: str, settings: dict[str, Any] | None,
+                    mappings: list[ObjectMapping], known: dict[str, None]) -> list[str]:
+    """Trigger fields no record of this type can have. A warning, not an error: records
+    also come from the API with custom fields, and an admin may be about to change the
+    mapping to produce the field."""
+    sources = ", ".join(f"{m.source}/{m.object}" for m in mappings) or "none"
+    return [f"Trigger field '{name}' is not a field of the {object_type} mapping "
+            f"({sources}), nor a {object_type} field of the API or a custom field: no record "
+            f"has it, so conditions on it never see a value"
+            for name in usage.trigger_fields(settings) if name not in known]
+
+
 def _edit_page(router, reps, *, settings: dict[str, Any] | None, errors=(), status=200,
-               simulation=None, sample: str = "", sample_owner: str = ""):
+               simulation=None, sample: str = "", sample_owner: str = "", fields=None):
+    """``fields`` is ``_known_fields`` of the router's type, read beforehand when the page
+    is rendered inside a write session (reading the mappings opens sessions of its own)."""
     settings = settings or {}
     members = {u["user_id"]: u for u in settings.get("users", [])}
+    mappings, known = fields or _known_fields(router.object_type)
+    if not sample:
+        sample = json.dumps(usage.sample_record(mappings, router.settings), indent=2)
     return render_template(
         "admin/router_edit.html", router=router, reps=reps, settings=settings,
         members=members, rows=condition_rows(settings), group_match=group_matches(settings),
         operators=OPERATOR_LABELS, errors=list(errors), simulation=simulation,
-        sample=sample or '{\n  "country": "DE",\n  "lifecyclestage": "lead"\n}',
-        sample_owner=sample_owner), status
+        sample=sample, sample_owner=sample_owner, mappings=mappings, known=list(known),
+        warnings=_field_warnings(router.object_type, settings, mappings, known)), status
 
 
 @bp.get("/routers/<router_id>")
@@ -64,12 +95,16 @@ def router_edit(router_id: str):
     with container().db.read_session() as session:
         router = _router_or_404(session, router_id)
         reps = admin_repo.reps(session, g.account_id)
-        return _edit_page(router, reps, settings=router.settings)
+        session.expunge_all()  # read on after the session ends
+    return _edit_page(router, reps, settings=router.settings)
 
 
 @bp.post("/routers/<router_id>")
 @login_required
 def router_save(router_id: str):
+    with container().db.read_session() as session:
+        object_type = _router_or_404(session, router_id).object_type
+    fields = _known_fields(object_type)
     with container().db.session() as session:
         router = _router_or_404(session, router_id, lock=True)
         reps = admin_repo.reps(session, g.account_id)
@@ -87,11 +122,14 @@ def router_save(router_id: str):
         if errors:
             session.rollback()
             echoed = _echo(request.form, [r.id for r in reps], router.settings)
-            return _edit_page(router, reps, settings=echoed, errors=errors, status=400)
+            return _edit_page(router, reps, settings=echoed, errors=errors, status=400,
+                              fields=fields)
         router.name = name
         router.settings = stored
         router.updated_at = datetime.now(UTC)
     flash("Router saved. It routes the next record with these settings.")
+    for warning in _field_warnings(object_type, stored, *fields):
+        flash(f"Warning: {warning}.", "warning")
     return redirect(url_for("admin.router_edit", router_id=router_id))
 
 
@@ -107,7 +145,9 @@ def _echo(form, rep_ids: list[str], previous: dict[str, Any] | None) -> dict[str
             "trigger": trigger_from_form(form, []), "overwrite": form.get("overwrite"),
             "backup_user": {"enabled": bool(form.get("backup_enabled")),
                             "user_id": form.get("backup_user_id") or None},
-            "ignore_working_hours_when_none_available": bool(form.get("ignore_working_hours"))}
+            "ignore_working_hours_when_none_available": bool(form.get("ignore_working_hours")),
+            "start_on": form.getlist("start_on"),
+            "watch_properties": split_list(form.get("watch_properties", ""))}
 
 
 @bp.post("/routers/<router_id>/publish")

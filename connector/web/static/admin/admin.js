@@ -32,12 +32,14 @@
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (mine !== seq) return;
+          var warnings = data.warnings || [];
           box.hidden = false;
-          box.className = "validation " + (data.ok ? "ok" : "bad");
+          box.className = "validation " + (!data.ok ? "bad" : warnings.length ? "warn" : "ok");
           box.innerHTML = "";
-          if (data.ok) { box.textContent = "Valid mapping."; return; }
+          if (data.ok && !warnings.length) { box.textContent = "Valid mapping."; return; }
+          if (data.ok) box.textContent = "Valid mapping, but (you can still save):";
           var ul = document.createElement("ul");
-          (data.errors || []).forEach(function (e) {
+          (data.ok ? warnings : data.errors || []).forEach(function (e) {
             var li = document.createElement("li"); li.textContent = e; ul.appendChild(li);
           });
           box.appendChild(ul);
