@@ -46,6 +46,10 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
                           mappings=overrides.pop("mappings", None) or MappingRegistry(db=db))
     container.extras.update(overrides)
+    from connector.service import dispatch_async
+
+    container.extras.setdefault("handlers", {}).setdefault(dispatch_async.KIND,
+                                                           dispatch_async.handle_dispatches)
     wire_hubspot(container)
     wire_salesforce(container, start_sweeper=start_executor)
 

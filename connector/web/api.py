@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from connector.service import objects
+from connector.service import dispatch_async, objects
 from connector.service.dispatch import dispatch
 from connector.store import repositories as repo
 
@@ -28,9 +28,44 @@ def dispatch_router():
             or not object_id:
         raise ApiError(400, DISPATCH_INVALID)
     c = container()
+    if _wants_async() and _account_active(c):
+        return _queue(c, router_id, object_id)
     result = dispatch(c.db, g.account_id, router_id, object_id, sync=c.owner_sync,
                       lookup=c.extras.get("object_lookup"))
     return jsonify(result.as_response())
+
+
+def _wants_async() -> bool:
+    """``?async=true`` or ``Prefer: respond-async`` (RFC 7240)."""
+    flag = request.args.get("async", "").lower()
+    if flag not in ("", "true", "false", "1", "0"):
+        raise ApiError(400, "Invalid query parameter 'async': use true or false")
+    prefer = request.headers.get("Prefer", "").lower()
+    return flag in ("true", "1") or "respond-async" in prefer
+
+
+def _account_active(c) -> bool:
+    """A missing or inactive account is answered at once, as the synchronous call does."""
+    with c.db.read_session() as session:
+        account = repo.get_account(session, g.account_id)
+        return account is not None and account.active
+
+
+def _queue(c, router_id: str, object_id: str):
+    """Store the request in the inbox and answer 202; the executor runs it."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= dispatch_async.MAX_KEY_LENGTH:
+        raise ApiError(400, "Invalid header 'Idempotency-Key': 1 to "
+                            f"{dispatch_async.MAX_KEY_LENGTH} characters")
+    try:
+        event_id, new = dispatch_async.queue_dispatch(c.db, g.account_id, router_id,
+                                                      object_id, key)
+    except ValueError as exc:
+        raise ApiError(409, str(exc)) from None
+    if new and c.executor is not None:
+        c.executor.notify()
+    return jsonify({"message": "The dispatch was queued", "event_id": event_id,
+                    "status_url": f"/events/{event_id}"}), 202
 
 
 def _objects_blueprint(object_type: str, plural: str) -> None:

@@ -67,6 +67,23 @@ def list_events():
         return jsonify({"results": [event_json(r) for r in rows]})
 
 
+@bp.get("/events/<event_id>")
+def get_event(event_id: str):
+    """One event; a queued dispatch (kind ``dispatch``) also shows the decision it made."""
+    from connector.service.dispatch_async import KIND, dispatch_result
+
+    scope = _scope()
+    with container().db.read_session() as session:
+        row = session.scalars(_visible(select(InboxEventRow).where(
+            InboxEventRow.id == event_id), scope)).one_or_none()
+        if row is None:
+            raise ApiError(404, "Event not found")
+        body = event_json(row)
+        if row.kind == KIND:
+            body["decision"] = dispatch_result(session, row.id)
+        return jsonify(body)
+
+
 @bp.post("/events/<event_id>/replay")
 def replay_event(event_id: str):
     scope = _scope()

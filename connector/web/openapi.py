@@ -145,11 +145,26 @@ def spec() -> dict[str, Any]:
         schemas[model.__name__] = schema
 
     paths: dict[str, Any] = {
-        "/dispatch/router": {"post": _op(
+        "/dispatch/router": {"post": {**_op(
             "Dispatch object to router",
             {"200": _resp("Dispatch completed: assigned, or a non-error outcome (a missing "
-                          "or inactive account included)", "DispatchResponse")},
-            "DispatchRequest", account_scoped=False)},
+                          "or inactive account included)", "DispatchResponse"),
+             "202": _resp("Queued (async): stored, run by the executor; the decision is "
+                          "on GET /events/{event_id}", {
+                              "type": "object", "required": ["message", "event_id"],
+                              "properties": {"message": {"type": "string"},
+                                             "event_id": {"type": "string"},
+                                             "status_url": {"type": "string"}}}),
+             "409": _resp("Idempotency-Key already used for another dispatch", "Error")},
+            "DispatchRequest", account_scoped=False, params=[
+                {"name": "async", "in": "query", "schema": {"type": "string",
+                                                             "enum": ["true", "false"]},
+                 "description": "true: store the request and answer 202"},
+                {"name": "Prefer", "in": "header", "schema": {"type": "string"},
+                 "description": "respond-async: the same as async=true"},
+                {"name": "Idempotency-Key", "in": "header",
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                 "description": "makes a resent async request a duplicate"}])}},
         **_object_paths("contact", "contacts"),
         **_object_paths("ticket", "tickets"),
         **_crud("users", "user", "UserIn", "UserPatch"),

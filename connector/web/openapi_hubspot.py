@@ -53,6 +53,12 @@ def paths() -> dict[str, Any]:
             "responses": {"200": _r("Events"), "400": _r("Bad status", True),
                           "401": _r("Missing or invalid bearer token", True),
                           "403": _r("The token's account is not active", True)}}},
+        "/events/{id}": {"get": {
+            "summary": "One event; a queued dispatch shows its decision", "parameters": _ID,
+            "responses": {"200": _r("The event"), "401": _r("Missing or invalid bearer token",
+                                                            True),
+                          "403": _r("The token's account is not active", True),
+                          "404": _r("No such event", True)}}},
         "/events/{id}/replay": {"post": {
             "summary": "Replay one failed or dead event", "parameters": _ID,
             "responses": {"200": _r("Queued again"), "404": _r("No such event", True),
