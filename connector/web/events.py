@@ -49,6 +49,15 @@ def _visible(query, account_id: str | None):
     return query if account_id is None else query.where(sources_repo.event_scope(account_id))
 
 
+def _visible_event(session, event_id: str, account_id: str | None) -> InboxEventRow:
+    """The event, if this token may see it; 404 otherwise (another account's too)."""
+    row = session.scalars(_visible(select(InboxEventRow).where(
+        InboxEventRow.id == event_id), account_id)).one_or_none()
+    if row is None:
+        raise ApiError(404, "Event not found")
+    return row
+
+
 @bp.get("/events")
 def list_events():
     scope = _scope()
@@ -74,10 +83,7 @@ def get_event(event_id: str):
 
     scope = _scope()
     with container().db.read_session() as session:
-        row = session.scalars(_visible(select(InboxEventRow).where(
-            InboxEventRow.id == event_id), scope)).one_or_none()
-        if row is None:
-            raise ApiError(404, "Event not found")
+        row = _visible_event(session, event_id, scope)
         body = event_json(row)
         if row.kind == KIND:
             body["decision"] = dispatch_result(session, row.id)
@@ -88,10 +94,7 @@ def get_event(event_id: str):
 def replay_event(event_id: str):
     scope = _scope()
     with container().db.read_session() as session:
-        row = session.scalars(_visible(select(InboxEventRow).where(
-            InboxEventRow.id == event_id), scope)).one_or_none()
-        if row is None:
-            raise ApiError(404, "Event not found")
+        row = _visible_event(session, event_id, scope)
         if row.status not in ("failed", "dead"):
             raise ApiError(409, f"Event is {row.status}; only failed or dead events replay")
     count = inbox.replay(container().db, [event_id])
