@@ -53,15 +53,16 @@ class Dispatcher:
         """Publish up to ``max_batches`` batches, but only while fewer than ``max_queued``
         messages wait: rows stay unleased until a worker can start on them soon, so leases
         do not lapse in the queue and get re-dispatched over and over. A partial batch may
-        linger while another is in flight (:func:`inbox.linger_left`); ``hold`` then says
-        how long."""
+        linger while another is in flight, and is not published while a message already
+        waits for a worker (:func:`inbox.linger_left`); ``hold`` then says how long."""
         sent = 0
         self.hold = 0.0
         db, lease_seconds = self.container.db, self.container.config.lease_seconds
-        room = min(self.max_batches, self.max_queued - self.queued())
+        waiting = self.queued()
+        room = min(self.max_batches, self.max_queued - waiting)
         for _ in range(max(room, 0)):
             self.hold = inbox.linger_left(db, limit=self.batch_size, linger=self.linger,
-                                          kinds=self.kinds)
+                                          kinds=self.kinds, queued=waiting > 0)
             if self.hold > 0:
                 break
             events, lease = leases.claim_due(db, limit=self.batch_size,
@@ -79,6 +80,7 @@ class Dispatcher:
                 leases.release(db, ids, lease)
                 break
             sent += len(ids)
+            waiting += 1
         return sent
 
 

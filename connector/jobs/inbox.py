@@ -82,14 +82,16 @@ def _due(now: datetime):
 
 
 def linger_left(db: Database, *, limit: int, linger: float,
-                kinds: Iterable[str] | None = None) -> float:
+                kinds: Iterable[str] | None = None, queued: bool = False) -> float:
     """Seconds to hold back a claim that would take fewer than ``limit`` events (0.0: claim
     now). Nagle's rule for the inbox: while another batch is in flight, a partial batch
     waits until its oldest row has been due for ``linger`` seconds, so events arriving
     close together share one batch (one CRM read, one owner write, one router lock) instead
     of each webhook paying for its own; with nothing in flight an event goes at once, and
     a full batch never waits. Rows due for a while (retries, lapsed leases) are past their
-    linger already."""
+    linger already. ``queued``: a claimed batch still waits for a worker (in a broker
+    queue), so a partial batch claimed now would only queue behind it; it stays in the
+    inbox, where it keeps growing, and is looked at again after ``linger``."""
     if linger <= 0:
         return 0.0
     now = _now()
@@ -104,6 +106,8 @@ def linger_left(db: Database, *, limit: int, linger: float,
                                    .limit(limit)))
         if not due or len(due) >= limit:
             return 0.0
+        if queued:
+            return linger
         left = (due[0] + timedelta(seconds=linger) - now).total_seconds()
         if left <= 0 or session.scalar(flying.limit(1)) is None:
             return 0.0

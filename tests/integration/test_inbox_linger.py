@@ -93,6 +93,30 @@ def test_dispatcher_coalesces_webhooks_into_one_batch(config):
         container.close()
 
 
+def test_partial_batches_stay_in_the_inbox_while_a_message_waits(config):
+    container = bootstrap(replace(config, batch_linger_ms=int(LINGER * 1000)),
+                          handlers={KIND: RecordingHandler()})
+    try:
+        broker = _Broker()
+        dispatcher = Dispatcher(container, broker, [KIND], batch_size=10)
+        store(container.db, 25)
+        assert dispatcher.dispatch_once() == 20  # full batches go; the rest waits behind
+        assert dispatcher.hold == LINGER
+        dispatcher.queued = lambda: 2  # both still wait for a worker
+        store(container.db, 3, start=25)
+        time.sleep(LINGER)
+        assert dispatcher.dispatch_once() == 0  # 8 due: still a partial batch
+        store(container.db, 2, start=28)
+        assert dispatcher.dispatch_once() == 10  # now a full one
+        dispatcher.queued = lambda: 0  # the queue drained
+        store(container.db, 1, start=30)
+        time.sleep(LINGER)
+        assert dispatcher.dispatch_once() == 1
+        assert [len(ids) for ids in broker.sent] == [10, 10, 10, 1]
+    finally:
+        container.close()
+
+
 def test_thread_executor_lingers_then_processes_everything(database_url):
     gate = threading.Event()
     sizes: list[int] = []
