@@ -85,6 +85,9 @@ class Config:
     redis_url: str | None = None
     sweep_interval_seconds: int = 5
     lease_seconds: int = 60
+    #: how long a partial batch may wait for more events while another batch is in
+    #: flight (see :func:`connector.jobs.inbox.linger_left`); 0 turns lingering off
+    batch_linger_ms: int = 250
     hubspot_developer_api_key: str | None = field(default=None, repr=False)
     hubspot_burst_limit: int = 190
     hubspot_signature_versions: tuple[str, ...] = ("v3",)
@@ -129,6 +132,7 @@ class Config:
             sweep_interval_seconds=_int(env, "CONNECTOR_SWEEP_SECONDS",
                                         cls.sweep_interval_seconds),
             lease_seconds=_int(env, "CONNECTOR_LEASE_SECONDS", cls.lease_seconds),
+            batch_linger_ms=_int(env, "CONNECTOR_BATCH_LINGER_MS", cls.batch_linger_ms),
             hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
             hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
             hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),

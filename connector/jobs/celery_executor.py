@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Any
 
-from . import leases
+from . import inbox, leases
 from .celery_app import TASK_NAME, make_celery
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ class Dispatcher:
         self.batch_size = batch_size
         self.max_batches = max_batches
         self.max_queued = max_queued
+        self.linger = container.config.batch_linger_ms / 1000
+        #: seconds until held-back rows are due for a claim (0.0: none held back)
+        self.hold = 0.0
 
     def queued(self) -> int:
         """Messages waiting in the broker queue (0 if it cannot be asked)."""
@@ -49,11 +52,19 @@ class Dispatcher:
     def dispatch_once(self) -> int:
         """Publish up to ``max_batches`` batches, but only while fewer than ``max_queued``
         messages wait: rows stay unleased until a worker can start on them soon, so leases
-        do not lapse in the queue and get re-dispatched over and over."""
+        do not lapse in the queue and get re-dispatched over and over. A partial batch may
+        linger while another is in flight, and is not published while a message already
+        waits for a worker (:func:`inbox.linger_left`); ``hold`` then says how long."""
         sent = 0
+        self.hold = 0.0
         db, lease_seconds = self.container.db, self.container.config.lease_seconds
-        room = min(self.max_batches, self.max_queued - self.queued())
+        waiting = self.queued()
+        room = min(self.max_batches, self.max_queued - waiting)
         for _ in range(max(room, 0)):
+            self.hold = inbox.linger_left(db, limit=self.batch_size, linger=self.linger,
+                                          kinds=self.kinds, queued=waiting > 0)
+            if self.hold > 0:
+                break
             events, lease = leases.claim_due(db, limit=self.batch_size,
                                              lease_seconds=lease_seconds, kinds=self.kinds)
             if not events:
@@ -69,6 +80,7 @@ class Dispatcher:
                 leases.release(db, ids, lease)
                 break
             sent += len(ids)
+            waiting += 1
         return sent
 
 
@@ -102,10 +114,10 @@ class DispatchLoop:
             except Exception:  # noqa: BLE001 - keep dispatching; the rows are safe
                 log.exception("dispatch error")
                 sent = 0
-            if sent == 0:
-                self._wake.wait(self.interval)
-            else:
-                self._wake.wait(min(self.interval, 0.5))
+            timeout = self.interval if sent == 0 else min(self.interval, 0.5)
+            if self.dispatcher.hold > 0:
+                timeout = min(timeout, self.dispatcher.hold)
+            self._wake.wait(timeout)
 
 
 class CeleryExecutor:

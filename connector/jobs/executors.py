@@ -4,7 +4,8 @@
 events in batches, groups them by kind and hands each group to its handler on a small
 thread pool. A webhook that stored events calls ``notify()`` so work starts at once;
 otherwise the loop wakes every ``sweep_interval_seconds``, which also picks up events
-whose lease lapsed because a process died.
+whose lease lapsed because a process died. While a batch is in flight, a partial batch
+lingers up to ``batch_linger_ms`` for more events (:func:`inbox.linger_left`).
 """
 
 from __future__ import annotations
@@ -79,12 +80,15 @@ def _fail(container: Any, event_id: str, error: str, *, retryable: bool = True) 
 
 class ThreadExecutor:
     def __init__(self, container: Any, handlers: dict[str, Handler], *, threads: int = 4,
-                 batch_size: int = 100, interval: float = 5.0, lease_seconds: int = 60) -> None:
+                 batch_size: int = 100, interval: float = 5.0, lease_seconds: int = 60,
+                 linger: float = 0.0) -> None:
         self.container = container
         self.handlers = handlers
         self.batch_size = batch_size
         self.interval = interval
         self.lease_seconds = lease_seconds
+        self.linger = linger
+        self._hold = 0.0
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="connector")
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -114,10 +118,17 @@ class ThreadExecutor:
             except Exception:  # noqa: BLE001 - keep the loop alive; the rows are safe
                 log.exception("inbox loop error")
             if claimed == 0:
-                self._wake.wait(self.interval)
+                self._wake.wait(min(self.interval, self._hold) if self._hold > 0
+                                else self.interval)
 
     def _claim_and_submit(self) -> int:
+        self._hold = 0.0
         if not self._slots.acquire(timeout=self.interval):
+            return 0
+        self._hold = inbox.linger_left(self.container.db, limit=self.batch_size,
+                                       linger=self.linger, kinds=list(self.handlers))
+        if self._hold > 0:
+            self._slots.release()
             return 0
         events = inbox.claim(self.container.db, limit=self.batch_size,
                              lease_seconds=self.lease_seconds, kinds=list(self.handlers))
@@ -179,4 +190,5 @@ def build_executor(container: Any):
         return CeleryExecutor(container, handlers)
     return ThreadExecutor(container, handlers, threads=config.worker_threads,
                           interval=config.sweep_interval_seconds,
-                          lease_seconds=config.lease_seconds)
+                          lease_seconds=config.lease_seconds,
+                          linger=config.batch_linger_ms / 1000)

@@ -72,16 +72,53 @@ def store_events(db: Database, events: Sequence[NewEvent]) -> int:
         return len(inserted)
 
 
-def claim(db: Database, *, limit: int = 100, lease_seconds: int = 60,
-          kinds: Iterable[str] | None = None) -> list[InboxEvent]:
-    """Lease up to ``limit`` due events: pending, failed and due, or with a lapsed lease."""
-    now = _now()
-    due = or_(
+def _due(now: datetime):
+    """Rows anyone may take now: pending or failed and due, or with a lapsed lease."""
+    return or_(
         and_(InboxEventRow.status.in_(("pending", "failed")),
              InboxEventRow.next_attempt_at <= now),
         and_(InboxEventRow.status == "processing", InboxEventRow.lease_until < now),
     )
-    query = select(InboxEventRow).where(due)
+
+
+def linger_left(db: Database, *, limit: int, linger: float,
+                kinds: Iterable[str] | None = None, queued: bool = False) -> float:
+    """Seconds to hold back a claim that would take fewer than ``limit`` events (0.0: claim
+    now). Nagle's rule for the inbox: while another batch is in flight, a partial batch
+    waits until its oldest row has been due for ``linger`` seconds, so events arriving
+    close together share one batch (one CRM read, one owner write, one router lock) instead
+    of each webhook paying for its own; with nothing in flight an event goes at once, and
+    a full batch never waits. Rows due for a while (retries, lapsed leases) are past their
+    linger already. ``queued``: a claimed batch still waits for a worker (in a broker
+    queue), so a partial batch claimed now would only queue behind it; it stays in the
+    inbox, where it keeps growing, and is looked at again after ``linger``."""
+    if linger <= 0:
+        return 0.0
+    now = _now()
+    query = select(InboxEventRow.next_attempt_at).where(_due(now))
+    flying = select(InboxEventRow.id).where(InboxEventRow.status == "processing",
+                                            InboxEventRow.lease_until >= now)
+    if kinds is not None:
+        query = query.where(InboxEventRow.kind.in_(list(kinds)))
+        flying = flying.where(InboxEventRow.kind.in_(list(kinds)))
+    with db.read_session() as session:
+        due = list(session.scalars(query.order_by(InboxEventRow.next_attempt_at)
+                                   .limit(limit)))
+        if not due or len(due) >= limit:
+            return 0.0
+        if queued:
+            return linger
+        left = (due[0] + timedelta(seconds=linger) - now).total_seconds()
+        if left <= 0 or session.scalar(flying.limit(1)) is None:
+            return 0.0
+        return left
+
+
+def claim(db: Database, *, limit: int = 100, lease_seconds: int = 60,
+          kinds: Iterable[str] | None = None) -> list[InboxEvent]:
+    """Lease up to ``limit`` due events: pending, failed and due, or with a lapsed lease."""
+    now = _now()
+    query = select(InboxEventRow).where(_due(now))
     if kinds is not None:
         query = query.where(InboxEventRow.kind.in_(list(kinds)))
     query = query.order_by(InboxEventRow.next_attempt_at).limit(limit)
