@@ -7,6 +7,11 @@ and Interaction Service calls per conversation. Example::
     python bench/byoc_e2e.py --conversations 500 --batch 10 --concurrency 4
     python bench/byoc_e2e.py --conversations 200 --destination rep --retryable-errors 50
     python bench/byoc_e2e.py --conversations 300 --rate 20 --batch 1   # paced latency
+    python bench/byoc_e2e.py --conversations 500 --burst-limit 100000  # no call budget
+
+The connector spends at most ``SALESFORCE_BURST_LIMIT`` (default 100) Salesforce calls per
+org per rolling 10 s, so with the default a burst is capped at 10 route calls per second;
+``--burst-limit`` raises it to measure the connector itself.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database  # noqa: E402
+from connector.config import Config  # noqa: E402
 from connector.salesforce_demo import new_fake, start_env, wait_for  # noqa: E402
 
 
@@ -35,7 +41,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     fake, keys = new_fake()
     with tempfile.TemporaryDirectory() as tmp, database(args.postgres, tmp, "bench_byoc") as url:
         env = start_env(Path(tmp), fake, keys, byoc_route_encoding=args.encoding,
-                        worker_threads=args.workers, database_url=url)
+                        worker_threads=args.workers, database_url=url,
+                        salesforce_burst_limit=args.burst_limit)
         try:
             reps = [env.add_rep(f"rep{i}@example.com", crm_id=True) for i in range(5)]
             destination = {"kind": args.destination}
@@ -107,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
                              "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--retryable-errors", type=int, default=0,
                         help="answer this many route calls with error 10055 first")
+    parser.add_argument("--burst-limit", type=int, default=Config.salesforce_burst_limit,
+                        help="Salesforce calls per org per rolling 10 s (SALESFORCE_BURST_LIMIT)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -115,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.destination} destination, {args.encoding} encoding, "
           f"batch {args.batch}, {args.concurrency} senders, {args.workers} workers, "
           f"{'rate ' + str(args.rate) + '/s' if args.rate else 'burst'}, "
-          f"{args.retryable_errors} injected 10055")
+          f"{args.retryable_errors} injected 10055, "
+          f"call budget {args.burst_limit} per 10 s")
     print("| conversations | seconds | conversations/s | p50 ms | p99 ms | route calls/conv "
           "| agentWork calls/conv | token logins |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
