@@ -10,8 +10,6 @@ import uuid
 import pytest
 
 from adapters.salesforce.auth import JwtBearerAuth
-from adapters.salesforce.fake_keys import generate_key_pair
-from adapters.salesforce.fake_server import FakeSalesforce
 from adapters.salesforce.interaction import InteractionClient
 from adapters.salesforce.records import SalesforceRecords
 from adapters.salesforce.retry import RetryPolicy
@@ -19,17 +17,6 @@ from connector.core.errors import TransientCrmError
 from connector.core.ports import RouteRequest
 
 THREADS = 6
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return generate_key_pair()
-
-
-@pytest.fixture
-def fake(keys):
-    with FakeSalesforce(certificate_pem=keys.certificate_pem) as server:
-        yield server
 
 
 def _auth(fake, keys):

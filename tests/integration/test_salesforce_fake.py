@@ -12,18 +12,6 @@ import requests
 
 from adapters.salesforce.auth import GRANT_TYPE
 from adapters.salesforce.fake_keys import generate_key_pair
-from adapters.salesforce.fake_server import FakeSalesforce
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return generate_key_pair()
-
-
-@pytest.fixture
-def fake(keys):
-    with FakeSalesforce(certificate_pem=keys.certificate_pem) as server:
-        yield server
 
 
 def assertion(fake, key_pem, **claims):

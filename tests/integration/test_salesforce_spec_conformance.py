@@ -11,8 +11,6 @@ import pytest
 import requests
 
 from adapters.salesforce.auth import JwtBearerAuth
-from adapters.salesforce.fake_keys import generate_key_pair
-from adapters.salesforce.fake_server import FakeSalesforce
 from adapters.salesforce.interaction import InteractionClient
 from adapters.salesforce.retry import RetryPolicy
 from connector.core.errors import CrmError
@@ -26,17 +24,6 @@ from tests.support.salesforce_spec import (
 
 OPERATION = {("POST", "/api/v1/route"): "route", ("DELETE", "/api/v1/route"): "delete-route",
              ("POST", "/api/v1/agentWork"): "agentWork"}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return generate_key_pair()
-
-
-@pytest.fixture
-def fake(keys):
-    with FakeSalesforce(certificate_pem=keys.certificate_pem) as server:
-        yield server
 
 
 def make_client(fake, keys, encoding, responses_seen):
