@@ -197,3 +197,7 @@ def _csrf_from(html: str) -> str:
 
 def csrf(client, path: str = "/admin/routers") -> str:
     return _csrf_from(client.get(path).get_data(as_text=True))
+
+
+def html_of(response) -> str:
+    return response.get_data(as_text=True)

@@ -3,7 +3,6 @@ simulation that stores nothing, decisions with reasons, events replay, mappings.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from connector.store.models import (
@@ -13,19 +12,9 @@ from connector.store.models import (
     MappingVersionRow,
     RouterRow,
 )
-from tests.admin.seed import csrf, seed, sign_in
+from tests.admin.seed import csrf, sign_in
+from tests.admin.seed import html_of as _html
 from tests.conftest import auth
-
-
-@pytest.fixture
-def two(container, client, make_account):
-    acme = seed(container, client, make_account, name="Acme", email="ops@acme.example")
-    globex = seed(container, client, make_account, name="Globex", email="ops@globex.example")
-    return acme, globex
-
-
-def _html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def _router_form(client, router_id: str, **changes) -> dict[str, str]:

@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from connector.store.models import RepRow
-from tests.admin.seed import csrf, seed, sign_in
-
-
-@pytest.fixture
-def two(container, client, make_account):
-    acme = seed(container, client, make_account, name="Acme", email="ops@acme.example")
-    globex = seed(container, client, make_account, name="Globex", email="ops@globex.example")
-    return acme, globex
-
-
-def _html(response) -> str:
-    return response.get_data(as_text=True)
+from tests.admin.seed import csrf, sign_in
+from tests.admin.seed import html_of as _html
 
 
 def _form(client, user_id: str, **changes) -> dict:

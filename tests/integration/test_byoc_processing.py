@@ -298,6 +298,15 @@ def test_dispatch_can_leave_out_reps_who_declined(container, client, headers, ac
     assert [(s["rep_id"], s["reason"]) for s in skipped] == [(ana, "unavailable")]
 
 
+def _sweepable_ports(container, account_id):
+    """A recording Interaction Service whose stale PSRs time out after 120 s."""
+    fake = Sweepable()
+    ports = SalesforcePorts(conversations=fake, account_id=account_id,
+                            pending_timeout_seconds=120)
+    container.extras["salesforce_ports"] = ports
+    return fake, ports
+
+
 def _state(client, headers, identifier):
     return client.get(f"/conversations/{identifier}", headers=headers).get_json()
 
@@ -308,10 +317,7 @@ def test_a_late_assigned_does_not_take_an_accepted_conversation_back(
 
     from connector.service.byoc import sweep_stale
 
-    fake = Sweepable()
-    ports = SalesforcePorts(conversations=fake, account_id=account_id,
-                            pending_timeout_seconds=120)
-    container.extras["salesforce_ports"] = ports
+    fake, ports = _sweepable_ports(container, account_id)
     rep = make_user(client, headers, "ana@example.com")
     make_router(client, headers, [rep], object_type="conversation",
                 destination={"kind": "queue", "queue_id": "00G000000000001"})
@@ -385,10 +391,7 @@ def test_the_pending_timeout_runs_from_the_latest_offer(container, client, heade
     from connector.service.byoc import sweep_stale
     from connector.store.models import ConversationRow
 
-    fake = Sweepable()
-    ports = SalesforcePorts(conversations=fake, account_id=account_id,
-                            pending_timeout_seconds=120)
-    container.extras["salesforce_ports"] = ports
+    fake, ports = _sweepable_ports(container, account_id)
     ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
     bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
     make_router(client, headers, [ana, bob], object_type="conversation",
@@ -496,10 +499,7 @@ def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
 
     from connector.service import byoc
 
-    fake = Sweepable()
-    ports = SalesforcePorts(conversations=fake, account_id=account_id,
-                            pending_timeout_seconds=120)
-    container.extras["salesforce_ports"] = ports
+    fake, ports = _sweepable_ports(container, account_id)
     rep = make_user(client, headers, "ana@example.com")
     make_router(client, headers, [rep], object_type="conversation")
     store(container, events.conversation_started("moved"))
