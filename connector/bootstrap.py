@@ -274,7 +274,7 @@ def wire_hubspot(container: Container) -> None:
             else RetryPolicy()
         return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
                              retry=retry, session=_crm_session("hubspot", portal_id),
-                             owners_epoch=owners_epoch)
+                             owners_epoch=owners_epoch, api_version=config.hubspot_api_version)
 
     if "hubspot" not in container.extras:
         try:

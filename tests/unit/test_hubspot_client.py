@@ -18,9 +18,9 @@ from connector.core.errors import (
 from connector.core.ports import OwnerWrite
 
 BASE = "https://hubspot.test"
-READ = f"{BASE}/crm/v3/objects/contacts/batch/read"
-UPDATE = f"{BASE}/crm/v3/objects/contacts/batch/update"
-OWNERS = f"{BASE}/crm/v3/owners"
+READ = f"{BASE}/crm/objects/2026-09/contacts/batch/read"
+UPDATE = f"{BASE}/crm/objects/2026-09/contacts/batch/update"
+OWNERS = f"{BASE}/crm/owners/2026-09"
 
 
 class FakeClock:
@@ -227,7 +227,8 @@ def test_write_owners_batches_per_type_and_keeps_last_duplicate(rsps, sleeps):
         return 200, {}, json.dumps({"results": [{"id": i["id"]} for i in body["inputs"]]})
 
     rsps.add_callback(responses.POST, UPDATE, callback=ok)
-    rsps.add_callback(responses.POST, f"{BASE}/crm/v3/objects/tickets/batch/update", callback=ok)
+    rsps.add_callback(responses.POST, f"{BASE}/crm/objects/2026-09/tickets/batch/update",
+                      callback=ok)
     writes = [OwnerWrite("contact", str(i), "7") for i in range(150)]
     writes += [OwnerWrite("ticket", "t1", "7"), OwnerWrite("contact", "0", "8")]
     results = make_client(sleeps).write_owners(writes)
@@ -262,7 +263,7 @@ def test_write_owners_raises_when_every_batch_failed(rsps, sleeps):
 
 def test_write_owners_reports_failed_batch_when_another_succeeded(rsps, sleeps):
     rsps.add(responses.POST, UPDATE, status=503)
-    rsps.add(responses.POST, f"{BASE}/crm/v3/objects/deals/batch/update",
+    rsps.add(responses.POST, f"{BASE}/crm/objects/2026-09/deals/batch/update",
              json={"results": [{"id": "d1"}]})
     results = make_client(sleeps).write_owners(
         [OwnerWrite("contact", "1", "7"), OwnerWrite("deal", "d1", "7")])
