@@ -1,0 +1,43 @@
+"""HUBSPOT_API_VERSION and the paths it gives every HubSpot call."""
+
+import pytest
+
+from adapters.hubspot.client import object_path
+from adapters.hubspot.paths import LATEST, ApiPaths, parse_api_version
+from connector.config import Config, ConfigError
+from connector.core.errors import PermanentCrmError
+
+
+def test_the_default_is_the_newest_generally_available_date_version():
+    assert LATEST == "2026-09"
+    assert Config.from_env({}).hubspot_api_version == "2026-09"
+    assert Config.from_env({"HUBSPOT_API_VERSION": " Legacy "}).hubspot_api_version == "legacy"
+    assert Config.from_env({"HUBSPOT_API_VERSION": "2026-03"}).hubspot_api_version == "2026-03"
+    assert parse_api_version("2027-03-beta") == "2027-03-beta"
+
+
+@pytest.mark.parametrize("raw", ["v3", "2026-04", "2026-9", "latest", "2026-09; drop"])
+def test_a_bad_version_is_refused_naming_the_variable(raw):
+    with pytest.raises(ConfigError, match="HUBSPOT_API_VERSION") as exc:
+        Config.from_env({"HUBSPOT_API_VERSION": raw})
+    assert repr(raw) in str(exc.value)
+
+
+def test_dated_and_legacy_paths():
+    dated, legacy = ApiPaths("2026-09"), ApiPaths("legacy")
+    assert dated.batch_read("0-1") == "/crm/objects/2026-09/0-1/batch/read"
+    assert dated.batch_update("contacts") == "/crm/objects/2026-09/contacts/batch/update"
+    assert dated.owners() == "/crm/owners/2026-09"
+    assert dated.associations_batch_read("contacts", "companies") == \
+        "/crm/associations/2026-09/contacts/companies/batch/read"
+    assert legacy.batch_update("tickets") == "/crm/v3/objects/tickets/batch/update"
+    assert legacy.owners() == "/crm/v3/owners"
+    assert legacy.associations_batch_read("deals", "contacts") == \
+        "/crm/v4/associations/deals/contacts/batch/read"
+
+
+def test_object_types_named_or_numbered():
+    assert [object_path(t) for t in ("contact", "0-1", "Companies", "0-5", "2-1234")] == [
+        "contacts", "contacts", "companies", "tickets", "2-1234"]
+    with pytest.raises(PermanentCrmError):
+        object_path("contacts/../owners")
