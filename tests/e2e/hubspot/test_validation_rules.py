@@ -15,9 +15,9 @@ import requests
 from sqlalchemy import select
 
 from adapters.hubspot.fake_server import FakeHubSpot, make_event
-from connector.store.models import AccountRow, DecisionRow, ObjectRow
+from connector.store.models import DecisionRow, ObjectRow
 
-from .conftest import make_router
+from .conftest import connect_portal, make_router
 from .harness import Running, wait_for
 
 RULE_MESSAGE = "lead_tier is required because of a conditional property rule based on " \
@@ -93,20 +93,12 @@ def test_dispatch_reports_the_refusal_as_hubspot_sync_failed(service, fake, port
 def test_legacy_paths_are_not_checked_by_the_rule(fake, database_url):
     service = Running(fake, database_url, hubspot_api_version="legacy")
     try:
-        with service.container.db.session() as session:
-            row = AccountRow(name="Acme", active=True)
-            session.add(row)
-            session.flush()
-            account_id = row.id
-        service.container.extras["hubspot"].portals.connect(str(fake.portal_id), account_id)
-        headers = service.token(account_id)
-        owner = fake.add_owner("ana@example.com")
-        r = requests.post(service.url + "/users", json={"email": "ana@example.com"},
-                          headers=headers, timeout=10)
-        make_router(service, {"headers": headers, "reps": {r.json()["id"]: owner}})
+        portal = connect_portal(service, fake, names=("ana",))
+        make_router(service, portal)
         ids = _contacts(fake)
         events = [make_event("contact.creation", int(i)) for i in ids]
         assert service.sender.send(events).status_code == 204
+        owner = next(iter(portal["reps"].values()))
         wait_for(lambda: all(fake.owner_of("contacts", i) == owner for i in ids),
                  what="every owner written at /crm/v3")
         assert fake.calls["POST /crm/v3/objects/{type}/batch/update"] >= 1
