@@ -41,3 +41,44 @@ def test_object_types_named_or_numbered():
         "contacts", "contacts", "companies", "tickets", "2-1234"]
     with pytest.raises(PermanentCrmError):
         object_path("contacts/../owners")
+
+
+def _response(status, headers=None, body=None):
+    import json
+
+    import requests
+
+    resp = requests.Response()
+    resp.status_code = status
+    resp.headers.update(headers or {})
+    resp._content = json.dumps(body or {}).encode()
+    return resp
+
+
+def test_a_429_with_only_the_secondly_headers_waits_a_second():
+    from adapters.hubspot.transport import retry_after_hint
+
+    assert retry_after_hint(_response(429, {"X-HubSpot-RateLimit-Secondly": "19",
+                                            "X-HubSpot-RateLimit-Secondly-Remaining": "0"})) \
+        == 1.0
+    assert retry_after_hint(_response(429, {"X-HubSpot-RateLimit-Secondly-Remaining": "4"})) \
+        is None
+
+
+def test_a_validation_refusal_keeps_the_property_hubspot_names():
+    from adapters.hubspot.client import batch_error_message
+    from adapters.hubspot.transport import error_for
+
+    nested = [{"code": "MISSING_CONDITIONAL_REQUIRED_PROPERTY",
+               "message": "closedate is required because of a conditional property rule "
+                          "based on [dealstage]", "context": {"propertyName": ["closedate"]}}]
+    err = error_for(_response(400, body={"status": "error", "category": "VALIDATION_ERROR",
+                                         "message": "The property values provided are invalid",
+                                         "errors": nested}))
+    assert isinstance(err, PermanentCrmError) and err.retryable is False
+    assert str(err).startswith("The property values provided are invalid (closedate is "
+                               "required because of a conditional property rule based on "
+                               "[dealstage])")
+    assert batch_error_message({"category": "VALIDATION_ERROR", "message": "x" * 600,
+                                "errors": nested}).startswith("VALIDATION_ERROR: xxx")
+    assert len(batch_error_message({"message": "x" * 600})) == 500
