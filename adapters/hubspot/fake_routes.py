@@ -1,4 +1,13 @@
-"""Endpoint behaviour of the fake HubSpot (``FakeHubSpot.handle`` dispatches here).
+r"""Endpoint behaviour of the fake HubSpot (``FakeHubSpot.handle`` dispatches here).
+
+Each endpoint is a handler registered with :func:`route` (a path pattern and its methods);
+:func:`dispatch` finds it and, for a CRM call, first applies what HubSpot applies to every
+CRM call (Bearer token, scopes, the rate limit) and the injected faults. Another module adds
+endpoints the same way and is imported by ``fake_server``::
+
+    @route(r"/some/path/(?P<id>\d+)", "GET")
+    def _some(hs: FakeHubSpot, request: Request) -> Reply:
+        return 200, {}, {"id": request.match["id"]}
 
 Response shapes follow HubSpot's API reference: batch answers carry ``status``,
 ``results``, ``startedAt``/``completedAt`` and, on a 207, ``numErrors`` and ``errors`` whose
