@@ -172,3 +172,25 @@ def test_anything_not_implemented_gets_hubspots_error_shape(hs):
     assert unknown_version.status_code == 404
     wrong_method = sdk(hs).api_request({"method": "DELETE", "path": "/crm/owners/2026-09"})
     assert wrong_method.status_code == 405 and wrong_method.json()["status"] == "error"
+
+
+def test_sdk_sees_a_validation_refusal_as_hubspot_documents_it(hs, portal):
+    hs.add_validation_rule("contacts", "lead_tier", {"hs_lead_status": "QUALIFIED"})
+    refused = hs.create_object("contacts", {"hs_lead_status": "QUALIFIED"})
+    ok = portal["contacts"][0]
+    body = {"inputs": [{"id": i, "properties": {"hubspot_owner_id": portal["ana"]}}
+                       for i in (ok, refused)]}
+    dated = sdk(hs).api_request({"method": "POST", "body": body,
+                                 "path": ApiPaths("2026-09").batch_update("0-1")})
+    assert dated.status_code == 207
+    [error] = dated.json()["errors"]
+    assert (error["category"], error["id"], error["context"]["ids"]) == (
+        "VALIDATION_ERROR", refused, [refused])
+    assert error["errors"][0]["code"] == "MISSING_CONDITIONAL_REQUIRED_PROPERTY"
+    assert error["errors"][0]["context"] == {"propertyName": ["lead_tier"]}
+    assert hs.owner_of("contacts", ok) == portal["ana"]
+    assert hs.owner_of("contacts", refused) is None
+    # the legacy path does not apply the portal's rules (HubSpot enforces them from 2026-09)
+    legacy = sdk(hs).crm.objects.batch_api.update(
+        "contacts", BatchInputSimplePublicObjectBatchInput(inputs=body["inputs"]))
+    assert legacy.status == "COMPLETE" and hs.owner_of("contacts", refused) == portal["ana"]
