@@ -39,7 +39,8 @@ Reply = tuple[int, dict[str, str], Any]
 class ValidationRule:
     """A portal's conditional required property: on ``object_type``, ``required`` must have a
     value whenever the record's properties equal ``when`` (e.g. ``closedate`` when
-    ``dealstage`` is ``closedwon``). Enforced on writes through the ``2026-09`` paths on."""
+    ``dealstage`` is ``closedwon``), checked on updates; with no ``when``, a field the record
+    creator requires, checked on creates. Enforced through the ``2026-09`` paths on."""
 
     object_type: str
     required: str
@@ -310,6 +311,9 @@ def _object_call(hs: FakeHubSpot, method: str, object_type: str, rest: str,
     if rest == "batch/update":
         return _batch_update(hs, object_type, inputs, validated=validated)
     if rest == "batch/create":
+        missing = _missing_on_create(hs, object_type, inputs) if validated else []
+        if missing:  # a create is all or nothing: the batch is refused, nothing created
+            return _error(400, VALIDATION_MESSAGE, "VALIDATION_ERROR", errors=missing)
         ids = [hs.create_object(object_type, dict(i.get("properties") or {})) for i in inputs]
         with hs._lock:
             results = [_view(hs, object_type, store[i], list(store[i]["properties"]))
@@ -395,13 +399,27 @@ def _batch_update(hs: FakeHubSpot, object_type: str, inputs: list[Any], *,
 VALIDATION_MESSAGE = "The property values provided are invalid"
 
 
+def _missing_on_create(hs: FakeHubSpot, object_type: str,
+                       inputs: list[Any]) -> list[dict[str, Any]]:
+    """What the record creator's required fields (a rule with no condition) refuse in a
+    batch create: ``MISSING_REQUIRED_PROPERTY`` per missing property."""
+    with hs._lock:
+        required = [r.required for r in hs.validation_rules
+                    if r.object_type == object_type and not r.when]
+    return [{"code": "MISSING_REQUIRED_PROPERTY",
+             "message": f"A value for {prop} must be provided",
+             "context": {"propertyName": [prop]}}
+            for item in inputs for prop in required
+            if ((item or {}).get("properties") or {}).get(prop) in (None, "")]
+
+
 def _refusals(hs: FakeHubSpot, object_type: str, inputs: list[Any],
               ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The records a portal validation rule refuses, with the ``errors`` HubSpot names for
     each: a conditionally required property missing from the record as the write leaves it
     (``MISSING_CONDITIONAL_REQUIRED_PROPERTY``). Called with ``hs._lock`` held."""
     refused: dict[str, list[dict[str, Any]]] = {}
-    rules = [r for r in hs.validation_rules if r.object_type == object_type]
+    rules = [r for r in hs.validation_rules if r.object_type == object_type and r.when]
     for item, object_id in zip(inputs, ids, strict=True):
         obj = hs.objects[object_type].get(object_id)
         if obj is None or not rules:

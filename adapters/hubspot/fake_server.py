@@ -148,14 +148,15 @@ class FakeHubSpot(ServedFake):
         return owner_id
 
     def add_validation_rule(self, object_type: str, required: str,
-                            when: Mapping[str, str]) -> None:
+                            when: Mapping[str, str] | None = None) -> None:
         """A portal admin's conditional required property: ``required`` must be set on
-        ``object_type`` records whose properties equal ``when``. Writes through the
-        ``2026-09`` paths and later are refused while it is missing; legacy and ``2026-03``
-        writes are not checked, as HubSpot documents."""
+        ``object_type`` records whose properties equal ``when`` (updates are refused while
+        it is missing); with no ``when``, a field the record creator requires (creates
+        without it are refused). Only writes through the ``2026-09`` paths and later are
+        checked; legacy and ``2026-03`` writes are not, as HubSpot documents."""
         with self._lock:
             self.validation_rules.append(ValidationRule(self._type(object_type), required,
-                                                        dict(when)))
+                                                        dict(when or {})))
 
     def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         """Associate two records (both directions, as HubSpot does)."""

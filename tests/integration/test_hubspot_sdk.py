@@ -194,3 +194,18 @@ def test_sdk_sees_a_validation_refusal_as_hubspot_documents_it(hs, portal):
     legacy = sdk(hs).crm.objects.batch_api.update(
         "contacts", BatchInputSimplePublicObjectBatchInput(inputs=body["inputs"]))
     assert legacy.status == "COMPLETE" and hs.owner_of("contacts", refused) == portal["ana"]
+
+
+def test_a_create_without_a_required_field_is_refused_from_2026_09(hs):
+    hs.add_validation_rule("contacts", "firstname")  # required by the record creator
+    inputs = [{"properties": {"email": "a@example.com", "firstname": "Ada"}},
+              {"properties": {"email": "b@example.com"}}]
+    dated = sdk(hs).api_request({"method": "POST", "body": {"inputs": inputs},
+                                 "path": ApiPaths("2026-09").objects("contacts")
+                                 + "/batch/create"})
+    assert dated.status_code == 400 and dated.json()["errors"] == [{
+        "code": "MISSING_REQUIRED_PROPERTY", "message": "A value for firstname must be provided",
+        "context": {"propertyName": ["firstname"]}}]
+    assert hs.objects["contacts"] == {}
+    made = sdk(hs).crm.objects.batch_api.create("contacts", {"inputs": inputs})
+    assert len(made.results) == 2  # the legacy path does not check
