@@ -57,18 +57,18 @@ _OBJECT_PATHS = {
     "ticket": "tickets", "tickets": "tickets", "0-5": "tickets",
 }
 _RETRYABLE_CATEGORIES = {"RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}
-#: a numbered object type HubSpot accepts in paths: ``0-1`` (standard), ``2-1234`` (custom)
-_TYPE_ID = re.compile(r"^\d+-\d+$")
+#: a custom object's numbered type (``2-1234``); the standard ones are in _OBJECT_PATHS
+_CUSTOM_TYPE_ID = re.compile(r"^2-\d+$")
 ASSOCIATIONS_BATCH_LIMIT = 1000
 
 
 def object_path(object_type: str) -> str:
     """The URL segment for contact/company/deal/ticket (singular, plural or type id ``0-1``);
-    another numbered type (a custom object, ``2-1234``) is passed through as it is."""
+    a custom object's numbered type (``2-1234``) is passed through as it is."""
     key = object_type.strip().lower()
     if key in _OBJECT_PATHS:
         return _OBJECT_PATHS[key]
-    if _TYPE_ID.match(key):
+    if _CUSTOM_TYPE_ID.match(key):
         return key
     raise PermanentCrmError(f"unsupported HubSpot object type {object_type!r}")
 

@@ -47,10 +47,7 @@ def scopes_for(object_types: Iterable[str]) -> tuple[str, ...]:
     0-5, ...) and to look owners up; sorted, without duplicates."""
     wanted = {OWNERS_SCOPE}
     for object_type in object_types:
-        scopes = _scopes_of(object_path(object_type))
-        if scopes is None:
-            raise KeyError(object_type)
-        wanted.update(scopes)
+        wanted.update(_scopes_of(object_path(object_type)) or ())
     return tuple(sorted(wanted))
 
 

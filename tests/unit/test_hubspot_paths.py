@@ -39,8 +39,9 @@ def test_dated_and_legacy_paths():
 def test_object_types_named_or_numbered():
     assert [object_path(t) for t in ("contact", "0-1", "Companies", "0-5", "2-1234")] == [
         "contacts", "contacts", "companies", "tickets", "2-1234"]
-    with pytest.raises(PermanentCrmError):
-        object_path("contacts/../owners")
+    for unknown in ("contacts/../owners", "0-7", "3-1"):
+        with pytest.raises(PermanentCrmError):
+            object_path(unknown)
 
 
 def _response(status, headers=None, body=None):
