@@ -22,8 +22,9 @@ def hubspot() -> None:
 @click.option("--account", "account_id", required=True, help="Account the portal routes for")
 @click.option("--move", is_flag=True, help="Take it from the account it belongs to now")
 def connect(portal_id: str, account_id: str, move: bool) -> None:
-    """Connect a portal to an account (a private app, using HUBSPOT_ACCESS_TOKEN); same
-    as ``connector sources link --source hubspot``."""
+    """Connect a portal to an account whose calls use HUBSPOT_ACCESS_TOKEN (a Service Key,
+    a static-auth project app or a legacy private app); same as ``connector sources link
+    --source hubspot``."""
     from connector.cli_sources import link_and_report
 
     link_and_report(account_id, "hubspot", portal_id, move)
