@@ -48,6 +48,11 @@ class ApiPaths:
 
     version: str = LATEST
 
+    def __post_init__(self) -> None:
+        if parse_api_version(self.version, "api_version") != self.version:
+            raise ValueError(f"api_version must be written as {LATEST!r} or {LEGACY!r}, "
+                             f"got {self.version!r}")
+
     @property
     def legacy(self) -> bool:
         return self.version == LEGACY
