@@ -230,6 +230,7 @@ def wire_hubspot(container: Container) -> None:
     from adapters.hubspot.client import HubSpotClient, OwnersEpoch
     from adapters.hubspot.inbound import WebhookReceiver
     from adapters.hubspot.oauth_info import hub_id_for_token
+    from adapters.hubspot.project import OAUTH_CALLBACK_PATH
     from adapters.hubspot.transport import RetryPolicy
     from connector.core.errors import AuthenticationFailed
     from connector.service import hubspot_owner_sync, hubspot_processing
@@ -247,7 +248,7 @@ def wire_hubspot(container: Container) -> None:
                 and config.secret_key):
             return None
         return OAuthTokens(config.hubspot_client_id, config.hubspot_client_secret,
-                           public_url + "/oauth/hubspot/callback", tokens=tokens,
+                           public_url + OAUTH_CALLBACK_PATH, tokens=tokens,
                            on_tokens=on_tokens, base_url=config.hubspot_api_base)
 
     def client_factory(portal_id: str, tokens: StoredTokens | None, save, interactive: bool):
@@ -274,7 +275,7 @@ def wire_hubspot(container: Container) -> None:
             else RetryPolicy()
         return HubSpotClient(provider, base_url=config.hubspot_api_base, budget=budget,
                              retry=retry, session=_crm_session("hubspot", portal_id),
-                             owners_epoch=owners_epoch)
+                             owners_epoch=owners_epoch, api_version=config.hubspot_api_version)
 
     if "hubspot" not in container.extras:
         try:

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from adapters.hubspot.paths import LATEST as HUBSPOT_LATEST_API_VERSION
+from adapters.hubspot.paths import parse_api_version
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable."""
@@ -51,6 +54,13 @@ def _signature_versions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return versions
 
 
+def _api_version(env: Mapping[str, str], name: str) -> str:
+    try:
+        return parse_api_version(env.get(name), name)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = "sqlite:///connector.db"
@@ -65,6 +75,8 @@ class Config:
     hubspot_client_id: str | None = None
     hubspot_app_id: str | None = None
     hubspot_api_base: str = "https://api.hubapi.com"
+    #: the HubSpot API version every call uses: a date (``2026-09``) or ``legacy`` (/crm/v3)
+    hubspot_api_version: str = HUBSPOT_LATEST_API_VERSION
     salesforce_login_url: str = "https://login.salesforce.com"
     salesforce_client_id: str | None = None
     salesforce_username: str | None = None
@@ -110,6 +122,7 @@ class Config:
             hubspot_client_id=get("HUBSPOT_CLIENT_ID") or None,
             hubspot_app_id=get("HUBSPOT_APP_ID") or None,
             hubspot_api_base=get("HUBSPOT_API_BASE") or cls.hubspot_api_base,
+            hubspot_api_version=_api_version(env, "HUBSPOT_API_VERSION"),
             salesforce_login_url=get("SALESFORCE_LOGIN_URL") or cls.salesforce_login_url,
             salesforce_client_id=get("SALESFORCE_CLIENT_ID") or None,
             salesforce_username=get("SALESFORCE_USERNAME") or None,

@@ -1,4 +1,5 @@
-"""HubSpot adapter: webhook signatures and events, CRM client, OAuth, webhook subscriptions.
+"""HubSpot adapter: webhook signatures and events, CRM client (date-versioned paths,
+``paths``), OAuth, webhook subscriptions, the developer-platform project (``project``).
 
 Implements the ports in :mod:`connector.core.ports` (``RecordReader``, ``OwnerDirectory``,
 ``OwnerWriter``) with :class:`adapters.hubspot.client.HubSpotClient`. ``fake_server`` holds a

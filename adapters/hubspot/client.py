@@ -1,10 +1,14 @@
 """HubSpot CRM client implementing the connector's RecordReader, OwnerDirectory, OwnerWriter.
 
-Endpoints (the SDK method each corresponds to, for readers who know ``hubspot-api-client``):
+Endpoints (the SDK method each corresponds to, for readers who know ``hubspot-api-client``),
+at the paths of the configured API version (:mod:`adapters.hubspot.paths`; shown here for
+``2026-09``, ``legacy`` keeps ``/crm/v3`` and ``/crm/v4``):
 
-* ``POST /crm/v3/objects/{type}/batch/read``  ~ ``client.crm.objects.batch_api.read``
-* ``POST /crm/v3/objects/{type}/batch/update`` ~ ``client.crm.objects.batch_api.update``
-* ``GET /crm/v3/owners``                       ~ ``client.crm.owners.owners_api.get_page``
+* ``POST /crm/objects/2026-09/{type}/batch/read``   ~ ``client.crm.objects.batch_api.read``
+* ``POST /crm/objects/2026-09/{type}/batch/update`` ~ ``client.crm.objects.batch_api.update``
+* ``GET /crm/owners/2026-09``                        ~ ``client.crm.owners.owners_api.get_page``
+* ``POST /crm/associations/2026-09/{from}/{to}/batch/read``
+  ~ ``client.crm.associations.v4.batch_api.get_page``
 
 The calls go through :class:`adapters.hubspot.transport.Transport` over a passed-in
 ``requests.Session`` rather than the SDK: the SDK's urllib3 retries skip POST, and its
@@ -14,11 +18,13 @@ we would have to re-parse anyway. The JSON shapes are the same ones the SDK send
 Batches hold at most 100 inputs (HubSpot rejects more with a 400). A batch update answers
 200 (all done), 207 (``errors[].context.ids`` name the records that failed) or 400 for the
 whole batch when one input is invalid; on a 400 we bisect the batch so one bad record
-cannot fail 99 good ones.
+cannot fail 99 good ones. A portal validation rule (enforced on writes from ``2026-09``) that
+refuses one record's write fails that record, with HubSpot's message, in either shape.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +34,13 @@ import requests
 
 from adapters.hubspot.auth import TokenProvider
 from adapters.hubspot.budget import CallBudget, SlidingWindowBudget
-from adapters.hubspot.transport import DEFAULT_API_BASE, RetryPolicy, Transport
+from adapters.hubspot.paths import LATEST, ApiPaths
+from adapters.hubspot.transport import (
+    DEFAULT_API_BASE,
+    RetryPolicy,
+    Transport,
+    error_message,
+)
 from connector.core.errors import AuthenticationFailed, CrmError, PermanentCrmError
 from connector.core.ports import OwnerWrite, WriteResult
 
@@ -45,14 +57,20 @@ _OBJECT_PATHS = {
     "ticket": "tickets", "tickets": "tickets", "0-5": "tickets",
 }
 _RETRYABLE_CATEGORIES = {"RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}
+#: a custom object's numbered type (``2-1234``); the standard ones are in _OBJECT_PATHS
+_CUSTOM_TYPE_ID = re.compile(r"^2-\d+$")
+ASSOCIATIONS_BATCH_LIMIT = 1000
 
 
 def object_path(object_type: str) -> str:
-    """The URL segment for contact/company/deal/ticket (singular, plural or type id)."""
-    try:
-        return _OBJECT_PATHS[object_type.strip().lower()]
-    except KeyError:
-        raise PermanentCrmError(f"unsupported HubSpot object type {object_type!r}") from None
+    """The URL segment for contact/company/deal/ticket (singular, plural or type id ``0-1``);
+    a custom object's numbered type (``2-1234``) is passed through as it is."""
+    key = object_type.strip().lower()
+    if key in _OBJECT_PATHS:
+        return _OBJECT_PATHS[key]
+    if _CUSTOM_TYPE_ID.match(key):
+        return key
+    raise PermanentCrmError(f"unsupported HubSpot object type {object_type!r}")
 
 
 def chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> Iterator[Sequence[Any]]:
@@ -81,6 +99,7 @@ class HubSpotClient:
         token_provider: TokenProvider,
         *,
         base_url: str = DEFAULT_API_BASE,
+        api_version: str = LATEST,
         session: requests.Session | None = None,
         budget: CallBudget | None = None,
         retry: RetryPolicy | None = None,
@@ -95,6 +114,7 @@ class HubSpotClient:
             token_provider=token_provider, base_url=base_url, session=session,
             budget=budget or SlidingWindowBudget(), retry=retry, timeout=timeout, sleep=sleep,
         )
+        self.paths = ApiPaths(api_version)
         self.owners_min_refresh_interval = owners_min_refresh_interval
         self.owners_ttl = owners_ttl
         self._clock = clock
@@ -105,7 +125,8 @@ class HubSpotClient:
         self._seen_epoch = self._owners_epoch.value
 
     def __repr__(self) -> str:
-        return f"HubSpotClient(base_url={self.transport.base_url!r})"
+        return (f"HubSpotClient(base_url={self.transport.base_url!r}, "
+                f"api_version={self.paths.version!r})")
 
     def time_limit(self, seconds: float | None = None):
         """A context in which this thread's calls share one deadline (see Transport)."""
@@ -121,7 +142,7 @@ class HubSpotClient:
         self, object_type: str, ids: Sequence[str], properties: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
         """Batch-read records (100 per call); ids HubSpot does not know are absent."""
-        path = f"/crm/v3/objects/{object_path(object_type)}/batch/read"
+        path = self.paths.batch_read(object_path(object_type))
         props = list(dict.fromkeys([*properties, OWNER_PROPERTY]))
         unique_ids = list(dict.fromkeys(str(i) for i in ids))
         found: dict[str, dict[str, Any]] = {}
@@ -143,15 +164,39 @@ class HubSpotClient:
             params: dict[str, Any] = {"limit": OWNERS_PAGE_SIZE, "archived": "false"}
             if after:
                 params["after"] = after
-            data = self.transport.request("GET", "/crm/v3/owners", params=params).json()
+            data = self.transport.request("GET", self.paths.owners(), params=params).json()
             owners.extend(data.get("results", []))
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return owners
 
+    def read_associations(
+        self, from_type: str, ids: Sequence[str], to_type: str
+    ) -> dict[str, list[str]]:
+        """The ids of the ``to_type`` records associated with each of ``ids`` (1,000 per
+        call, following ``paging.next.after`` within a result); ids without any are absent."""
+        path = self.paths.associations_batch_read(object_path(from_type), object_path(to_type))
+        found: dict[str, list[str]] = {}
+        for part in chunks(list(dict.fromkeys(str(i) for i in ids)), ASSOCIATIONS_BATCH_LIMIT):
+            inputs: list[dict[str, Any]] = [{"id": i} for i in part]
+            while inputs:
+                data = self.transport.request("POST", path, json={"inputs": inputs}).json()
+                inputs = []
+                for result in data.get("results", []):
+                    from_id = str((result.get("from") or {}).get("id"))
+                    found.setdefault(from_id, []).extend(
+                        str(to["toObjectId"]) for to in result.get("to", []))
+                    after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                    if after:
+                        inputs.append({"id": from_id, "after": after})
+        return found
+
     def refresh_owners(self) -> None:
+        """Reload the email -> owner id map. Only ``PERSON`` owners are reps: a ``QUEUE``
+        owner can carry an email too (owners listed without a ``type`` count as people)."""
         owners = self.list_owners()
-        mapping = {str(o["email"]).lower(): str(o["id"]) for o in owners if o.get("email")}
+        mapping = {str(o["email"]).lower(): str(o["id"]) for o in owners
+                   if o.get("email") and (o.get("type") or "PERSON") == "PERSON"}
         self._owners = mapping
         self._owners_loaded_at = self._clock()
 
@@ -223,8 +268,7 @@ class HubSpotClient:
         body = {"inputs": [{"id": rid, "properties": {OWNER_PROPERTY: owner}}
                            for rid, owner in items]}
         try:
-            resp = self.transport.request(
-                "POST", f"/crm/v3/objects/{path}/batch/update", json=body)
+            resp = self.transport.request("POST", self.paths.batch_update(path), json=body)
         except PermanentCrmError as exc:
             if exc.status != 400:
                 raise
@@ -242,9 +286,9 @@ class HubSpotClient:
             category = err.get("category")
             retryable = category in _RETRYABLE_CATEGORIES or str(err.get("status")) in {
                 "429", "500", "502", "503", "504"}
-            message = f"{category}: {err.get('message', 'error')}" if category else str(
-                err.get("message", "error"))
-            for rid in (err.get("context") or {}).get("ids", []):
+            message = batch_error_message(err)
+            ids = (err.get("context") or {}).get("ids") or ([err["id"]] if err.get("id") else [])
+            for rid in ids:
                 failed[str(rid)] = WriteResult(str(rid), False, message, retryable)
         results = []
         for rid, _ in items:
@@ -255,3 +299,11 @@ class HubSpotClient:
             else:
                 results.append(WriteResult(rid, False, "not confirmed by HubSpot", True))
         return results
+
+
+def batch_error_message(err: dict[str, Any]) -> str:
+    """One 207 error as a message: its category and HubSpot's message, with the messages of
+    its nested ``errors`` (a validation rule names the property it requires there)."""
+    message = error_message(err)
+    category = err.get("category")
+    return (f"{category}: {message}" if category else message)[:500]

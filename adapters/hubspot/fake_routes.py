@@ -1,4 +1,13 @@
-"""Endpoint behaviour of the fake HubSpot (``FakeHubSpot.handle`` dispatches here).
+r"""Endpoint behaviour of the fake HubSpot (``FakeHubSpot.handle`` dispatches here).
+
+Each endpoint is a handler registered with :func:`route` (a path pattern and its methods);
+:func:`dispatch` finds it and, for a CRM call, first applies what HubSpot applies to every
+CRM call (Bearer token, scopes, the rate limit) and the injected faults. Another module adds
+endpoints the same way and is imported by ``fake_server``::
+
+    @route(r"/some/path/(?P<id>\d+)", "GET")
+    def _some(hs: FakeHubSpot, request: Request) -> Reply:
+        return 200, {}, {"id": request.match["id"]}
 
 Response shapes follow HubSpot's API reference: batch answers carry ``status``,
 ``results``, ``startedAt``/``completedAt`` and, on a 207, ``numErrors`` and ``errors`` whose
@@ -12,7 +21,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +31,20 @@ if TYPE_CHECKING:
 
 OBJECT_TYPES = ("contacts", "companies", "deals", "tickets")
 BATCH_LIMIT = 100
+ASSOCIATIONS_LIMIT = 1000
 Reply = tuple[int, dict[str, str], Any]
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """A portal's conditional required property: on ``object_type``, ``required`` must have a
+    value whenever the record's properties equal ``when`` (e.g. ``closedate`` when
+    ``dealstage`` is ``closedwon``), checked on updates; with no ``when``, a field the record
+    creator requires, checked on creates. Enforced through the ``2026-09`` paths on."""
+
+    object_type: str
+    required: str
+    when: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -43,53 +65,189 @@ def _error(status: int, message: str, category: str, **extra: Any) -> Reply:
     return status, {}, body
 
 
-_OBJECT = re.compile(r"^/crm/v3/objects/(?P<type>\w+)/(?P<rest>batch/\w+|\d+)$")
-_SUBS = re.compile(r"^/webhooks/v3/(?P<app>\d+)/subscriptions(?:/(?P<id>\d+))?$")
+#: the date versions the fake serves (``/crm/objects/2026-09/...``); legacy paths always work
+VERSIONS = ("2026-03", "2026-09")
+#: from this version on, a portal's validation rules apply to API writes
+VALIDATED_FROM = "2026-09"
+_V = r"/crm/(?:v3/{name}|{name}/(?P<version>\d{{4}}-\d{{2}}(?:-beta)?))"
 _SINGULAR = {"contacts": "CONTACT", "companies": "COMPANY", "deals": "DEAL", "tickets": "TICKET"}
+#: numbered object types (``0-1``) and singular names, as HubSpot accepts them in paths
+TYPE_NAMES = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-5": "tickets",
+              "contact": "contacts", "company": "companies", "deal": "deals", "ticket": "tickets"}
 
 
-def route(hs: FakeHubSpot, method: str, path: str, query: dict[str, list[str]],
-          headers: Mapping[str, str], body: bytes) -> Reply:
-    if method == "POST" and path == "/oauth/v1/token":
-        return hs.token_endpoint(body)
-    if method == "GET" and path.startswith("/oauth/v1/access-tokens/"):
-        return hs.token_info(path.rsplit("/", 1)[-1])
-    if match := _SUBS.match(path):
-        return _subscriptions(hs, method, match["app"], match["id"], query, body)
-    obj = _OBJECT.match(path)
-    if not (obj or path == "/crm/v3/owners"):
-        return _error(404, f"No route for {method} {path}", "OBJECT_NOT_FOUND")
+@dataclass(frozen=True)
+class Request:
+    """One call as a route handler sees it; ``match`` holds the path's named groups."""
 
-    if (denied := hs._check_bearer(headers) or hs._check_scopes(method, path, headers)) \
-            is not None:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    match: dict[str, str | None]
+
+    @property
+    def version(self) -> str:
+        """``legacy`` or the date version in the path."""
+        return self.match.get("version") or "legacy"
+
+
+Handler = Callable[["FakeHubSpot", Request], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: frozenset[str]
+    pattern: re.Pattern[str]
+    handler: Handler
+    #: a CRM call: Bearer token, scopes, the rate limit and the injected faults apply
+    crm: bool
+
+
+ROUTES: list[Route] = []
+
+
+def route(pattern: str, *methods: str, crm: bool = True) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``methods`` on paths matching ``pattern`` (anchored; a
+    trailing slash is ignored, as HubSpot does). Modules with more endpoints register theirs
+    the same way and are imported by :mod:`adapters.hubspot.fake_server`."""
+
+    def register(handler: Handler) -> Handler:
+        ROUTES.append(Route(frozenset(methods), re.compile(f"^{pattern}$"), handler, crm))
+        return handler
+
+    return register
+
+
+def dispatch(hs: FakeHubSpot, method: str, path: str, query: dict[str, list[str]],
+             headers: Mapping[str, str], body: bytes) -> Reply:
+    """Answer one call: find its route, apply auth, scopes, rate limit and faults to CRM
+    calls, run the handler. Anything not implemented gets HubSpot's error shape."""
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    allowed: set[str] = set()
+    for candidate in ROUTES:
+        found = candidate.pattern.match(path)
+        if found is None:
+            continue
+        if method not in candidate.methods:
+            allowed |= candidate.methods
+            continue
+        request = Request(method, path, query, headers, body, found.groupdict())
+        if request.version not in ("legacy", *VERSIONS):
+            break  # an unknown date version is no route at all
+        if not candidate.crm:
+            return candidate.handler(hs, request)
+        return _crm_call(hs, candidate, request)
+    if allowed:
+        return _error(405, f"Method {method} is not allowed on {path}", "VALIDATION_ERROR")
+    return _error(404, f"No route for {method} {path}", "OBJECT_NOT_FOUND")
+
+
+def _crm_call(hs: FakeHubSpot, candidate: Route, request: Request) -> Reply:
+    headers = request.headers
+    if (denied := hs._check_bearer(headers)
+            or hs._check_scopes(request.method, request.path, headers)) is not None:
         return denied
     admitted, rate_headers = hs._admit()
     if not admitted:
         return 429, rate_headers, {
             "status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-            "errorType": "RATE_LIMIT", "correlationId": _error(0, "", "")[2]["correlationId"],
+            "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
             "policyName": "TEN_SECONDLY_ROLLING",
         }
     if (fault := hs._apply_faults()) is not None:
         return fault[0], rate_headers, fault[2]
-
-    if path == "/crm/v3/owners" and method == "GET":
-        key = "GET /crm/v3/owners"
-        reply = _owners(hs, query)
-    elif obj:
-        object_type, rest = obj["type"], obj["rest"]
-        if object_type not in OBJECT_TYPES:
-            return _error(400, f"Unable to infer object type from: {object_type}",
-                          "VALIDATION_ERROR")
-        key = f"{method} /crm/v3/objects/{{type}}/" + (rest if rest.startswith("batch") else
-                                                        "{id}")
-        reply = _object_call(hs, method, object_type, rest, query, body)
-    else:
-        return _error(405, "Method not allowed", "VALIDATION_ERROR")
-    with hs._lock:
-        hs.calls[key] += 1
-    status, extra, payload = reply
+    status, extra, payload = candidate.handler(hs, request)
     return status, {**rate_headers, **extra}, payload
+
+
+def _count(hs: FakeHubSpot, request: Request, shape: str) -> None:
+    """Count the call under its path shape, e.g. ``POST /crm/objects/{version}/{type}/
+    batch/update`` (dated) or ``POST /crm/v3/objects/{type}/batch/update`` (legacy)."""
+    with hs._lock:
+        hs.calls[f"{request.method} {shape}"] += 1
+
+
+def _object_type(raw: str) -> str | None:
+    name = TYPE_NAMES.get(raw.lower(), raw.lower())
+    return name if name in OBJECT_TYPES else None
+
+
+# token info, OAuth and webhook subscriptions (not CRM calls: their own authentication) ----
+
+@route("/oauth/v1/token", "POST", crm=False)
+def _token(hs: FakeHubSpot, request: Request) -> Reply:
+    return hs.token_endpoint(request.body)
+
+
+@route("/oauth/v1/access-tokens/(?P<token>[^/]+)", "GET", crm=False)
+def _token_info(hs: FakeHubSpot, request: Request) -> Reply:
+    return hs.token_info(request.match["token"] or "")
+
+
+@route(r"/webhooks/v3/(?P<app>\d+)/subscriptions(?:/(?P<id>\d+))?", "GET", "POST", "PATCH",
+       "DELETE", crm=False)
+def _subscriptions_route(hs: FakeHubSpot, request: Request) -> Reply:
+    return _subscriptions(hs, request.method, request.match["app"] or "", request.match["id"],
+                          request.query, request.body)
+
+
+# CRM ----------------------------------------------------------------------------------------
+
+@route(_V.format(name="objects") + r"/(?P<type>[\w-]+)/(?P<rest>batch/\w+|\d+)", "GET", "POST")
+def _objects(hs: FakeHubSpot, request: Request) -> Reply:
+    raw, rest = request.match["type"] or "", request.match["rest"] or ""
+    object_type = _object_type(raw)
+    if object_type is None:
+        return _error(400, f"Unable to infer object type from: {raw}", "VALIDATION_ERROR")
+    prefix = "/crm/v3/objects" if request.version == "legacy" else "/crm/objects/{version}"
+    _count(hs, request, f"{prefix}/{{type}}/" + (rest if rest.startswith("batch") else "{id}"))
+    return _object_call(hs, request.method, object_type, rest, request.query, request.body,
+                        validated=request.version != "legacy"
+                        and request.version >= VALIDATED_FROM)
+
+
+@route(_V.format(name="owners") + r"(?:/(?P<id>\d+))?", "GET")
+def _owners_route(hs: FakeHubSpot, request: Request) -> Reply:
+    prefix = "/crm/v3/owners" if request.version == "legacy" else "/crm/owners/{version}"
+    if request.match["id"]:
+        _count(hs, request, prefix + "/{ownerId}")
+        return _owner(hs, request.match["id"], request.query)
+    _count(hs, request, prefix)
+    return _owners(hs, request.query)
+
+
+@route(r"/crm/(?:v4/associations|associations/(?P<version>\d{4}-\d{2}(?:-beta)?))"
+       r"/(?P<from>[\w-]+)/(?P<to>[\w-]+)/batch/read", "POST")
+def _associations_route(hs: FakeHubSpot, request: Request) -> Reply:
+    prefix = "/crm/v4/associations" if request.version == "legacy" else \
+        "/crm/associations/{version}"
+    _count(hs, request, prefix + "/{fromObjectType}/{toObjectType}/batch/read")
+    from_type = _object_type(request.match["from"] or "")
+    to_type = _object_type(request.match["to"] or "")
+    if from_type is None or to_type is None:
+        return _error(400, "Unable to infer object type from: "
+                      f"{request.match['from']}/{request.match['to']}", "VALIDATION_ERROR")
+    payload = _json(request.body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        return _error(400, "Invalid input JSON: expected an object with an inputs array",
+                      "VALIDATION_ERROR")
+    if len(payload["inputs"]) > ASSOCIATIONS_LIMIT:
+        return _error(400, "The maximum number of inputs supported in a batch request is "
+                      f"{ASSOCIATIONS_LIMIT}.", "VALIDATION_ERROR")
+    results = []
+    with hs._lock:
+        for item in payload["inputs"]:
+            from_id = str((item or {}).get("id"))
+            targets = sorted(hs.associations.get((from_type, from_id, to_type), ()), key=int)
+            if targets:
+                results.append({"from": {"id": from_id}, "to": [
+                    {"toObjectId": int(t), "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": 1, "label": None}]}
+                    for t in targets]})
+    return _batch_reply(results, [], 200)
 
 
 def _json(body: bytes) -> Any:
@@ -130,7 +288,7 @@ def _batch_reply(results: list[Any], errors: list[dict[str, Any]], ok_status: in
 
 
 def _object_call(hs: FakeHubSpot, method: str, object_type: str, rest: str,
-                 query: dict[str, list[str]], body: bytes) -> Reply:
+                 query: dict[str, list[str]], body: bytes, *, validated: bool) -> Reply:
     store = hs.objects[object_type]
     if rest.isdigit():
         if method != "GET":
@@ -151,8 +309,11 @@ def _object_call(hs: FakeHubSpot, method: str, object_type: str, rest: str,
     if rest == "batch/read":
         return _batch_read(hs, object_type, payload, inputs)
     if rest == "batch/update":
-        return _batch_update(hs, object_type, inputs)
+        return _batch_update(hs, object_type, inputs, validated=validated)
     if rest == "batch/create":
+        missing = _missing_on_create(hs, object_type, inputs) if validated else []
+        if missing:  # a create is all or nothing: the batch is refused, nothing created
+            return _error(400, VALIDATION_MESSAGE, "VALIDATION_ERROR", errors=missing)
         ids = [hs.create_object(object_type, dict(i.get("properties") or {})) for i in inputs]
         with hs._lock:
             results = [_view(hs, object_type, store[i], list(store[i]["properties"]))
@@ -183,7 +344,8 @@ def _batch_read(hs: FakeHubSpot, object_type: str, payload: dict[str, Any],
     return _batch_reply(results, errors, 200)
 
 
-def _batch_update(hs: FakeHubSpot, object_type: str, inputs: list[Any]) -> Reply:
+def _batch_update(hs: FakeHubSpot, object_type: str, inputs: list[Any], *,
+                  validated: bool) -> Reply:
     ids = [str((item or {}).get("id")) for item in inputs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -199,11 +361,22 @@ def _batch_update(hs: FakeHubSpot, object_type: str, inputs: list[Any]) -> Reply
                                       "name": "hubspot_owner_id"}])
                 return _error(400, f"Property values were not valid: {detail}",
                               "VALIDATION_ERROR")
+        refused = _refusals(hs, object_type, inputs, ids) if validated else {}
+        if refused and hs.validation_refusal == "400":  # the whole batch, nothing written
+            return _error(400, VALIDATION_MESSAGE, "VALIDATION_ERROR",
+                          errors=[e for errs in refused.values() for e in errs])
         results, failed = [], {}
+        validation_errors = []
         now, at = _now_iso(), time.monotonic()
         for item, object_id in zip(inputs, ids, strict=True):
             obj = hs.objects[object_type].get(object_id)
             injected = hs.faults.record_errors.get(object_id)
+            if object_id in refused:
+                validation_errors.append({
+                    "status": "error", "category": "VALIDATION_ERROR", "id": object_id,
+                    "message": VALIDATION_MESSAGE, "errors": refused[object_id],
+                    "context": {"ids": [object_id]}})
+                continue
             if obj is None or injected:
                 category = injected or "OBJECT_NOT_FOUND"
                 failed.setdefault(category, []).append(object_id)
@@ -220,7 +393,59 @@ def _batch_update(hs: FakeHubSpot, object_type: str, inputs: list[Any]) -> Reply
     errors = [{"status": "error", "category": category,
                "message": f"{category} for {len(group)} record(s)", "context": {"ids": group}}
               for category, group in failed.items()]
-    return _batch_reply(results, errors, 200)
+    return _batch_reply(results, errors + validation_errors, 200)
+
+
+VALIDATION_MESSAGE = "The property values provided are invalid"
+
+
+def _missing_on_create(hs: FakeHubSpot, object_type: str,
+                       inputs: list[Any]) -> list[dict[str, Any]]:
+    """What the record creator's required fields (a rule with no condition) refuse in a
+    batch create: ``MISSING_REQUIRED_PROPERTY`` per missing property."""
+    with hs._lock:
+        required = [r.required for r in hs.validation_rules
+                    if r.object_type == object_type and not r.when]
+    return [{"code": "MISSING_REQUIRED_PROPERTY",
+             "message": f"A value for {prop} must be provided",
+             "context": {"propertyName": [prop]}}
+            for item in inputs for prop in required
+            if ((item or {}).get("properties") or {}).get(prop) in (None, "")]
+
+
+def _refusals(hs: FakeHubSpot, object_type: str, inputs: list[Any],
+              ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The records a portal validation rule refuses, with the ``errors`` HubSpot names for
+    each: a conditionally required property missing from the record as the write leaves it
+    (``MISSING_CONDITIONAL_REQUIRED_PROPERTY``). Called with ``hs._lock`` held."""
+    refused: dict[str, list[dict[str, Any]]] = {}
+    rules = [r for r in hs.validation_rules if r.object_type == object_type and r.when]
+    for item, object_id in zip(inputs, ids, strict=True):
+        obj = hs.objects[object_type].get(object_id)
+        if obj is None or not rules:
+            continue
+        after = {**obj["properties"], **((item or {}).get("properties") or {})}
+        for rule in rules:
+            if all(after.get(k) == v for k, v in rule.when.items()) and \
+                    after.get(rule.required) in (None, ""):
+                refused.setdefault(object_id, []).append({
+                    "code": "MISSING_CONDITIONAL_REQUIRED_PROPERTY",
+                    "message": f"{rule.required} is required because of a conditional "
+                               f"property rule based on [{', '.join(rule.when)}]",
+                    "context": {"propertyName": [rule.required]}})
+    return refused
+
+
+def _owner(hs: FakeHubSpot, owner_id: str, query: dict[str, list[str]]) -> Reply:
+    """``GET .../owners/{ownerId}`` (``idProperty=userId`` looks the user id up instead)."""
+    by_user = query.get("idProperty", ["id"])[0] == "userId"
+    archived = query.get("archived", ["false"])[0] == "true"
+    with hs._lock:
+        for owner in hs.owners:
+            key = str(owner["userId"]) if by_user else owner["id"]
+            if key == owner_id and owner["archived"] == archived:
+                return 200, {}, dict(owner)
+    return _error(404, f"Owner {owner_id} not found", "OBJECT_NOT_FOUND")
 
 
 def _owners(hs: FakeHubSpot, query: dict[str, list[str]]) -> Reply:

@@ -1,12 +1,22 @@
 """A fake HubSpot API for tests, the demo and benchmarks: a real HTTP server on 127.0.0.1.
 
 It follows HubSpot's public API documentation for what the connector uses: CRM objects
-(batch read/update/create with the 100-input limit, single GET), owners with paging, the
-OAuth token endpoint, the webhooks subscriptions API, Bearer checking with HubSpot's 401
-body, and a rolling 10-second rate limit answering 429 with HubSpot's documented body and
-``X-HubSpot-RateLimit-*`` headers. HubSpot does not document ``Retry-After`` on 429s, so it
-is only sent when ``send_retry_after`` is set. Faults can be injected (see :class:`Faults`)
-and everything is counted (``calls``, ``owner_writes``, ``rate_limited``).
+(batch read/update/create with the 100-input limit, single GET), owners (with their
+``type``, paged, one by id), associations batch read, each at the legacy path
+(``/crm/v3/...``, ``/crm/v4/associations``) and at the date-versioned ones
+(``/crm/objects/2026-09/...``), object types named or numbered (``0-1``); the portal's
+validation rules on writes through ``2026-09`` and later (:meth:`add_validation_rule`); the
+OAuth token endpoint with the ``redirect_uri`` checked against the install; the webhooks
+subscriptions API; Bearer checking with HubSpot's 401 body; and a rolling 10-second rate
+limit answering 429 with HubSpot's documented body and ``X-HubSpot-RateLimit-*`` headers
+(``-Secondly`` and ``-Secondly-Remaining`` included). HubSpot does not document
+``Retry-After`` on 429s, so it is only sent when ``send_retry_after`` is set. Anything else
+is answered 404 (405 for a wrong method) in HubSpot's error shape. Faults can be injected
+(see :class:`Faults`) and everything is counted (``calls``, ``owner_writes``,
+``rate_limited``).
+
+Endpoints are registered with :func:`adapters.hubspot.fake_routes.route`; a module with more
+of them is imported below, next to ``fake_routes``.
 
     with FakeHubSpot(rate_limit=190) as hs:
         owner = hs.add_owner("ana@example.com")
@@ -16,6 +26,7 @@ and everything is counted (``calls``, ``owner_writes``, ``rate_limited``).
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -27,13 +38,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from adapters.hubspot.fake_http import ServedFake, ThreadedServer
+
+# The endpoint modules: importing one registers its routes (fake_routes.route).
 from adapters.hubspot.fake_routes import (
     OBJECT_TYPES,
+    TYPE_NAMES,
     OwnerWriteRecord,
     Reply,
+    ValidationRule,
     _error,
     _now_iso,
-    route,
+    dispatch,
 )
 from adapters.hubspot.fake_webhooks import WebhookSender, make_event  # noqa: F401 (re-export)
 from adapters.hubspot.scopes import ALL_SCOPES, required_scope
@@ -71,6 +86,8 @@ class FakeHubSpot(ServedFake):
         portal_id: int = 62515,
         token_ttl: int = 1800,
         seed: int = 0,
+        redirect_urls: Iterable[str] = (),
+        validation_refusal: str = "207",
     ) -> None:
         self.token = token
         self.rate_limit, self.rate_window = rate_limit, rate_window
@@ -87,11 +104,22 @@ class FakeHubSpot(ServedFake):
         self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
         self.owners: list[dict[str, Any]] = []
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        #: (from type, from id, to type) -> ids of the associated records
+        self.associations: dict[tuple[str, str, str], set[str]] = {}
+        self.validation_rules: list[ValidationRule] = []
+        #: how a batch with a refused record is answered: "207" (that record fails, the rest
+        #: are written) or "400" (the whole batch, nothing written); see the README
+        if validation_refusal not in ("207", "400"):
+            raise ValueError("validation_refusal must be '207' or '400'")
+        self.validation_refusal = validation_refusal
+        #: the app's registered redirect URLs; when set, an install must use one of them
+        self.redirect_urls = tuple(redirect_urls)
         self._tokens: dict[str, float] = {token: float("inf")}  # access token -> expiry
         #: scopes granted to OAuth tokens (the private-app ``token`` is not limited)
         self._token_scopes: dict[str, frozenset[str]] = {}
         self._refresh_tokens: dict[str, frozenset[str]] = {}  # refresh token -> scopes
         self._codes: dict[str, frozenset[str]] = {}  # authorization code -> scopes
+        self._code_redirects: dict[str, str] = {}  # authorization code -> its redirect_uri
         self._window: deque[float] = deque()
         self._ids = 1000
         self._lock = threading.RLock()
@@ -105,16 +133,55 @@ class FakeHubSpot(ServedFake):
             self._ids += 1
             return str(self._ids)
 
-    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
+    def add_owner(self, email: str, first_name: str = "", last_name: str = "",
+                  owner_type: str = "PERSON") -> str:
+        """An owner as HubSpot lists it; ``owner_type`` is ``PERSON`` (a user) or ``QUEUE``."""
         owner_id = self._next_id()
         now = _now_iso()
+        user_id = int(owner_id) + 500000 if owner_type == "PERSON" else None
         with self._lock:
             self.owners.append({
-                "id": owner_id, "email": email, "firstName": first_name, "lastName": last_name,
-                "userId": int(owner_id) + 500000, "createdAt": now, "updatedAt": now,
-                "archived": False, "teams": [],
+                "id": owner_id, "email": email, "type": owner_type, "firstName": first_name,
+                "lastName": last_name, "userId": user_id, "userIdIncludingInactive": user_id,
+                "createdAt": now, "updatedAt": now, "archived": False, "teams": [],
             })
         return owner_id
+
+    def add_validation_rule(self, object_type: str, required: str,
+                            when: Mapping[str, str] | None = None) -> None:
+        """A portal admin's conditional required property: ``required`` must be set on
+        ``object_type`` records whose properties equal ``when`` (updates are refused while
+        it is missing); with no ``when``, a field the record creator requires (creates
+        without it are refused). Only writes through the ``2026-09`` paths and later are
+        checked; legacy and ``2026-03`` writes are not, as HubSpot documents."""
+        with self._lock:
+            self.validation_rules.append(ValidationRule(self._type(object_type), required,
+                                                        dict(when or {})))
+
+    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Associate two records (both directions, as HubSpot does)."""
+        a, b = self._type(from_type), self._type(to_type)
+        with self._lock:
+            self.associations.setdefault((a, str(from_id), b), set()).add(str(to_id))
+            self.associations.setdefault((b, str(to_id), a), set()).add(str(from_id))
+
+    def operation_calls(self, operation: str) -> int:
+        """Calls of one operation whatever the API version: ``batch/read``,
+        ``batch/update``, ``owners`` (the list) - legacy and date-versioned paths summed."""
+        if operation == "owners":
+            keys = ("GET /crm/v3/owners", "GET /crm/owners/{version}")
+        else:
+            keys = (f"POST /crm/v3/objects/{{type}}/{operation}",
+                    f"POST /crm/objects/{{version}}/{{type}}/{operation}")
+        with self._lock:
+            return sum(self.calls[key] for key in keys)
+
+    @staticmethod
+    def _type(object_type: str) -> str:
+        name = TYPE_NAMES.get(object_type.lower(), object_type.lower())
+        if name not in OBJECT_TYPES:
+            raise ValueError(f"unknown object type {object_type!r}")
+        return name
 
     def archive_owner(self, owner_id: str) -> None:
         """The user was removed from the portal: the owner id stops being valid."""
@@ -124,6 +191,7 @@ class FakeHubSpot(ServedFake):
                     owner["archived"] = True
 
     def create_object(self, object_type: str, properties: Mapping[str, Any]) -> str:
+        object_type = self._type(object_type)
         object_id = self._next_id()
         now = _now_iso()
         props = {k: None if v is None else str(v) for k, v in properties.items()}
@@ -138,26 +206,36 @@ class FakeHubSpot(ServedFake):
 
     def get_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
         with self._lock:
-            return self.objects[object_type].get(str(object_id))
+            return self.objects[self._type(object_type)].get(str(object_id))
 
     def owner_of(self, object_type: str, object_id: str) -> str | None:
         obj = self.get_object(object_type, object_id)
         return None if obj is None else obj["properties"].get("hubspot_owner_id")
 
-    def issue_auth_code(self, scopes: Iterable[str] = ALL_SCOPES) -> str:
+    def issue_auth_code(self, scopes: Iterable[str] = ALL_SCOPES,
+                        redirect_uri: str | None = None) -> str:
         """A one-time authorization code, as HubSpot appends to the redirect URI; the
-        tokens it is exchanged for carry ``scopes`` (by default every CRM scope)."""
+        tokens it is exchanged for carry ``scopes`` (by default every CRM scope). With a
+        ``redirect_uri``, the exchange must send the same one."""
         code = f"code-{uuid.uuid4()}"
         with self._lock:
             self._codes[code] = frozenset(scopes)
+            if redirect_uri is not None:
+                self._code_redirects[code] = redirect_uri
         return code
 
     def authorize(self, install_url: str) -> str:
         """What a user approving the install does: a code granting the ``scope`` (and
-        ``optional_scope``) the install URL asks for, no more."""
+        ``optional_scope``) the install URL asks for, no more, tied to its ``redirect_uri``.
+        HubSpot refuses an install whose ``redirect_uri`` is not one of the app's redirect
+        URLs (exactly); so does this, with HubSpot's message, as a ValueError."""
         query = parse_qs(urlsplit(install_url).query)
+        redirect = (query.get("redirect_uri") or [""])[0]
+        if self.redirect_urls and redirect not in self.redirect_urls:
+            raise ValueError(f"Authorization failed as the redirect URL '{redirect}' doesn't "
+                             "match the app's registered redirect URL")
         scopes = " ".join(query.get("scope", []) + query.get("optional_scope", [])).split()
-        return self.issue_auth_code(scopes)
+        return self.issue_auth_code(scopes, redirect_uri=redirect)
 
     def scopes_of(self, access_token: str) -> frozenset[str] | None:
         """The scopes of an OAuth token; None for the private-app token (not limited)."""
@@ -188,12 +266,21 @@ class FakeHubSpot(ServedFake):
     # request handling ----------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: Mapping[str, str], body: bytes) -> Reply:
-        return route(self, method, path, query, {k.lower(): v for k, v in headers.items()}, body)
+        return dispatch(self, method, path, query, {k.lower(): v for k, v in headers.items()},
+                        body)
 
     def _rate_headers(self, remaining: int) -> dict[str, str]:
+        """HubSpot's rate-limit headers: the rolling window's, and the per-second ones
+        (the window's limit spread over its seconds, calls of the last second counted).
+        Called with ``self._lock`` held."""
+        secondly = max(1, math.ceil(self.rate_limit / self.rate_window))
+        now = time.monotonic()
+        last_second = sum(1 for t in self._window if now - t < 1.0)
         return {"X-HubSpot-RateLimit-Max": str(self.rate_limit),
                 "X-HubSpot-RateLimit-Remaining": str(max(remaining, 0)),
-                "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.rate_window * 1000))}
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.rate_window * 1000)),
+                "X-HubSpot-RateLimit-Secondly": str(secondly),
+                "X-HubSpot-RateLimit-Secondly-Remaining": str(max(secondly - last_second, 0))}
 
     def _admit(self) -> tuple[bool, dict[str, str]]:
         """Count one CRM call against the rolling window; False when it is over the limit."""
@@ -283,6 +370,13 @@ class FakeHubSpot(ServedFake):
                     return 400, {}, {"status": "BAD_AUTH_CODE",
                                      "message": "missing or unknown auth code",
                                      "correlationId": str(uuid.uuid4())}
+                expected = self._code_redirects.get(form["code"])
+                if expected is not None and form.get("redirect_uri") != expected:
+                    return 400, {}, {"status": "BAD_REDIRECT_URI",
+                                     "message": "redirect_uri does not match the one the "
+                                                "authorization code was issued for",
+                                     "correlationId": str(uuid.uuid4())}
+                self._code_redirects.pop(form["code"], None)
                 scopes = self._codes.pop(form["code"])
                 refresh = f"refresh-{uuid.uuid4()}"
                 self._refresh_tokens[refresh] = scopes

@@ -7,8 +7,9 @@ attempt passes the :class:`CallBudget`, is counted, and failures become
 :mod:`connector.core.errors`:
 
 * 429 -> retried, waiting ``Retry-After`` if sent, else a tenth of
-  ``X-HubSpot-RateLimit-Interval-Milliseconds`` (one second for the 10-second window), and at
-  least the exponential backoff; a DAILY policy is not retried here (seconds cannot help).
+  ``X-HubSpot-RateLimit-Interval-Milliseconds`` (one second for the 10-second window), or one
+  second when ``X-HubSpot-RateLimit-Secondly-Remaining`` is 0, and at least the exponential
+  backoff; a DAILY policy is not retried here (seconds cannot help).
 * 5xx, timeouts, connection errors -> retried with exponential backoff and full jitter.
 * 401 -> one token refresh (if the provider can) and one more try, then AuthenticationFailed.
 * other 4xx -> PermanentCrmError (never retried).
@@ -45,7 +46,8 @@ from connector.core.errors import (
     TransientCrmError,
 )
 
-__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "parse_retry_after",
+__all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "error_message",
+           "parse_retry_after",
            "retry_after_hint"]
 
 DEFAULT_API_BASE = "https://api.hubapi.com"
@@ -83,6 +85,8 @@ def retry_after_hint(resp: requests.Response) -> float | None:
     remaining = _float(resp.headers.get("X-HubSpot-RateLimit-Remaining"))
     if interval_ms is not None and (remaining is None or remaining <= 0):
         return interval_ms / 1000.0 / 10.0
+    if _float(resp.headers.get("X-HubSpot-RateLimit-Secondly-Remaining")) == 0:
+        return 1.0
     return None
 
 
@@ -94,11 +98,22 @@ def _error_body(resp: requests.Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def error_message(body: dict[str, Any], default: str = "error") -> str:
+    """HubSpot's ``message`` with the messages of its nested ``errors`` (where a portal
+    validation rule names the property it requires), at most 500 characters."""
+    message = str(body.get("message") or default)
+    details = [str(e["message"]) for e in body.get("errors") or []
+               if isinstance(e, dict) and e.get("message") and str(e["message"]) not in message]
+    if details:
+        message = f"{message} ({'; '.join(details[:5])})"
+    return message[:500]
+
+
 def error_for(resp: requests.Response) -> CrmError:
     """Translate a non-2xx HubSpot response into a CRM error (message without secrets)."""
     body = _error_body(resp)
     status = resp.status_code
-    message = str(body.get("message") or resp.reason or "HubSpot error")[:500]
+    message = error_message(body, resp.reason or "HubSpot error")
     category = body.get("category") or body.get("errorType")
     if status == 429:
         policy = body.get("policyName")

@@ -48,14 +48,14 @@ def test_client_reads_250_records_in_three_calls(hs):
     records = client.read_records("contact", [*ids, "999999"], ["email"])
     assert len(records) == 250
     assert records[ids[7]]["email"] == "l7@x.com" and records[ids[7]]["hubspot_owner_id"] == owner
-    assert hs.calls["POST /crm/v3/objects/{type}/batch/read"] == 3 == client.calls
+    assert hs.operation_calls("batch/read") == 3 == client.calls
 
 
 def test_owners_paging_and_lookup(hs):
     ids = [hs.add_owner(f"rep{i}@example.com") for i in range(250)]
     client = client_for(hs)
     assert len(client.list_owners()) == 250
-    assert hs.calls["GET /crm/v3/owners"] == 3
+    assert hs.operation_calls("owners") == 3
     assert client.owner_id_for_email("Rep249@Example.com") == ids[249]
     new = hs.add_owner("late@example.com")
     client.owners_min_refresh_interval = 0
@@ -310,3 +310,25 @@ def test_calls_inside_a_time_limit_share_one_deadline(hs):
             bounded.write_owners([OwnerWrite("contact", cid, owner)])
     assert time.monotonic() - started < 1.5
     hs.faults.latency = 0.0
+
+
+@pytest.mark.parametrize(("version", "refusal", "refused"), [
+    ("2026-09", "207", True), ("2026-09", "400", True), ("2026-03", "207", False),
+    ("legacy", "400", False)])
+def test_a_validation_rule_refuses_one_write_from_2026_09_on(version, refusal, refused):
+    with FakeHubSpot(validation_refusal=refusal) as hs:
+        hs.add_validation_rule("deals", "closedate", {"dealstage": "closedwon"})
+        owner = hs.add_owner("ana@example.com")
+        ids = [hs.create_object("0-3", {"dealstage": "closedwon" if i == 3 else "open"})
+               for i in range(8)]
+        client = client_for(hs, api_version=version)
+        results = client.write_owners([OwnerWrite("deal", i, owner) for i in ids])
+        assert [r.ok for r in results] == [not refused or n != 3 for n in range(8)]
+        assert (hs.owner_of("deals", ids[3]) is None) == refused
+        if refused:
+            assert results[3].retryable is False
+            assert results[3].error.startswith("VALIDATION_ERROR") or refusal == "400"
+            assert "closedate is required because of a conditional property rule based on " \
+                   "[dealstage]" in results[3].error
+            # a 400 for the whole batch is bisected: log2(8) levels, not a call per record
+            assert client.calls == (1 if refusal == "207" else 7)

@@ -206,3 +206,31 @@ def test_an_oauth_installed_portal_can_read_and_write_every_mapped_object_type(
     # the private-app token of the fake is not scope-limited
     assert deal in HubSpotClient(StaticToken(fake.token), base_url=fake.url).read_records(
         "deals", [deal], [])
+
+
+@pytest.mark.parametrize("public_url", ["https://connector.example.com",
+                                        "https://connector.example.com:8443"])
+def test_the_install_redirect_uri_must_be_the_apps_registered_redirect_url(
+        config, make_account, public_url):
+    """HubSpot compares the install's ``redirect_uri`` with the app's redirect URLs exactly
+    (the one ``connector hubspot project`` writes), and the exchange must repeat it."""
+    registered = "https://connector.example.com/oauth/hubspot/callback"
+    with FakeHubSpot(redirect_urls=[registered]) as fake:
+        c = bootstrap(dataclasses.replace(
+            config, hubspot_client_id=fake.client_id, hubspot_client_secret=fake.client_secret,
+            public_url=public_url, hubspot_api_base=fake.url))
+        try:
+            client = create_app(container=c).test_client()
+            location = client.get("/oauth/hubspot/install",
+                                  headers=auth(make_account())).headers["Location"]
+            if public_url + "/oauth/hubspot/callback" != registered:
+                with pytest.raises(ValueError, match="doesn't match the app's registered"):
+                    fake.authorize(location)
+                return
+            state = parse_qs(urlsplit(location).query)["state"][0]
+            done = client.get(f"/oauth/hubspot/callback?code={fake.authorize(location)}"
+                              f"&state={state}")
+            assert done.status_code == 200, done.get_json()
+            assert fake.calls["POST /oauth/v1/token"] == 1
+        finally:
+            c.close()

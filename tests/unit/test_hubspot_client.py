@@ -18,9 +18,9 @@ from connector.core.errors import (
 from connector.core.ports import OwnerWrite
 
 BASE = "https://hubspot.test"
-READ = f"{BASE}/crm/v3/objects/contacts/batch/read"
-UPDATE = f"{BASE}/crm/v3/objects/contacts/batch/update"
-OWNERS = f"{BASE}/crm/v3/owners"
+READ = f"{BASE}/crm/objects/2026-09/contacts/batch/read"
+UPDATE = f"{BASE}/crm/objects/2026-09/contacts/batch/update"
+OWNERS = f"{BASE}/crm/owners/2026-09"
 
 
 class FakeClock:
@@ -227,7 +227,8 @@ def test_write_owners_batches_per_type_and_keeps_last_duplicate(rsps, sleeps):
         return 200, {}, json.dumps({"results": [{"id": i["id"]} for i in body["inputs"]]})
 
     rsps.add_callback(responses.POST, UPDATE, callback=ok)
-    rsps.add_callback(responses.POST, f"{BASE}/crm/v3/objects/tickets/batch/update", callback=ok)
+    rsps.add_callback(responses.POST, f"{BASE}/crm/objects/2026-09/tickets/batch/update",
+                      callback=ok)
     writes = [OwnerWrite("contact", str(i), "7") for i in range(150)]
     writes += [OwnerWrite("ticket", "t1", "7"), OwnerWrite("contact", "0", "8")]
     results = make_client(sleeps).write_owners(writes)
@@ -262,7 +263,7 @@ def test_write_owners_raises_when_every_batch_failed(rsps, sleeps):
 
 def test_write_owners_reports_failed_batch_when_another_succeeded(rsps, sleeps):
     rsps.add(responses.POST, UPDATE, status=503)
-    rsps.add(responses.POST, f"{BASE}/crm/v3/objects/deals/batch/update",
+    rsps.add(responses.POST, f"{BASE}/crm/objects/2026-09/deals/batch/update",
              json={"results": [{"id": "d1"}]})
     results = make_client(sleeps).write_owners(
         [OwnerWrite("contact", "1", "7"), OwnerWrite("deal", "d1", "7")])
@@ -337,3 +338,42 @@ def test_owners_cache_expires_after_its_ttl_even_on_a_hit(rsps, sleeps):
     clock.now += 1
     assert client.owner_id_for_email("rep1@x.com") == "1"
     assert client.calls == 6  # reloaded: ten minutes old
+
+
+def test_associations_follow_each_records_paging(rsps, sleeps):
+    path = f"{BASE}/crm/associations/2026-09/contacts/companies/batch/read"
+    pages = {("1", None): (["11", "12"], "p2"), ("1", "p2"): (["13"], None),
+             ("2", None): (["21"], None)}
+    sent = []
+
+    def answer(request):
+        inputs = json.loads(request.body)["inputs"]
+        sent.append(inputs)
+        results = []
+        for item in inputs:
+            if (item["id"], item.get("after")) not in pages:
+                continue
+            targets, after = pages[(item["id"], item.get("after"))]
+            result = {"from": {"id": item["id"]},
+                      "to": [{"toObjectId": int(t), "associationTypes": []} for t in targets]}
+            if after:
+                result["paging"] = {"next": {"after": after}}
+            results.append(result)
+        return 200, {}, json.dumps({"status": "COMPLETE", "results": results})
+
+    rsps.add_callback(responses.POST, path, callback=answer)
+    found = make_client(sleeps).read_associations("0-1", ["1", "2", "3", "1"], "company")
+    assert found == {"1": ["11", "12", "13"], "2": ["21"]}
+    assert sent == [[{"id": "1"}, {"id": "2"}, {"id": "3"}], [{"id": "1", "after": "p2"}]]
+
+
+def test_legacy_client_calls_the_v3_and_v4_paths(rsps, sleeps):
+    rsps.add(responses.GET, f"{BASE}/crm/v3/owners", json={"results": [
+        {"id": "5", "email": "ana@x.com", "type": "PERSON"}]})
+    rsps.add(responses.POST, f"{BASE}/crm/v4/associations/deals/contacts/batch/read",
+             json={"results": []})
+    client = make_client(sleeps, api_version="legacy")
+    assert client.owner_id_for_email("ana@x.com") == "5"
+    assert client.read_associations("deal", ["1"], "0-1") == {}
+    with pytest.raises(ValueError, match="api_version"):
+        make_client(sleeps, api_version="v3")

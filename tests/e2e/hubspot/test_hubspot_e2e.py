@@ -34,8 +34,8 @@ def test_signed_batches_in_owners_written_fairly_in_batches(service, fake, porta
 
     owners = Counter(fake.owner_of("contacts", i) for i in ids)
     assert owners == {o: 50 for o in portal["reps"].values()}
-    writes = fake.calls["POST /crm/v3/objects/{type}/batch/update"]
-    reads = fake.calls["POST /crm/v3/objects/{type}/batch/read"]
+    writes = fake.operation_calls("batch/update")
+    reads = fake.operation_calls("batch/read")
     assert writes + reads <= 8  # batches of up to 100, never one call per record
     wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "synced") == 150)
     with service.container.db.session() as session:

@@ -54,7 +54,7 @@ def test_owner_is_written_to_the_portal_the_record_came_from(service, fake, port
     assert r.status_code == 200 and body["success"] is True, body
     assert "hubspot_sync_failed" not in body
     assert other.owner_of("contacts", cid) == owners[body["user"]]
-    assert fake.calls["POST /crm/v3/objects/{type}/batch/update"] == 0
+    assert fake.operation_calls("batch/update") == 0
     with service.container.db.session() as session:
         assert session.scalars(select(DecisionRow.sync_status)).one() == "synced"
 
@@ -83,7 +83,7 @@ def test_record_of_a_portal_moved_to_another_account_is_not_written_elsewhere(
     assert body["success"] is True and body["hubspot_sync_failed"] is True
     assert "no longer connected to this account" in body["hubspot_error"]
     assert other.owner_of("contacts", cid) is None
-    assert fake.calls["POST /crm/v3/objects/{type}/batch/update"] == 0
+    assert fake.operation_calls("batch/update") == 0
     # its retry does not write into the portal's new account either: a dead letter
     inbox.replay(service.container.db, all_failed=True)
     wait_for(lambda: service.count(DecisionRow, DecisionRow.sync_status == "dead") == 1
