@@ -66,6 +66,8 @@ class Config:
     hubspot_app_id: str | None = None
     hubspot_api_base: str = "https://api.hubapi.com"
     salesforce_login_url: str = "https://login.salesforce.com"
+    #: the JWT bearer assertion's ``aud``; derived from the login URL when unset
+    salesforce_jwt_audience: str | None = None
     salesforce_client_id: str | None = None
     salesforce_username: str | None = None
     salesforce_private_key: str | None = field(default=None, repr=False)
@@ -111,6 +113,7 @@ class Config:
             hubspot_app_id=get("HUBSPOT_APP_ID") or None,
             hubspot_api_base=get("HUBSPOT_API_BASE") or cls.hubspot_api_base,
             salesforce_login_url=get("SALESFORCE_LOGIN_URL") or cls.salesforce_login_url,
+            salesforce_jwt_audience=get("SALESFORCE_JWT_AUDIENCE") or None,
             salesforce_client_id=get("SALESFORCE_CLIENT_ID") or None,
             salesforce_username=get("SALESFORCE_USERNAME") or None,
             salesforce_private_key=get("SALESFORCE_PRIVATE_KEY") or None,
