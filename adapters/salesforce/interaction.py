@@ -141,8 +141,10 @@ class InteractionClient:
                           deadline_at: float | None = None) -> str | None:
         if len(work_item_id) == 18:  # the API takes the 15-character form only
             work_item_id = work_item_id[:15]
-        body = {"userId": user_id, "workItemId": work_item_id,
-                "routingContext": dict(routing_context)}
+        body: dict[str, Any] = {"userId": user_id, "workItemId": work_item_id}
+        if routing_context and all(routing_context.values()):
+            # all three or none: the spec's RoutingContext requires each of them
+            body["routingContext"] = dict(routing_context)
         data = self._call("POST", "agentWork", body, request_id, deadline_at=deadline_at)
         return data.get("agentWorkId")
 
