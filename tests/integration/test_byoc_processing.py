@@ -644,3 +644,102 @@ def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
 
     assert swept == 0 and fake.cancelled == []
     assert _state(client, headers, "moved")["state"] == "accepted"
+
+
+def _lost_answer():
+    from adapters.salesforce.errors import AmbiguousOutcome
+
+    return AmbiguousOutcome("Interaction Service POST v1/route timed out",
+                            code="read-timeout", retryable=False)
+
+
+def test_a_route_whose_answer_was_lost_is_not_sent_again_once_salesforce_reports_it(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [_lost_answer()]
+    store(container, events.conversation_started("lost"))
+    drain(container)
+    assert _state(client, headers, "lost")["state"] == "unconfirmed"
+    assert inbox.counts(container.db) == {"failed": 1}
+
+    # Salesforce's own event shows the first route did open a routing
+    store(container, events.routing_result("lost", psr_id="0JR000000000077"))
+    drain(container)
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    assert len(conversations.routes) == 1
+    body = _state(client, headers, "lost")
+    assert body["state"] == "pending" and body["psr_id"] == "0JR000000000077"
+
+
+def test_a_route_whose_answer_was_lost_is_sent_again_when_nothing_shows_it_routed(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [_lost_answer()]
+    store(container, events.conversation_started("lost2"))
+    drain(container)
+
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    first, second = conversations.routes
+    assert first.request_id == second.request_id
+    assert _state(client, headers, "lost2")["state"] == "pending"
+
+
+class RefusingFirstRep(FakeConversations):
+    def assign_agent_work(self, **kw):
+        from adapters.salesforce.errors import RepUnavailable
+
+        if not self.works:
+            self.works.append(("refused", kw["user_id"]))
+            raise RepUnavailable("The rep's presence status is not associated with the "
+                                 "channel", code="15112")
+        return super().assign_agent_work(**kw)
+
+
+def test_an_offer_a_rep_cannot_take_goes_to_the_next_eligible_rep(container, client, headers,
+                                                                  account_id):
+    fake = RefusingFirstRep()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
+    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
+    make_router(client, headers, [ana, bob], object_type="conversation",
+                destination={"kind": "rep"})
+    store(container, events.conversation_started("busy"))
+
+    drain(container)
+
+    refused, offered = fake.works
+    assert refused[1] != offered[0] and len(fake.routes) == 1
+    body = _state(client, headers, "busy")
+    assert body["state"] == "offered" and body["salesforce_user_id"] == offered[0]
+
+
+def test_a_failed_conversation_shows_its_next_action_and_can_be_handed_to_a_queue(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [PermanentCrmError("refused", code="10032")]
+    store(container, events.conversation_started("stuck"))
+    drain(container)
+    body = _state(client, headers, "stuck")
+    assert body["state"] == "failed"
+    assert body["next_action"]["request"] == "POST /conversations/stuck/retry"
+
+    bad = client.post("/conversations/stuck/retry", headers=headers, json={"queue_id": "x"})
+    assert bad.status_code == 400 and "queue_id" in bad.get_json()["message"]
+    resp = client.post("/conversations/stuck/retry", headers=headers,
+                       json={"queue_id": "00G000000000042"})
+    assert resp.status_code == 202
+    drain(container)
+
+    assert conversations.routes[-1].queue_id == "00G000000000042"
+    body = _state(client, headers, "stuck")
+    assert body["state"] == "pending" and body["next_action"] is None
+    again = client.post("/conversations/stuck/retry", headers=headers)
+    assert again.status_code == 409
