@@ -25,6 +25,7 @@ a conversation in a queue, a flow or the channel's routing is Salesforce's to ho
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -501,6 +502,46 @@ class _Answer:
 
 
 # an operator's retry ---------------------------------------------------------------------
+_QUEUE_ID = re.compile(r"^00G[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
+
+
+class RetryRefused(Exception):
+    """A retry that cannot be queued; ``status`` is the HTTP answer the API gives."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def request_retry(db: Database, account_id: str, identifier: str,
+                  queue_id: str | None = None) -> None:
+    """Queue a failed conversation's retry (or hand-over to ``queue_id``) as an inbox
+    event of its org, so a worker carries it out like every other Salesforce call."""
+    from connector.jobs.inbox import NewEvent, store_events
+    from connector.store import sources_repo
+
+    if queue_id is not None and (not isinstance(queue_id, str)
+                                 or not _QUEUE_ID.match(queue_id)):
+        raise RetryRefused(400, "queue_id must be a Salesforce queue id (15 or 18 "
+                                "characters starting with 00G)")
+    with db.read_session() as session:
+        row = store.conversation(session, account_id, identifier)
+        if row is None:
+            raise RetryRefused(404, "Conversation not found")
+        if row.state != "failed":
+            raise RetryRefused(409, f"the conversation is {row.state}, not failed; only a "
+                                    "failed conversation is retried")
+        orgs = sources_repo.keys_for_account(session, account_id, store.SOURCE)
+        attempt = row.route_calls
+    if not orgs:
+        raise RetryRefused(409, "no Salesforce org is connected to this account")
+    payload = {"eventType": "ConnectorRetry", "received_at": time.time(),
+               "data": {"conversationIdentifier": identifier, "queueId": queue_id}}
+    store_events(db, [NewEvent(store.SOURCE, orgs[0][1],
+                               f"retry:{identifier}:{attempt}:{queue_id or ''}",
+                               store.SOURCE, payload)])
+
+
 def retry_failed(db: Database, ports: SalesforcePorts, account_id: str, identifier: str, *,
                  queue_id: str | None = None) -> str | None:
     """Route a failed conversation again (the next eligible rep, or the router's own

@@ -10,7 +10,6 @@ and reads nothing, so the check can never be skipped by a missing setting.
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -114,15 +113,11 @@ def _conversation(identifier: str) -> Response:
     return jsonify(body)
 
 
-_QUEUE_ID = re.compile(r"^00G[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
-
-
 @require_account
 def _retry_conversation(identifier: str) -> tuple[Response, int]:
-    """Route a failed BYOC conversation again, or hand it to a queue: stored as an inbox
-    event (``ConnectorRetry``) that a worker carries out, like every Salesforce call."""
-    from connector.store import salesforce as store
-    from connector.store import sources_repo
+    """Route a failed BYOC conversation again, or hand it to a queue (carried out by a
+    worker, like every Salesforce call)."""
+    from connector.service.byoc import RetryRefused, request_retry
 
     body = request.get_json(silent=True)
     if body is None and request.get_data():
@@ -133,31 +128,13 @@ def _retry_conversation(identifier: str) -> tuple[Response, int]:
     unknown = sorted(set(body) - {"queue_id"})
     if unknown:
         raise ApiError(400, f"unknown field {unknown[0]!r}; only queue_id is accepted")
-    queue_id = body.get("queue_id")
-    if queue_id is not None and (not isinstance(queue_id, str)
-                                 or not _QUEUE_ID.match(queue_id)):
-        raise ApiError(400, "queue_id must be a Salesforce queue id (15 or 18 characters "
-                            "starting with 00G)")
-    db = _container().db
-    with db.read_session() as session:
-        row = store.conversation(session, g.account_id, identifier)
-        if row is None:
-            raise ApiError(404, "Conversation not found")
-        if row.state != "failed":
-            raise ApiError(409, f"the conversation is {row.state}, not failed; only a failed "
-                                "conversation is retried")
-        orgs = sources_repo.keys_for_account(session, g.account_id, SOURCE)
-        attempt = row.route_calls
-    if not orgs:
-        raise ApiError(409, "no Salesforce org is connected to this account")
-    payload = {"eventType": "ConnectorRetry", "received_at": time.time(),
-               "data": {"conversationIdentifier": identifier, "queueId": queue_id}}
-    store_events(db, [NewEvent(SOURCE, orgs[0][1],
-                               f"retry:{identifier}:{attempt}:{queue_id or ''}", KIND,
-                               payload)])
+    try:
+        request_retry(_container().db, g.account_id, identifier, body.get("queue_id"))
+    except RetryRefused as exc:
+        raise ApiError(exc.status, str(exc)) from None
     _notify()
     return jsonify({"queued": True, "conversation_identifier": identifier,
-                    "queue_id": queue_id}), 202
+                    "queue_id": body.get("queue_id")}), 202
 
 
 def _off(message: str):
