@@ -235,7 +235,10 @@ class InteractionClient:
             kwargs["files"] = {"json": (None, json.dumps(body), "application/json")}
         else:
             kwargs["json"] = body
-        self._budget.acquire()
+        # a call with a deadline (a transfer) waits for the org's call budget no longer
+        # than the time it has left
+        self._budget.acquire(None if deadline is None else
+                             max(deadline - time.monotonic(), MIN_ATTEMPT_SECONDS))
         self.calls += 1
         try:
             resp = self._session.request(method, f"{self.base_url}/{path}", headers=headers,

@@ -291,9 +291,11 @@ def test_agent_work_sends_the_15_character_work_item_id():
 class CountingBudget:
     def __init__(self) -> None:
         self.acquired = 0
+        self.waits: list = []
 
-    def acquire(self) -> None:
+    def acquire(self, max_wait=None) -> None:
         self.acquired += 1
+        self.waits.append(max_wait)
 
 
 @responses.activate
@@ -305,6 +307,19 @@ def test_every_attempt_passes_the_org_budget_first():
     client(budget=budget).route(request())
 
     assert budget.acquired == len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_call_with_a_deadline_waits_for_the_budget_no_longer_than_its_time_left():
+    import time
+
+    responses.post(ROUTE, json=ACCEPTED, status=202)
+    budget = CountingBudget()
+
+    client(budget=budget).route(request(deadline_at=time.time() + 30))
+
+    (wait,) = budget.waits
+    assert 29 < wait <= 30
 
 
 @responses.activate
