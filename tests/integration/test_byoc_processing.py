@@ -57,6 +57,15 @@ def conversations(container, account_id):
     return fake
 
 
+def _rep_router(client, headers, *names):
+    """A conversation router whose destination is a rep, over reps with Salesforce ids."""
+    reps = [make_user(client, headers, f"{name}@example.com",
+                      crm_ids={"salesforce": f"005{name}"}) for name in names]
+    make_router(client, headers, reps, object_type="conversation",
+                destination={"kind": "rep"})
+    return reps
+
+
 def store(container, event, received_at=None):
     """What ``POST /webhooks/salesforce`` does: link the configured org, store the event."""
     ports = container.extras["salesforce_ports"]
@@ -320,9 +329,7 @@ def test_the_sweep_deletes_only_its_own_offers_left_unanswered_too_long(
     ports = SalesforcePorts(conversations=fake, account_id=account_id,
                             pending_timeout_seconds=120)
     container.extras["salesforce_ports"] = ports
-    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    make_router(client, headers, [rep], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana")
     store(container, events.conversation_started("old"))
     store(container, events.conversation_started("accepted"))
     drain(container)
@@ -380,10 +387,7 @@ def test_a_swept_offer_goes_to_the_next_eligible_rep(container, client, headers,
     from connector.service.byoc import sweep_stale
 
     fake, ports = _sweepable_ports(container, account_id)
-    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
-    make_router(client, headers, [ana, bob], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana", "bob")
     store(container, events.conversation_started("next"))
     drain(container)
     first = _state(client, headers, "next")["salesforce_user_id"]
@@ -479,10 +483,7 @@ def test_omni_channels_next_offer_after_a_decline_is_followed(container, client,
 
 def test_a_declined_rep_offer_is_re_offered_and_its_late_results_ignored(
         container, client, headers, conversations):
-    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
-    make_router(client, headers, [ana, bob], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana", "bob")
     store(container, events.conversation_started("reoffer"))
     drain(container)
     first = _state(client, headers, "reoffer")["agent_work_id"]
@@ -512,10 +513,7 @@ def test_the_pending_timeout_runs_from_the_latest_offer(container, client, heade
     from connector.store.models import ConversationRow
 
     fake, ports = _sweepable_ports(container, account_id)
-    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
-    make_router(client, headers, [ana, bob], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana", "bob")
     store(container, events.conversation_started("slow"))
     drain(container)
     with container.db.session() as session:  # the first offer went out 100 s ago
@@ -601,9 +599,7 @@ def test_two_sweepers_never_delete_the_same_routing(container, client, headers, 
                             pending_timeout_seconds=120)
     box.append(ports)
     container.extras["salesforce_ports"] = ports
-    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    make_router(client, headers, [rep], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana")
     store(container, events.conversation_started("raced"))
     drain(container)
 
@@ -622,9 +618,7 @@ def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
     from connector.service import byoc
 
     fake, ports = _sweepable_ports(container, account_id)
-    rep = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    make_router(client, headers, [rep], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana")
     store(container, events.conversation_started("moved"))
     drain(container)
     claim = byoc.store.claim_stale
@@ -706,10 +700,7 @@ def test_an_offer_a_rep_cannot_take_goes_to_the_next_eligible_rep(container, cli
     fake = RefusingFirstRep()
     container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
                                                            account_id=account_id)
-    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
-    make_router(client, headers, [ana, bob], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana", "bob")
     store(container, events.conversation_started("busy"))
 
     drain(container)
