@@ -52,8 +52,9 @@ def _transfers(env, fake, ids: list[str], args: argparse.Namespace) -> dict[str,
     batches = [ids[i:i + args.batch] for i in range(0, len(ids), args.batch)]
 
     def send(batch: list[str]) -> int:
-        events = [env.byoc.routing_requested(c, work_record_id=fake.sessions[c], **target)
-                  for c in batch]
+        events = [env.byoc.routing_requested(c, work_record_id=fake.sessions[c],
+                                             routing_correlation_id=fake.request_transfer(c),
+                                             **target) for c in batch]
         now = time.time()
         for c in batch:
             sent_at[c] = now

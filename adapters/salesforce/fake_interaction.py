@@ -201,10 +201,11 @@ def _agent_work(fake: FakeSalesforce, data: dict[str, Any]) -> Reply:
                for w in fake.agent_works):
             return error(15109)
         context = data.get("routingContext") or {}
-        if psr is not None and context and \
-                context.get("routingCorrelationId") != psr.routing_correlation_id:
-            return error(10089, message="routingContext.routingCorrelationId does not match "
-                                        "the pending routing")
+        routings = fake.transfer_routings.get(conversation or "", set()) | (
+            {psr.routing_correlation_id} if psr is not None else set())
+        if context and context.get("routingCorrelationId") not in routings:
+            return error(10089, message="routingContext.routingCorrelationId matches no "
+                                        "routing of this work item")
         work = {"agentWorkId": fake.new_id("0Bz"), "userId": user_id,
                 "workItemId": work_item_id, "routingContext": context, "active": True,
                 "conversationIdentifier": psr.conversation_identifier if psr else conversation,

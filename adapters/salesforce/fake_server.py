@@ -122,6 +122,8 @@ class FakeSalesforce(ServedFake):
         #: conversation identifier -> its MessagingSession work item id
         self.sessions: dict[str, str] = {}
         self.routing_results: list[dict[str, Any]] = []
+        #: conversation identifier -> routingCorrelationIds of transfers a rep asked for
+        self.transfer_routings: dict[str, set[str]] = {}
         self.reassigned: list[str] = []  # record ids an assignment rule reassigned
         self.agent_works: list[dict[str, Any]] = []
         self.deleted_routes: list[dict[str, Any]] = []
@@ -163,6 +165,14 @@ class FakeSalesforce(ServedFake):
         work_item_id = self.new_id("0Mw")
         with self._lock:
             return self.sessions.setdefault(conversation_identifier, work_item_id)
+
+    def request_transfer(self, conversation_identifier: str) -> str:
+        """A rep asks to transfer the conversation: Salesforce starts a routing event whose
+        routingCorrelationId the RoutingRequested event's channelData carries."""
+        correlation = str(uuid.uuid4())
+        with self._lock:
+            self.transfer_routings.setdefault(conversation_identifier, set()).add(correlation)
+        return correlation
 
     def add_record(self, sobject: str, fields: Mapping[str, Any]) -> str:
         prefix = {"Lead": "00Q", "Contact": "003", "Case": "500"}.get(sobject, "001")

@@ -271,13 +271,14 @@ def _user_for(ports: SalesforcePorts, rep: Rep | None) -> str:
 
 
 def offer(db: Database, ports: SalesforcePorts, conv_id: str, rep: Rep | None, *,
-          user_id: str | None = None, deadline_at: float | None = None) -> str | None:
+          user_id: str | None = None, deadline_at: float | None = None,
+          routing_context: Mapping[str, Any] | None = None) -> str | None:
     """``POST v1/agentWork``: offer the conversation's work item to a rep. A rep the
     connector chose who cannot take it (15105, 15106, 15112, or no Salesforce user) is
     passed over for the next eligible rep, up to :data:`MAX_NEXT_REPS` of them."""
     for _ in range(MAX_NEXT_REPS + 1):
         outcome = _offer_once(db, ports, conv_id, rep, user_id=user_id,
-                              deadline_at=deadline_at)
+                              deadline_at=deadline_at, routing_context=routing_context)
         if not isinstance(outcome, CrmError):
             return outcome
         if user_id is not None:  # Salesforce named the rep: nobody else to try
@@ -313,15 +314,20 @@ def _next_choice(db: Database, conv_id: str, refused: CrmError) -> Rep | None:
 
 
 def _offer_once(db: Database, ports: SalesforcePorts, conv_id: str, rep: Rep | None, *,
-                user_id: str | None, deadline_at: float | None) -> str | None | CrmError:
+                user_id: str | None, deadline_at: float | None,
+                routing_context: Mapping[str, Any] | None = None) -> str | None | CrmError:
     """One offer: None when made, an error text to retry later, or the CrmError that
-    refused this rep (the caller tries the next one)."""
+    refused this rep (the caller tries the next one). ``routing_context`` is a
+    transfer's own (the RoutingRequested event's channelData); else the routing's."""
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         work_item_id = conv.work_item_id
         context = {"conversationIdentifier": conv.conversation_identifier,
                    "routingType": conv.routing_type,
                    "routingCorrelationId": conv.routing_correlation_id}
+        keys = tuple(context)
+        if routing_context and all(routing_context.get(k) for k in keys):
+            context = {k: str(routing_context[k]) for k in keys}
     try:
         user_id = user_id or _user_for(ports, rep)
         if not work_item_id:
@@ -365,7 +371,7 @@ def rep_by_id(db: Database, rep_id: str | None) -> Rep | None:
 # transfers (RoutingRequested) ------------------------------------------------------------
 def transfer(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice, *,
              routing_type: str, work_item_id: str | None, deadline_at: float,
-             event_id: str | None) -> None:
+             event_id: str | None, routing_context: Mapping[str, Any] | None = None) -> None:
     """Carry out a transfer Salesforce asked for and answer it with ``POST
     v1/routingResult``, success or failure, before ``deadline_at``:
 
@@ -398,7 +404,7 @@ def transfer(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice,
                           "Salesforce; transfers to external contacts are not supported")
         return
     if kind in ("rep", "user"):
-        _transfer_to_rep(db, ports, conv_id, choice, answer)
+        _transfer_to_rep(db, ports, conv_id, choice, answer, routing_context)
         return
     decided = choice.decision_id if choice.router_id else None
     try:
@@ -431,7 +437,7 @@ def transfer(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice,
 
 
 def _transfer_to_rep(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice,
-                     answer: _Answer) -> None:
+                     answer: _Answer, routing_context: Mapping[str, Any] | None) -> None:
     user_id = choice.destination.get("user_id")
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
@@ -449,7 +455,7 @@ def _transfer_to_rep(db: Database, ports: SalesforcePorts, conv_id: str, choice:
     if result_first:
         answer.send(True)
     error = offer(db, ports, conv_id, choice.rep, user_id=user_id,
-                  deadline_at=answer.deadline_at)
+                  deadline_at=answer.deadline_at, routing_context=routing_context)
     with db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         state, message = conv.state, conv.error

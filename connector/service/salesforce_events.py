@@ -307,7 +307,7 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
                              event_id=event_id)
     byoc.transfer(container.db, ports, conv_id, choice, routing_type=routing_type,
                   work_item_id=event.get("workRecordId"), deadline_at=deadline_at,
-                  event_id=event_id)
+                  event_id=event_id, routing_context=channel_data(params))
     return None
 
 

@@ -236,13 +236,17 @@ def test_a_failed_offer_is_retried_without_routing_again(container, client, head
 def test_a_transfer_to_a_named_rep_is_agent_work_then_routing_result_without_a_route(
         container, client, headers, conversations):
     store(container, events.routing_requested("conv-9", user_id="005000000000009",
-                                              work_record_id="0Mw000000000009AAA"))
+                                              work_record_id="0Mw000000000009AAA",
+                                              routing_correlation_id="corr-transfer"))
 
     drain(container)
 
     assert conversations.routes == []
-    ((user, work_item, _context, _rid),) = conversations.works
+    ((user, work_item, context, _rid),) = conversations.works
     assert (user, work_item) == ("005000000000009", "0Mw000000000009")
+    # the transfer's own routing context: the event's channelData
+    assert context["routingType"] == "Transfer"
+    assert context["routingCorrelationId"] == "corr-transfer"
     (result,) = conversations.results
     assert result["success"] is True and result["externally_routed"] is False
     assert result["work_item_id"] == "0Mw000000000009"

@@ -162,9 +162,9 @@ def _started(env, identifier, destination=None):
 
 def _transfer(env, identifier, **target):
     sent_at = time.time()
-    env.byoc.send([env.byoc.routing_requested(identifier,
-                                              work_record_id=env.fake.sessions[identifier],
-                                              **target)])
+    env.byoc.send([env.byoc.routing_requested(
+        identifier, work_record_id=env.fake.sessions[identifier],
+        routing_correlation_id=env.fake.request_transfer(identifier), **target)])
     (result,) = wait_for(lambda: [r for r in env.fake.routing_results
                                   if r["conversationIdentifier"] == identifier],
                          what="routingResult")
@@ -214,6 +214,8 @@ def test_a_transfer_to_a_named_rep_is_agent_work_then_routing_result_without_rou
     assert calls(env.fake, "conv-u") == ["route", "agentWork", "routingResult"]
     (work,) = env.fake.agent_works
     assert work["userId"] == target and result["success"] is True
+    assert work["routingContext"]["routingCorrelationId"] in \
+        env.fake.transfer_routings["conv-u"]
     assert env.wait_state("conv-u", "offered")["salesforce_user_id"] == target
 
 
