@@ -174,10 +174,17 @@ def _ambiguous(exc: CrmError) -> bool:
     return isinstance(exc, AmbiguousOutcome)
 
 
-def _next_rep(exc: CrmError) -> bool:
-    from adapters.salesforce.errors import RepUnavailable
+#: refusals of an offer about the work item or the set-up, not the rep: no other rep helps
+_NOT_ABOUT_THE_REP = frozenset({"10012", "10089", "10100", "15107", "15108", "15110",
+                                "15111", "25005", "25006", "25007"})
 
-    return isinstance(exc, RepUnavailable)
+
+def _another_rep_may_help(exc: CrmError) -> bool:
+    """A permanent refusal of an offer is tried with the next eligible rep, unless it is
+    about our credentials or the work item itself."""
+    from connector.core.errors import AuthenticationFailed
+
+    return not isinstance(exc, AuthenticationFailed) and exc.code not in _NOT_ABOUT_THE_REP
 
 
 def execute(db: Database, ports: SalesforcePorts, conv_id: str, choice: Choice, *,
@@ -281,8 +288,8 @@ def offer(db: Database, ports: SalesforcePorts, conv_id: str, rep: Rep | None, *
                               deadline_at=deadline_at, routing_context=routing_context)
         if not isinstance(outcome, CrmError):
             return outcome
-        if user_id is not None:  # Salesforce named the rep: nobody else to try
-            break
+        if user_id is not None or not _another_rep_may_help(outcome):
+            break  # Salesforce named the rep, or the refusal is not about the rep
         rep = _next_choice(db, conv_id, outcome)
         if rep is None:
             break

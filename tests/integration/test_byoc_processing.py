@@ -689,13 +689,17 @@ def test_a_route_whose_answer_was_lost_is_sent_again_when_nothing_shows_it_route
 
 
 class RefusingFirstRep(FakeConversations):
-    def assign_agent_work(self, **kw):
+    def __init__(self, error=None) -> None:
         from adapters.salesforce.errors import RepUnavailable
 
+        super().__init__()
+        self.error = error or RepUnavailable("The rep's presence status is not associated "
+                                             "with the channel", code="15112")
+
+    def assign_agent_work(self, **kw):
         if not self.works:
             self.works.append(("refused", kw["user_id"]))
-            raise RepUnavailable("The rep's presence status is not associated with the "
-                                 "channel", code="15112")
+            raise self.error
         return super().assign_agent_work(**kw)
 
 
@@ -738,3 +742,18 @@ def test_a_failed_conversation_shows_its_next_action_and_can_be_handed_to_a_queu
     assert body["state"] == "pending" and body["next_action"] is None
     again = client.post("/conversations/stuck/retry", headers=headers)
     assert again.status_code == 409
+
+
+def test_a_refusal_about_the_work_item_is_not_tried_with_other_reps(container, client,
+                                                                    headers, account_id):
+    fake = RefusingFirstRep(PermanentCrmError("WorkItemId not found", code="15111"))
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    _rep_router(client, headers, "ana", "bob")
+    store(container, events.conversation_started("gone"))
+
+    drain(container)
+
+    assert len(fake.works) == 1
+    body = _state(client, headers, "gone")
+    assert body["state"] == "failed" and body["error_code"] == "15111"
