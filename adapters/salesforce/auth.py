@@ -87,7 +87,10 @@ class JwtBearerAuth:
         self.client_id = client_id
         self.username = username
         self._key = private_key
-        self.audience = audience or default_audience(self.login_url)
+        if audience is not None and not audience.startswith(("https://", "http://")):
+            raise ValueError("SALESFORCE_JWT_AUDIENCE must be a URL such as "
+                             "https://login.salesforce.com or https://test.salesforce.com")
+        self.audience = audience.rstrip("/") if audience else default_audience(self.login_url)
         self._session = session or requests.Session()
         self.session_seconds = session_seconds
         self.renew_margin = renew_margin

@@ -137,3 +137,8 @@ def test_an_explicit_audience_wins(keys):
     auth = make(keys, audience="https://acme.my.site.com")
     claims = jwt.decode(auth.assertion(), options={"verify_signature": False})
     assert claims["aud"] == "https://acme.my.site.com"
+
+
+def test_an_audience_that_is_not_a_url_is_refused_naming_the_setting(keys):
+    with pytest.raises(ValueError, match="SALESFORCE_JWT_AUDIENCE"):
+        make(keys, audience="login.salesforce.com")
