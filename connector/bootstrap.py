@@ -134,7 +134,8 @@ def _salesforce_ports(container: Container):
     auth = JwtBearerAuth(login_url=config.salesforce_login_url,
                          client_id=config.salesforce_client_id,
                          username=config.salesforce_username,
-                         private_key=load_private_key(config.salesforce_private_key))
+                         private_key=load_private_key(config.salesforce_private_key),
+                         audience=config.salesforce_jwt_audience)
     budget = salesforce_budget(container, config.salesforce_org_id or config.byoc_org_id or "")
     records = SalesforceRecords(auth, budget=budget)
     ports.directory = ports.queues = ports.writer = records

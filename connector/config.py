@@ -78,6 +78,8 @@ class Config:
     #: the HubSpot API version every call uses: a date (``2026-09``) or ``legacy`` (/crm/v3)
     hubspot_api_version: str = HUBSPOT_LATEST_API_VERSION
     salesforce_login_url: str = "https://login.salesforce.com"
+    #: the JWT bearer assertion's ``aud``; derived from the login URL when unset
+    salesforce_jwt_audience: str | None = None
     salesforce_client_id: str | None = None
     salesforce_username: str | None = None
     salesforce_private_key: str | None = field(default=None, repr=False)
@@ -124,6 +126,7 @@ class Config:
             hubspot_api_base=get("HUBSPOT_API_BASE") or cls.hubspot_api_base,
             hubspot_api_version=_api_version(env, "HUBSPOT_API_VERSION"),
             salesforce_login_url=get("SALESFORCE_LOGIN_URL") or cls.salesforce_login_url,
+            salesforce_jwt_audience=get("SALESFORCE_JWT_AUDIENCE") or None,
             salesforce_client_id=get("SALESFORCE_CLIENT_ID") or None,
             salesforce_username=get("SALESFORCE_USERNAME") or None,
             salesforce_private_key=get("SALESFORCE_PRIVATE_KEY") or None,

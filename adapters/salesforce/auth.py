@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -21,6 +22,27 @@ import requests
 from connector.core.errors import AuthenticationFailed, TransientCrmError
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+PRODUCTION_AUDIENCE = "https://login.salesforce.com"
+SANDBOX_AUDIENCE = "https://test.salesforce.com"
+
+
+def default_audience(login_url: str) -> str:
+    """The ``aud`` Salesforce expects for a token posted to ``login_url``.
+
+    Salesforce's JWT bearer flow takes ``https://login.salesforce.com``, or
+    ``https://test.salesforce.com`` for a sandbox, or an Experience Cloud site's URL; never
+    the My Domain URL the assertion is posted to. A sandbox is recognised by its login
+    host (``test.salesforce.com``) or its My Domain (``*.sandbox.my.salesforce.com``), an
+    Experience Cloud site by its host (``*.my.site.com``, ``*.force.com``); anything else
+    (a production My Domain, a proxy, a local test org) gets the production audience.
+    SALESFORCE_JWT_AUDIENCE overrides the guess.
+    """
+    host = (urlsplit(login_url).hostname or "").lower()
+    if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
+        return SANDBOX_AUDIENCE
+    if host.endswith((".my.site.com", ".force.com")):
+        return login_url.rstrip("/")
+    return PRODUCTION_AUDIENCE
 
 
 def load_private_key(value: str) -> str:
@@ -65,7 +87,10 @@ class JwtBearerAuth:
         self.client_id = client_id
         self.username = username
         self._key = private_key
-        self.audience = audience or self.login_url
+        if audience is not None and not audience.startswith(("https://", "http://")):
+            raise ValueError("SALESFORCE_JWT_AUDIENCE must be a URL such as "
+                             "https://login.salesforce.com or https://test.salesforce.com")
+        self.audience = audience.rstrip("/") if audience else default_audience(self.login_url)
         self._session = session or requests.Session()
         self.session_seconds = session_seconds
         self.renew_margin = renew_margin

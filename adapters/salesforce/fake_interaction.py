@@ -1,15 +1,20 @@
-"""The Interaction Service part of the fake Salesforce: ``v1/route`` and ``v1/agentWork``.
+"""The Interaction Service part of the fake Salesforce: ``v1/route``, ``v1/agentWork`` and
+``v1/routingResult``.
 
 Checks follow ``inbound-interaction-api.yaml`` and ``ERRORCODES.md``: every required
 header (Authorization, OrgId, AuthorizationContext, RequestId), the body in either
 encoding, flow/queue rules (10024, 10030, 10032), routing attribute length (10096),
-cancelReason support (10076); answers are ``PostRouteResponse``, ``AgentWorkResponse``,
-``DeleteRouteResponse`` (202) or ``Error`` (``{"code", "message"}``).
+cancelReason support (10076), the routing result's error message rules (10033, 10034)
+and work item (10012); answers are ``PostRouteResponse``, ``AgentWorkResponse``,
+``RoutingResultResponse``, ``DeleteRouteResponse`` (202) or ``Error`` (``{"code",
+"message"}``). The RequestId is checked as a GUID and counted, never used to repeat an
+earlier answer: Salesforce documents it as a reference, not an idempotency key.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from email.parser import BytesParser
@@ -40,6 +45,9 @@ MESSAGES: dict[int, str] = {
            "authorization context.",
     10076: "Your Salesforce org isn't ready to use the Delete Route API with cancel reason. "
            "Upgrade to the latest version or remove cancelReason from the payload.",
+    10012: "Enter a valid workItemId for the MessagingSession ID.",
+    10033: "Should not pass in error message when routing result success.",
+    10034: "Error message missing when routing result false.",
     10089: "Invalid parameters passed to API.",
     10094: "The request failed due to a timeout from a downstream service. Please try again "
            "later.",
@@ -57,7 +65,8 @@ STATUS: dict[int, int] = {10004: 401, 10001: 403, 10003: 403, 10005: 403, 10070:
 ROUTING_TYPES = ("Initial", "Transfer", "Conference")
 CANCEL_REASONS = ("Unknown", "Unavailable", "Decline", "Cancel")
 OPERATIONS = {("POST", "/api/v1/route"): "route", ("DELETE", "/api/v1/route"): "delete-route",
-              ("POST", "/api/v1/agentWork"): "agentWork"}
+              ("POST", "/api/v1/agentWork"): "agentWork",
+              ("POST", "/api/v1/routingResult"): "routingResult"}
 
 
 def error(code: int, status: int | None = None, message: str | None = None) -> Reply:
@@ -119,14 +128,9 @@ def handle(fake: FakeSalesforce, method: str, path: str, headers: Mapping[str, s
         problem_text = fake.request_validator(operation, headers, data)
         if problem_text:
             return error(10089, message=f"Invalid parameters passed to API: {problem_text}")
-    earlier = fake.remember(operation, request_id)
-    if earlier is not None:
-        return earlier
-    handler = {"route": _route, "delete-route": _delete_route, "agentWork": _agent_work}
-    reply = handler[operation](fake, data)
-    if reply[0] < 300:
-        fake.remember(operation, request_id, reply)
-    return reply
+    handler = {"route": _route, "delete-route": _delete_route, "agentWork": _agent_work,
+               "routingResult": _routing_result}
+    return handler[operation](fake, data)
 
 
 def _check_headers(fake: FakeSalesforce, headers: Mapping[str, str]) -> Reply | None:
@@ -169,11 +173,13 @@ def _route(fake: FakeSalesforce, data: dict[str, Any]) -> Reply:
         attributes = info.get("routingAttributes") or {}
         if any(len(str(v)) > fake.max_attribute_length for v in attributes.values()):
             return error(10096)
-    psr = Psr(conversation, psr_id=fake.new_id("0JR"), work_item_id=fake.new_id("0Mw"),
+    psr = Psr(conversation, psr_id=fake.new_id("0JR"),
+              work_item_id=fake.add_session(conversation),
               routing_correlation_id=str(uuid.uuid4()), routing_type=data["routingType"],
               routing_info=info)
     with fake._lock:
         fake.psrs[conversation] = psr
+        fake.routings.append(psr)
     return 202, {}, {"success": True, "psrId": psr.psr_id, "workItemId": psr.work_item_id,
                      "routingCorrelationId": psr.routing_correlation_id,
                      "contextParamMap": context}
@@ -187,28 +193,57 @@ def _agent_work(fake: FakeSalesforce, data: dict[str, Any]) -> Reply:
         return error(10089, message="workItemId must be a 15-character id")
     with fake._lock:
         psr = next((p for p in fake.psrs.values() if p.work_item_id == work_item_id), None)
-        if psr is None:
-            return error(15111)
+        conversation = next((c for c, w in fake.sessions.items() if w == work_item_id), None)
+        if psr is None and conversation is None:
+            return error(15111, message=f"WorkItemId {work_item_id} for the MessagingSession "
+                                        "ID not found.")
         if any(w["userId"] == user_id and w["workItemId"] == work_item_id and w["active"]
                for w in fake.agent_works):
             return error(15109)
         context = data.get("routingContext") or {}
-        if context and context.get("routingCorrelationId") != psr.routing_correlation_id:
-            return error(10089, message="routingContext.routingCorrelationId does not match "
-                                        "the pending routing")
+        routings = fake.transfer_routings.get(conversation or "", set()) | (
+            {psr.routing_correlation_id} if psr is not None else set())
+        if context and context.get("routingCorrelationId") not in routings:
+            return error(10089, message="routingContext.routingCorrelationId matches no "
+                                        "routing of this work item")
         work = {"agentWorkId": fake.new_id("0Bz"), "userId": user_id,
                 "workItemId": work_item_id, "routingContext": context, "active": True,
-                "conversationIdentifier": psr.conversation_identifier}
+                "conversationIdentifier": psr.conversation_identifier if psr else conversation,
+                "psrId": psr.psr_id if psr else None}
         fake.agent_works.append(work)
+    details: dict[str, Any] = {"existPsr": psr is not None}
+    if psr is not None:
+        details["psrId"] = psr.psr_id
+        details["routingContext"] = {"conversationIdentifier": psr.conversation_identifier,
+                                     "routingType": psr.routing_type,
+                                     "routingCorrelationId": psr.routing_correlation_id}
     return 202, {}, {"id": str(uuid.uuid4()), "agentWorkId": work["agentWorkId"],
-                     "success": True,
-                     "agentWorkDetails": {"existPsr": True, "psrId": psr.psr_id,
-                                          "routingContext": {
-                                              "conversationIdentifier":
-                                                  psr.conversation_identifier,
-                                              "routingType": psr.routing_type,
-                                              "routingCorrelationId":
-                                                  psr.routing_correlation_id}}}
+                     "success": True, "agentWorkDetails": details}
+
+
+def _routing_result(fake: FakeSalesforce, data: dict[str, Any]) -> Reply:
+    """``RoutingResultRequest``: required fields, a 15-character work item of a known
+    MessagingSession, an errorMessage exactly when the routing failed."""
+    conversation, work_item_id = data.get("conversationIdentifier"), data.get("workItemId")
+    if not isinstance(conversation, str) or not conversation:
+        return error(10018)
+    for name in ("success", "externallyRouted"):
+        if not isinstance(data.get(name), bool):
+            return error(10089, message=f"Invalid parameters passed to API: {name} must be "
+                                        "a boolean")
+    if not isinstance(work_item_id, str) or len(work_item_id) != 15:
+        return error(10012)
+    if data.get("routingType") is not None and data["routingType"] not in ROUTING_TYPES:
+        return error(10089, message="routingType must be Initial, Transfer or Conference")
+    if data["success"] and data.get("errorMessage"):
+        return error(10033)
+    if not data["success"] and not data.get("errorMessage"):
+        return error(10034)
+    with fake._lock:
+        if fake.sessions.get(conversation, "")[:15] != work_item_id:
+            return error(10012)
+        fake.routing_results.append({**data, "received_at": time.time()})
+    return 202, {}, {"success": True}
 
 
 def decline_work(fake: FakeSalesforce, agent_work_id: str) -> None:

@@ -2,13 +2,24 @@
 
 * ``POST /services/oauth2/token`` with ``grant_type=urn:ietf:params:oauth:grant-type:
   jwt-bearer``: the assertion must be RS256-signed by the connected app's key, with
-  ``iss`` = consumer key, ``sub`` = the integration user, ``aud`` = the login URL and an
+  ``iss`` = consumer key, ``sub`` = the integration user, ``aud`` =
+  ``https://login.salesforce.com`` (``test.salesforce.com`` for a sandbox; not the URL the
+  assertion is posted to; ``invalid_grant``/``audience is invalid`` otherwise) and an
   ``exp`` in the future; errors use Salesforce's ``{"error", "error_description"}``.
-* ``GET /services/data/vXX.X/query`` for the two SOQL shapes the connector sends.
-* ``PATCH /services/data/vXX.X/composite/sobjects`` (at most 200 records, per-record
-  results; ``allOrNone`` must be sent as ``false``, as the connector does; a record id
-  given twice fails each copy with ``INVALID_FIELD: Duplicate Id in list``).
-REST answers carry ``Sforce-Limit-Info: api-usage=used/limit``.
+* ``GET /services/data/vXX.X/query`` for exactly the two SOQL statements the connector
+  sends; anything else is ``400 MALFORMED_QUERY``.
+* ``PATCH /services/data/vXX.X/composite/sobjects`` (at most 200 records, one result per
+  record, in order). ``allOrNone`` omitted means false; with true, one failure rolls
+  every record back. A failed record's result has no ``id``, as Salesforce answers; a
+  record id given twice fails each copy with ``INVALID_FIELD: Duplicate Id in list``.
+* ``GET``/``PATCH /sobjects/{type}/{id}``, ``GET /sobjects`` (describe global) and ``GET
+  /sobjects/{type}/describe``.
+* Active Lead and Case assignment rules (``FakeSalesforce.assignment_rules``): a write
+  without ``Sforce-Auto-Assign: FALSE`` is reassigned to the rule's owner in the same
+  call, as in an org with an active rule.
+Anything else answers in Salesforce's error shape ``[{"message", "errorCode"}]`` (404
+``NOT_FOUND``, 405 ``METHOD_NOT_ALLOWED``). REST answers carry ``Sforce-Limit-Info:
+api-usage=used/limit``.
 """
 
 from __future__ import annotations
@@ -29,9 +40,25 @@ if TYPE_CHECKING:
 
 _DATA = re.compile(r"^/services/data/v\d+\.\d+/(?P<rest>.*?)/?$")
 _USER_BY_EMAIL = re.compile(
-    r"^SELECT Id FROM User WHERE IsActive = true AND Email = '(?P<v>(?:[^'\\]|\\.)*)'")
+    r"SELECT Id FROM User WHERE IsActive = true AND Email = '(?P<v>(?:[^'\\]|\\.)*)' "
+    r"ORDER BY CreatedDate LIMIT 1")
 _QUEUE_BY_NAME = re.compile(
-    r"^SELECT Id FROM Group WHERE Type = 'Queue' AND DeveloperName = '(?P<v>(?:[^'\\]|\\.)*)'")
+    r"SELECT Id FROM Group WHERE Type = 'Queue' AND DeveloperName = "
+    r"'(?P<v>(?:[^'\\]|\\.)*)' LIMIT 1")
+_RECORD = re.compile(r"^sobjects/(?P<type>[A-Za-z_]+)/(?P<id>[A-Za-z0-9]{15,18})$")
+_DESCRIBE = re.compile(r"^sobjects/(?P<type>[A-Za-z_]+)/describe$")
+KEY_PREFIXES = {"Lead": "00Q", "Contact": "003", "Case": "500", "User": "005",
+                "Group": "00G"}
+#: the fields describe lists per object (what the connector and its mappings read)
+FIELDS = {
+    "Lead": ("Id", "OwnerId", "FirstName", "LastName", "Email", "Company", "Country",
+             "LeadSource", "Status"),
+    "Contact": ("Id", "OwnerId", "FirstName", "LastName", "Email", "AccountId"),
+    "Case": ("Id", "OwnerId", "Subject", "Origin", "Priority", "Status", "ContactId"),
+    "User": ("Id", "Email", "IsActive", "Name"),
+    "Group": ("Id", "Type", "DeveloperName", "Name"),
+}
+NOT_FOUND = (404, "NOT_FOUND", "The requested resource does not exist")
 
 
 def _unquote(value: str) -> str:
@@ -75,14 +102,116 @@ def handle(fake: FakeSalesforce, method: str, path: str, query: dict[str, list[s
         else:
             status, extra, payload = _rest_error(injected.status or 500, code, code)
         return status, {**extra, **limit}, payload
-    if method == "GET" and rest == "query":
-        status, extra, payload = _query(fake, (query.get("q") or [""])[0])
-    elif method == "PATCH" and rest == "composite/sobjects":
-        status, extra, payload = _collections_update(fake, data)
-    else:
-        status, extra, payload = _rest_error(404, "NOT_FOUND",
-                                             "The requested resource does not exist")
+    auto_assign = headers.get("sforce-auto-assign", "TRUE").strip().upper() != "FALSE"
+    status, extra, payload = _resource(fake, method, rest, query, data, auto_assign)
     return status, {**extra, **limit}, payload
+
+
+def _resource(fake: FakeSalesforce, method: str, rest: str, query: dict[str, list[str]],
+              data: Any, auto_assign: bool) -> Reply:
+    """The REST resource at ``rest`` (the path after ``/services/data/vXX.X/``)."""
+    record, describe = _RECORD.match(rest), _DESCRIBE.match(rest)
+    allowed = ("GET",)
+    if rest == "query":
+        if method == "GET":
+            return _query(fake, (query.get("q") or [""])[0])
+    elif rest == "composite/sobjects":
+        allowed = ("PATCH",)
+        if method == "PATCH":
+            return _collections_update(fake, data, auto_assign)
+    elif rest == "sobjects":
+        if method == "GET":
+            return _describe_global()
+    elif describe is not None:
+        if describe["type"] not in FIELDS:
+            return _rest_error(404, "NOT_FOUND", f"The requested resource does not exist: "
+                                                 f"sObject type '{describe['type']}'")
+        if method == "GET":
+            return _describe(describe["type"])
+    elif record is not None:
+        allowed = ("GET", "PATCH")
+        if method == "GET":
+            return _get_record(fake, record["type"], record["id"], query)
+        if method == "PATCH":
+            return _patch_record(fake, record["type"], record["id"], data, auto_assign)
+    else:
+        return _rest_error(*NOT_FOUND)
+    return _rest_error(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. "
+                                                  f"Allowed are {','.join(allowed)}")
+
+
+def _describe_global() -> Reply:
+    base = "/services/data/v61.0/sobjects"
+    return 200, {}, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
+        {"name": name, "label": name, "keyPrefix": KEY_PREFIXES[name], "queryable": True,
+         "updateable": name in ("Lead", "Contact", "Case"), "custom": False,
+         "urls": {"sobject": f"{base}/{name}", "describe": f"{base}/{name}/describe",
+                  "rowTemplate": f"{base}/{name}/{{ID}}"}} for name in FIELDS]}
+
+
+def _describe(sobject: str) -> Reply:
+    def field(name: str) -> dict[str, Any]:
+        kind = "id" if name == "Id" else "reference" if name.endswith("Id") else \
+            "boolean" if name.startswith("Is") else "string"
+        described: dict[str, Any] = {"name": name, "label": name, "type": kind,
+                                     "updateable": name != "Id", "nillable": name != "Id"}
+        if name == "OwnerId":
+            described["referenceTo"] = ["Group", "User"]
+        return described
+
+    return 200, {}, {"name": sobject, "label": sobject, "keyPrefix": KEY_PREFIXES[sobject],
+                     "queryable": True, "updateable": sobject in ("Lead", "Contact", "Case"),
+                     "fields": [field(name) for name in FIELDS[sobject]]}
+
+
+def _find(fake: FakeSalesforce, sobject: str, record_id: str) -> dict[str, Any] | None:
+    target = fake.records.get(record_id[:15])
+    return target if target is not None and target["type"] == sobject else None
+
+
+def _get_record(fake: FakeSalesforce, sobject: str, record_id: str,
+                query: dict[str, list[str]]) -> Reply:
+    with fake._lock:
+        target = _find(fake, sobject, record_id)
+        if target is None:
+            return _rest_error(*NOT_FOUND)
+        wanted = [f.strip() for f in (query.get("fields") or [""])[0].split(",") if f.strip()]
+        fields = {k: v for k, v in target.items() if k not in ("type", "fail_with")}
+        if wanted:
+            unknown = [f for f in wanted if f not in fields and f not in FIELDS.get(sobject, ())]
+            if unknown:
+                return _rest_error(400, "INVALID_FIELD", f"No such column '{unknown[0]}' on "
+                                                         f"entity '{sobject}'")
+            fields = {"Id": target["Id"], **{f: fields.get(f) for f in wanted}}
+    return 200, {}, {"attributes": {"type": sobject,
+                                    "url": f"/services/data/v61.0/sobjects/{sobject}/"
+                                           f"{target['Id']}"}, **fields}
+
+
+def _patch_record(fake: FakeSalesforce, sobject: str, record_id: str, data: Any,
+                  auto_assign: bool) -> Reply:
+    if not isinstance(data, dict):
+        return _rest_error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+    with fake._lock:
+        target = _find(fake, sobject, record_id)
+        if target is None:
+            return _rest_error(*NOT_FOUND)
+        owners = set(fake.users.values()) | set(fake.queues.values())
+        if "OwnerId" in data and data["OwnerId"] not in owners:
+            return _rest_error(400, "INVALID_CROSS_REFERENCE_KEY",
+                               "owner id: id value of incorrect type")
+        target.update({k: v for k, v in data.items() if k not in ("attributes", "Id")})
+        _assignment_rule(fake, target, auto_assign)
+    return 204, {}, None
+
+
+def _assignment_rule(fake: FakeSalesforce, target: dict[str, Any], auto_assign: bool) -> None:
+    """An active assignment rule runs on the write unless it sent Sforce-Auto-Assign:
+    FALSE, and reassigns the record (caller holds the lock)."""
+    owner = fake.assignment_rules.get(target["type"])
+    if auto_assign and owner and target.get("OwnerId") != owner:
+        target["OwnerId"] = owner
+        fake.reassigned.append(target["Id"])
 
 
 def token_endpoint(fake: FakeSalesforce, body: bytes) -> Reply:
@@ -95,8 +224,10 @@ def token_endpoint(fake: FakeSalesforce, body: bytes) -> Reply:
     certificate = load_pem_x509_certificate(fake.certificate_pem.encode())
     try:
         claims = jwt.decode(form.get("assertion", ""), certificate.public_key(),
-                            algorithms=["RS256"], audience=fake.url,
+                            algorithms=["RS256"], audience=list(fake.audiences),
                             options={"require": ["iss", "sub", "aud", "exp"]})
+    except jwt.InvalidAudienceError:
+        return 400, {}, {"error": "invalid_grant", "error_description": "audience is invalid"}
     except jwt.ExpiredSignatureError:
         return 400, {}, {"error": "invalid_grant", "error_description": "expired assertion"}
     except jwt.InvalidTokenError:
@@ -114,58 +245,70 @@ def token_endpoint(fake: FakeSalesforce, body: bytes) -> Reply:
 
 
 def _query(fake: FakeSalesforce, soql: str) -> Reply:
-    user, queue = _USER_BY_EMAIL.match(soql), _QUEUE_BY_NAME.match(soql)
+    user, queue = _USER_BY_EMAIL.fullmatch(soql), _QUEUE_BY_NAME.fullmatch(soql)
     with fake._lock:
         if user is not None:
             found, sobject = fake.users.get(_unquote(user["v"]).lower()), "User"
         elif queue is not None:
             found, sobject = fake.queues.get(_unquote(queue["v"])), "Group"
         else:
-            return _rest_error(400, "MALFORMED_QUERY", f"unsupported query: {soql[:200]}")
+            # the fake parses only the statements the connector sends
+            return _rest_error(400, "MALFORMED_QUERY", f"unexpected token: {soql[:200]!r}")
     records = [] if found is None else [
         {"attributes": {"type": sobject, "url": f"/services/data/v61.0/sobjects/{sobject}/"
                                                 f"{found}"}, "Id": found}]
     return 200, {}, {"totalSize": len(records), "done": True, "records": records}
 
 
-def _collections_update(fake: FakeSalesforce, data: Any) -> Reply:
+def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
     if not isinstance(data, dict) or not isinstance(data.get("records"), list):
         return _rest_error(400, "INVALID_FIELD", "records is required")
-    if data.get("allOrNone") is not False:  # the connector always sends it, as false
-        return _rest_error(400, "INVALID_FIELD", "allOrNone: expected false, got "
-                                                 f"{data.get('allOrNone')!r}")
+    all_or_none = data.get("allOrNone", False)
+    if not isinstance(all_or_none, bool):
+        return _rest_error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of "
+                                                     "boolean from allOrNone")
     records = data["records"]
     if len(records) > 200:
         return _rest_error(400, "EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200")
     seen = Counter(str(item.get("id") or "")[:15] for item in records
                    if isinstance(item, dict))
-    results = []
+    results: list[dict[str, Any]] = []
+    updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
     with fake._lock:
         fake.owner_batches.append(len(records))
         owners = set(fake.users.values()) | set(fake.queues.values())
         for item in records:
-            record_id = item.get("id")
-            target = fake.records.get(record_id)
+            record_id = str(item.get("id") or "")
             sobject = (item.get("attributes") or {}).get("type")
-            if record_id and seen[str(record_id)[:15]] > 1:
+            target = _find(fake, sobject, record_id) if record_id and sobject else None
+            if record_id and seen[record_id[:15]] > 1:
                 # the same record twice in one request: Salesforce fails each copy
-                results.append(_failed(record_id, "INVALID_FIELD",
-                                       f"Duplicate Id in list: {record_id}", ["Id"]))
-            elif target is None or target["type"] != sobject:
-                results.append(_failed(record_id, "INVALID_CROSS_REFERENCE_KEY",
+                results.append(_failed("INVALID_FIELD", f"Duplicate Id in list: {record_id}",
+                                       ["Id"]))
+            elif target is None:
+                results.append(_failed("INVALID_CROSS_REFERENCE_KEY",
                                        "invalid cross reference id"))
             elif target.get("fail_with"):
-                results.append(_failed(record_id, target["fail_with"], "record error"))
+                results.append(_failed(target["fail_with"], "record error"))
             elif "OwnerId" in item and item["OwnerId"] not in owners:
-                results.append(_failed(record_id, "INVALID_CROSS_REFERENCE_KEY",
+                results.append(_failed("INVALID_CROSS_REFERENCE_KEY",
                                        "owner id: id value of incorrect type", ["OwnerId"]))
             else:
-                target.update({k: v for k, v in item.items() if k not in ("attributes", "id")})
-                results.append({"id": record_id, "success": True, "errors": []})
+                results.append({"id": target["Id"], "success": True, "errors": []})
+                updates.append((target, item))
+        if all_or_none and len(updates) < len(records):
+            return 200, {}, [
+                r if not r["success"] else _failed(
+                    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
+                    "records were valid and the request was using AllOrNone header")
+                for r in results]
+        for target, item in updates:
+            target.update({k: v for k, v in item.items() if k not in ("attributes", "id")})
+            _assignment_rule(fake, target, auto_assign)
     return 200, {}, results
 
 
-def _failed(record_id: Any, code: str, message: str, fields: list[str] | None = None
-            ) -> dict[str, Any]:
-    return {"id": record_id, "success": False,
+def _failed(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
+    """A failed record of sObject Collections: Salesforce gives no ``id`` for it."""
+    return {"success": False,
             "errors": [{"statusCode": code, "message": message, "fields": fields or []}]}

@@ -4,12 +4,17 @@ One server plays three parts, each following Salesforce's public documentation f
 the connector uses:
 
 * the OAuth 2.0 JWT bearer token endpoint, verifying the RS256 assertion against the
-  connected app's certificate (``fake_rest``);
-* the REST API: the SOQL queries the connector sends, sObject Collections ``PATCH``,
-  ``Sforce-Limit-Info`` and ``403 REQUEST_LIMIT_EXCEEDED`` (``fake_rest``);
-* the Interaction Service: ``POST``/``DELETE v1/route`` in both encodings and ``POST
-  v1/agentWork``, every required header checked, answering with the OpenAPI's response
-  schemas and error codes (``fake_interaction``).
+  connected app's certificate, and its ``aud`` as Salesforce does (``fake_rest``);
+* the REST API: the SOQL queries the connector sends (MALFORMED_QUERY for any other),
+  sObject Collections ``PATCH`` (``allOrNone`` omitted or true), single-record GET and
+  PATCH, describe (global and per object), the org's active Lead and Case assignment
+  rules (applied unless ``Sforce-Auto-Assign: FALSE``), ``Sforce-Limit-Info`` and ``403
+  REQUEST_LIMIT_EXCEEDED`` (``fake_rest``);
+* the Interaction Service: ``POST``/``DELETE v1/route`` in both encodings, ``POST
+  v1/agentWork`` and ``POST v1/routingResult``, every required header checked, answering
+  with the OpenAPI's response schemas and error codes (``fake_interaction``). Like
+  Salesforce, it does not deduplicate by RequestId: a repeated ``POST v1/route`` opens
+  another routing (see :attr:`FakeSalesforce.routings`).
 
 Errors can be injected by code (:meth:`FakeSalesforce.inject`), tokens expired
 (:meth:`expire_tokens`), and every request is recorded in :attr:`requests`.
@@ -49,7 +54,9 @@ class RecordedRequest:
 
 @dataclass
 class Injection:
-    operation: str  # "route" | "agentWork" | "delete-route" | "query" | "composite" | "token"
+    #: "route" | "agentWork" | "routingResult" | "delete-route" | "query" | "composite" |
+    #: "token"
+    operation: str
     code: int | str
     times: int
     status: int | None = None
@@ -64,6 +71,10 @@ class Psr:
     routing_type: str
     routing_info: dict[str, Any] | None
     created_at: float = field(default_factory=time.time)
+
+
+#: the audience a production org accepts in a JWT bearer assertion
+PRODUCTION_AUDIENCE = "https://login.salesforce.com"
 
 
 class FakeSalesforce(ServedFake):
@@ -82,6 +93,8 @@ class FakeSalesforce(ServedFake):
         max_attribute_length: int = 255,
         accept_cancel_reason: bool = True,
         latency: float = 0.0,
+        audiences: tuple[str, ...] = (PRODUCTION_AUDIENCE,),
+        assignment_rules: Mapping[str, str] | None = None,
         request_validator: Callable[[str, Mapping[str, str], Any], str | None] | None = None,
     ) -> None:
         self.certificate_pem = certificate_pem
@@ -93,6 +106,11 @@ class FakeSalesforce(ServedFake):
         self.max_attribute_length = max_attribute_length
         self.accept_cancel_reason = accept_cancel_reason
         self.latency = latency
+        #: the ``aud`` values the token endpoint accepts (a sandbox: test.salesforce.com)
+        self.audiences = tuple(audiences)
+        #: the active assignment rule of each sObject type: the owner it assigns
+        #: whenever a write does not send ``Sforce-Auto-Assign: FALSE``
+        self.assignment_rules: dict[str, str] = dict(assignment_rules or {})
         self.request_validator = request_validator
         self.requests: list[RecordedRequest] = []
         self.calls: Counter[str] = Counter()
@@ -100,12 +118,18 @@ class FakeSalesforce(ServedFake):
         self.queues: dict[str, str] = {}  # developer name -> Queue Id
         self.records: dict[str, dict[str, Any]] = {}  # id -> {"type", "OwnerId", ...}
         self.psrs: dict[str, Psr] = {}  # conversation identifier -> pending routing
+        self.routings: list[Psr] = []  # every routing ever opened, repeats included
+        #: conversation identifier -> its MessagingSession work item id
+        self.sessions: dict[str, str] = {}
+        self.routing_results: list[dict[str, Any]] = []
+        #: conversation identifier -> routingCorrelationIds of transfers a rep asked for
+        self.transfer_routings: dict[str, set[str]] = {}
+        self.reassigned: list[str] = []  # record ids an assignment rule reassigned
         self.agent_works: list[dict[str, Any]] = []
         self.deleted_routes: list[dict[str, Any]] = []
         self.owner_batches: list[int] = []  # records per sObject Collections call
         self.api_used = 0
         self.request_ids: Counter[str] = Counter()
-        self._responses: dict[tuple[str, str], Reply] = {}
         self._tokens: dict[str, float] = {}
         self._injections: list[Injection] = []
         self._ids = itertools.count(1)
@@ -130,6 +154,25 @@ class FakeSalesforce(ServedFake):
         with self._lock:
             self.queues[developer_name] = queue_id
         return queue_id
+
+    def add_session(self, conversation_identifier: str) -> str:
+        """A MessagingSession (work item) for a conversation, as the Interaction API
+        creates when the conversation starts."""
+        with self._lock:
+            found = self.sessions.get(conversation_identifier)
+        if found:
+            return found
+        work_item_id = self.new_id("0Mw")
+        with self._lock:
+            return self.sessions.setdefault(conversation_identifier, work_item_id)
+
+    def request_transfer(self, conversation_identifier: str) -> str:
+        """A rep asks to transfer the conversation: Salesforce starts a routing event whose
+        routingCorrelationId the RoutingRequested event's channelData carries."""
+        correlation = str(uuid.uuid4())
+        with self._lock:
+            self.transfer_routings.setdefault(conversation_identifier, set()).add(correlation)
+        return correlation
 
     def add_record(self, sobject: str, fields: Mapping[str, Any]) -> str:
         prefix = {"Lead": "00Q", "Contact": "003", "Case": "500"}.get(sobject, "001")
@@ -182,16 +225,6 @@ class FakeSalesforce(ServedFake):
         with self._lock:
             self.requests.append(request)
             self.calls[f"{request.method} {request.path}"] += 1
-
-    def remember(self, operation: str, request_id: str, reply: Reply | None = None
-                 ) -> Reply | None:
-        """Idempotency by RequestId: a retry gets the first answer again."""
-        with self._lock:
-            key = (operation, request_id)
-            if reply is None:
-                return self._responses.get(key)
-            self._responses[key] = reply
-            return reply
 
     # request handling ----------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],

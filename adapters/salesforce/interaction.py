@@ -1,11 +1,16 @@
 """Interaction Service client for partner-owned routing (Bring Your Own Channel for CCaaS).
 
 ``POST v1/route`` opens a pending service routing (PSR) for a conversation, ``POST
-v1/agentWork`` offers its work item to a rep, ``DELETE v1/route`` clears a PSR nobody took.
-Every call carries Authorization (JWT bearer token), OrgId (15 characters), the
-AuthorizationContext (the ConversationChannelDefinition developer name) and a RequestId:
-one UUID per logical request, sent again unchanged by its retries so Salesforce can
-recognise them. Bodies are ``application/json`` (Salesforce's OpenAPI and sample
+v1/agentWork`` offers its work item to a rep, ``POST v1/routingResult`` tells Salesforce
+how a transfer it asked for (``RoutingRequested``) ended, ``DELETE v1/route`` clears a PSR
+nobody took. Every call carries Authorization (JWT bearer token), OrgId (15 characters),
+the AuthorizationContext (the ConversationChannelDefinition developer name) and a
+RequestId: one UUID per logical request, sent again unchanged by its retries. Salesforce
+documents the RequestId as a reference ("UUID that references this request"), not as an
+idempotency key, so a ``POST v1/route`` whose answer was lost (read timeout, 5xx,
+downstream timeout 10094) is not sent again here: it raises
+:class:`~adapters.salesforce.errors.AmbiguousOutcome` and the service decides.
+Bodies are ``application/json`` (Salesforce's OpenAPI and sample
 connector); ``encoding="multipart"`` sends ``multipart/form-data`` with the JSON in a part
 named ``json``, as the product documentation describes.
 """
@@ -26,7 +31,7 @@ from connector.core.errors import CrmError, PermanentCrmError, TransientCrmError
 from connector.core.ports import RouteAccepted, RouteRequest
 
 from .auth import JwtBearerAuth
-from .errors import interaction_error
+from .errors import AmbiguousOutcome, interaction_error
 from .retry import RetryPolicy, call_with_retries, parse_retry_after, renewing
 
 _ORG_ID = re.compile(r"^00D[0-9A-Za-z]{12}$")
@@ -66,6 +71,17 @@ def route_body(request: RouteRequest) -> dict[str, Any]:
     if info:
         body["routingInfo"] = info
     return body
+
+
+def _maybe_done(exc: CrmError) -> bool:
+    """Whether Salesforce may have carried out a request that failed this way: no answer
+    after it was sent (read timeout), a 5xx, or a downstream timeout (10094). A refused
+    connection or a 409 "please retry" (10055, 10056) certainly did nothing."""
+    if not exc.retryable:
+        return False
+    if exc.code in ("read-timeout", "10094", "500"):
+        return True
+    return exc.status is not None and exc.status >= 500 and exc.code not in ("10019",)
 
 
 class InteractionClient:
@@ -108,7 +124,7 @@ class InteractionClient:
     # ConversationRouter ------------------------------------------------------------------
     def route(self, request: RouteRequest) -> RouteAccepted:
         data = self._call("POST", "route", route_body(request), request.request_id,
-                          deadline_at=request.deadline_at, encode=True)
+                          deadline_at=request.deadline_at, encode=True, once_sent=True)
         context = data.get("contextParamMap") or {}
         if data.get("success") is False:
             reason = data.get("reasonForNotRouting") or (data.get("errors") or {}).get(
@@ -125,10 +141,28 @@ class InteractionClient:
                           deadline_at: float | None = None) -> str | None:
         if len(work_item_id) == 18:  # the API takes the 15-character form only
             work_item_id = work_item_id[:15]
-        body = {"userId": user_id, "workItemId": work_item_id,
-                "routingContext": dict(routing_context)}
+        body: dict[str, Any] = {"userId": user_id, "workItemId": work_item_id}
+        if routing_context and all(routing_context.values()):
+            # all three or none: the spec's RoutingContext requires each of them
+            body["routingContext"] = dict(routing_context)
         data = self._call("POST", "agentWork", body, request_id, deadline_at=deadline_at)
         return data.get("agentWorkId")
+
+    def send_routing_result(self, *, conversation_identifier: str, work_item_id: str,
+                            success: bool, externally_routed: bool = False,
+                            routing_type: str | None = None, error_message: str | None = None,
+                            request_id: str, deadline_at: float | None = None) -> bool:
+        """``POST v1/routingResult``: the ``RoutingResultRequest``. ``errorMessage`` only on
+        failure (Salesforce refuses it on success, 10033, and needs it on failure, 10034)."""
+        body: dict[str, Any] = {"conversationIdentifier": conversation_identifier,
+                                "workItemId": work_item_id[:15], "success": bool(success),
+                                "externallyRouted": bool(externally_routed)}
+        if routing_type:
+            body["routingType"] = routing_type
+        if not success:
+            body["errorMessage"] = (error_message or "routing failed")[:1000]
+        data = self._call("POST", "routingResult", body, request_id, deadline_at=deadline_at)
+        return bool(data.get("success", True))
 
     def cancel_route(self, *, conversation_identifier: str, cancel_reason: str,
                      request_id: str) -> bool:
@@ -154,7 +188,10 @@ class InteractionClient:
                 "RequestId": request_id, "Accept": "application/json"}
 
     def _call(self, method: str, path: str, body: dict[str, Any], request_id: str, *,
-              deadline_at: float | None = None, encode: bool = False) -> dict[str, Any]:
+              deadline_at: float | None = None, encode: bool = False,
+              once_sent: bool = False) -> dict[str, Any]:
+        """``once_sent``: a call that may have been carried out without an answer is not
+        repeated (it raises AmbiguousOutcome); refusals Salesforce answered are retried."""
         deadline = None
         if deadline_at is not None:
             deadline = time.monotonic() + (deadline_at - time.time())
@@ -166,8 +203,14 @@ class InteractionClient:
 
             def once() -> dict[str, Any]:
                 sent[:] = [self._auth.access_token()]
-                return self._attempt(method, path, body, request_id, encode, operation,
-                                     sent[0], deadline)
+                try:
+                    return self._attempt(method, path, body, request_id, encode, operation,
+                                         sent[0], deadline)
+                except CrmError as exc:
+                    if once_sent and _maybe_done(exc):
+                        raise AmbiguousOutcome(str(exc.message), status=exc.status,
+                                               code=exc.code, retryable=False) from None
+                    raise
 
             return renewing(once, lambda: self._auth.renew(sent[0] if sent else None))
 
@@ -192,13 +235,20 @@ class InteractionClient:
             kwargs["files"] = {"json": (None, json.dumps(body), "application/json")}
         else:
             kwargs["json"] = body
-        self._budget.acquire()
+        # a call with a deadline (a transfer) waits for the org's call budget no longer
+        # than the time it has left
+        self._budget.acquire(None if deadline is None else
+                             max(deadline - time.monotonic(), MIN_ATTEMPT_SECONDS))
         self.calls += 1
         try:
             resp = self._session.request(method, f"{self.base_url}/{path}", headers=headers,
                                          timeout=self._timeout(deadline), **kwargs)
+        except requests.ConnectTimeout:
+            raise TransientCrmError(f"Interaction Service {operation}: connection timed out",
+                                    code="connect-timeout") from None
         except requests.Timeout:
-            raise TransientCrmError(f"Interaction Service {operation} timed out") from None
+            raise TransientCrmError(f"Interaction Service {operation} timed out",
+                                    code="read-timeout") from None
         except requests.ConnectionError:
             raise TransientCrmError(f"Interaction Service {operation}: connection failed") \
                 from None

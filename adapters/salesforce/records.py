@@ -10,6 +10,9 @@ write-back (sObject Collections).
 * ``Sforce-Limit-Info`` (``api-usage=used/limit``) is kept in :attr:`api_usage`;
   ``403 REQUEST_LIMIT_EXCEEDED`` is retried with a long backoff, then surfaces.
 * An expired session renews the JWT bearer token once and tries again.
+* Every write of OwnerId sends ``Sforce-Auto-Assign: FALSE``: without it, an org's active
+  Lead or Case assignment rule runs in the same call and reassigns the record, so the
+  owner we wrote would not stick.
 
 simple-salesforce builds ``https://`` URLs from the instance URL; the client keeps the
 instance URL's own scheme so the local fake (plain HTTP on 127.0.0.1) works the same way.
@@ -38,6 +41,8 @@ from .retry import RetryPolicy, call_with_retries, renewing
 log = logging.getLogger(__name__)
 
 API_VERSION = "61.0"
+#: the header that keeps the org's assignment rules from overriding the OwnerId we write
+NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 BATCH_LIMIT = 200
 SOBJECT_TYPES = {"lead": "Lead", "contact": "Contact", "case": "Case"}
 
@@ -132,7 +137,7 @@ class SalesforceRecords:
         body = {"allOrNone": False, "records": records}
         answer = self._call("composite/sobjects",
                             lambda sf: sf.restful("composite/sobjects", method="PATCH",
-                                                  json=body)) or []
+                                                  json=body, headers=NO_AUTO_ASSIGN)) or []
         results = []
         for write, item in zip(batch, answer, strict=False):
             if item.get("success"):

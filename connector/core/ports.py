@@ -89,6 +89,15 @@ class ConversationRouter(Protocol):
         """``DELETE v1/route``: clear a pending service routing; True when one was."""
         ...
 
+    def send_routing_result(
+        self, *, conversation_identifier: str, work_item_id: str, success: bool,
+        externally_routed: bool = False, routing_type: str | None = None,
+        error_message: str | None = None, request_id: str,
+        deadline_at: float | None = None,
+    ) -> bool:
+        """``POST v1/routingResult``: how a transfer Salesforce asked for ended."""
+        ...
+
 
 class QueueDirectory(Protocol):
     def queue_id(self, developer_name: str) -> str | None:

@@ -2,12 +2,15 @@
 
 * ``ConversationStarted``: map, upsert the conversation, route it (``Initial``).
 * ``RoutingRequested``: Salesforce asks for a transfer (or a conference);
-  ``routingParameters.channelData`` is a JSON string (the routing context). Routed with
-  the event's ``routingType`` (``Transfer`` when it has none) before the 60-second
-  deadline counted from when the event reached us; a type the route API does not take is
-  a dead letter.
+  ``routingParameters.channelData`` is a JSON string (the routing context). Carried out
+  with the event's ``routingType`` (``Transfer`` when it has none) and answered with
+  ``POST v1/routingResult`` before the 60-second deadline counted from when the event
+  reached us (see :func:`connector.service.byoc.transfer` for the calls each target
+  makes); a type the route API does not take is a dead letter.
 * ``Interaction`` with a ``RoutingWorkResult`` or ``RoutingResult`` entry: the
   conversation's state follows; Declined or Cancelled offers it to the next eligible rep.
+* ``ConnectorRetry`` (stored by ``POST /conversations/{id}/retry``): a failed
+  conversation routed again, or handed to a queue.
 * ``OutboundMessage``: Salesforce records (Lead, Contact, Case), see
   :mod:`connector.service.salesforce_records`.
 
@@ -45,7 +48,7 @@ WORK_STATES = {"Assigned": "assigned", "Accepted": "accepted", "Closed": "closed
 #: a RoutingRequested event is routed with the type Salesforce sent in it
 ROUTE_ROUTING_TYPES = ("Initial", "Transfer", "Conference")
 #: states before a rep holds the work: a route or an offer is open
-_OPEN = ("new", "pending", "offered")
+_OPEN = ("new", "unconfirmed", "pending", "offered")
 #: the states a work result may move a conversation from, so that results arriving out
 #: of order never take it backwards (a late Assigned after Accepted, a Declined after
 #: Closed): Assigned < Accepted < Closed, Declined/Cancelled only before the rep accepted,
@@ -168,6 +171,10 @@ def process(container: Any, ports: SalesforcePorts, account_id: str,
         return start(container, ports, account_id, data, event_id=event_id)
     if kind == "RoutingRequested":
         return transfer(container, ports, account_id, data, received_at, event_id=event_id)
+    if kind == "ConnectorRetry":  # stored by POST /conversations/{id}/retry
+        return byoc.retry_failed(container.db, ports, account_id,
+                                 data.get("conversationIdentifier") or "",
+                                 queue_id=data.get("queueId"))
     if kind == "Interaction":
         entry = data.get("payload") or {}
         identifier = data.get("conversationIdentifier")
@@ -203,6 +210,10 @@ def _conversation(container: Any, account_id: str, data: dict[str, Any]
 def start(container: Any, ports: SalesforcePorts, account_id: str,
           data: dict[str, Any], *, event_id: str | None = None) -> str | None:
     conv_id, state, decision_id = _conversation(container, account_id, data)
+    if state == "unconfirmed":  # the route's answer was lost: execute checks what
+        # Salesforce reported since before it sends the route again
+        return byoc.execute(container.db, ports, conv_id,
+                            _previous_choice(container, conv_id), routing_type="Initial")
     if state != "new":  # routed already: only an unfinished offer is left to do
         return byoc.resume(container.db, ports, conv_id)
     if decision_id:  # an earlier attempt decided, the route call did not get through
@@ -235,6 +246,30 @@ def channel_data(params: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: the key prefix of Salesforce User ids; a transfer target with another id is a contact
+#: outside Salesforce ("Others")
+USER_PREFIX = "005"
+
+
+def transfer_target(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The destination a RoutingRequested names: a flow, a queue, a rep (a Salesforce
+    User id), someone outside Salesforce (any other ``userId``, or an
+    ``externalContactId``), or None when it names nothing (the routers choose)."""
+    user_id = params.get("userId")
+    external = params.get("externalContactId") or (
+        user_id if user_id and not str(user_id).startswith(USER_PREFIX) else None)
+    if external:
+        return {"kind": "external", "contact_id": str(external)}
+    if params.get("flowId"):
+        return {"kind": "flow", "flow_id": params["flowId"],
+                "fallback_queue_id": params.get("queueId")}
+    if user_id:
+        return {"kind": "user", "user_id": user_id}
+    if params.get("queueId"):
+        return {"kind": "queue", "queue_id": params["queueId"]}
+    return None
+
+
 def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict[str, Any],
              received_at: float, *, event_id: str | None = None) -> str | None:
     event = data.get("payload") or {}
@@ -256,28 +291,24 @@ def transfer(container: Any, ports: SalesforcePorts, account_id: str, data: dict
     with container.db.session() as session:
         conv = session.get(ConversationRow, conv_id)
         previous_rep = conv.rep_id
-        done = conv.routing_type == routing_type and conv.routed_at is not None \
-            and conv.routed_at.timestamp() >= received_at
-    if done:  # this event already got its route: finish the offer if one is missing
-        return byoc.resume(container.db, ports, conv_id, deadline_at)
-    if time.time() >= deadline_at:
-        byoc.fail(container.db, conv_id, "transfer not sent: Salesforce's 60-second "
-                   "transfer deadline passed", None)
+        answered = event_id is not None and conv.transfer_event_id == event_id
+    if answered:  # this event already got its routingResult
         return None
-    user_id = params.get("userId")
-    if params.get("flowId"):
-        choice = Choice(None, None, None, {"kind": "flow", "flow_id": params["flowId"],
-                                           "fallback_queue_id": params.get("queueId")})
-    elif params.get("queueId") and not user_id:
-        choice = Choice(None, None, None, {"kind": "queue", "queue_id": params["queueId"]})
-    elif user_id:
-        choice = Choice(None, None, None, {"kind": "user", "user_id": user_id})
+    if time.time() >= deadline_at:
+        byoc.fail(container.db, conv_id, "transfer not carried out: Salesforce's 60-second "
+                   "transfer deadline passed (Salesforce has marked it failed)", None)
+        return None
+    destination = transfer_target(params)
+    if destination is not None:
+        choice = Choice(None, None, None, destination)
     else:
         exclude = [previous_rep] if previous_rep else []
         choice = byoc.choose(container.db, account_id, conv_id, exclude=exclude, reroute=True,
                              event_id=event_id)
-    return byoc.execute(container.db, ports, conv_id, choice, routing_type=routing_type,
-                        deadline_at=deadline_at, user_id=user_id)
+    byoc.transfer(container.db, ports, conv_id, choice, routing_type=routing_type,
+                  work_item_id=event.get("workRecordId"), deadline_at=deadline_at,
+                  event_id=event_id, routing_context=channel_data(params))
+    return None
 
 
 def work_result(container: Any, ports: SalesforcePorts, account_id: str,
@@ -297,6 +328,9 @@ def work_result(container: Any, ports: SalesforcePorts, account_id: str,
                      "a result that arrived late)", work_type, identifier, conv.state)
             return None
         conv.state = state
+        if state != "assigned":  # the offer got its answer (Assigned still waits for one)
+            conv.offer_open_at = None
+            store.close_offers(session, conv.id, "answered", work_type)
         errors = [str(m) for m in entry.get("errorMessages") or []]
         if work_type == "TransferError":
             conv.error = "; ".join(errors) or "transfer failed"
@@ -341,10 +375,14 @@ def routing_result(container: Any, account_id: str, identifier: str | None,
             return None
         if failure == "None":
             conv.psr_id = entry.get("pendingServiceRoutingId") or conv.psr_id
+            if conv.state == "unconfirmed" and conv.psr_id:
+                # the route whose answer was lost did open this routing
+                conv.work_item_id = conv.work_item_id or entry.get("recordId")
+                conv.state, conv.error, conv.error_code = "pending", None, None
             return None
         reason = entry.get("failureReason") or ""
         messages = "; ".join(str(m) for m in entry.get("errorMessages") or [])
-        conv.state, conv.error_code = "failed", failure
+        conv.state, conv.error_code, conv.offer_open_at = "failed", failure, None
         conv.error = f"{failure}: {'; '.join(p for p in (reason, messages) if p) or 'no reason'}"
         store.mark_decision(session, conv.decision_id, ok=False, error=conv.error)
     return None

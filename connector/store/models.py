@@ -300,6 +300,36 @@ class ConversationRow(Base):
     routed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: when the connector's own offer to a rep it chose (rep destination) started waiting
+    #: for an answer; None when no such offer is open. Only these are ever swept: a
+    #: conversation in a queue, a flow or the channel's routing is Salesforce's to hold.
+    offer_open_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    #: the RoutingRequested event whose routingResult was sent last (a re-run skips it)
+    transfer_event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ByocOfferRow(Base):
+    """One offer of a BYOC conversation to a rep (``POST v1/agentWork``) or one deletion
+    of its pending routing (``DELETE v1/route``), with how it ended and why: the record
+    behind every routing the connector cancelled."""
+
+    __tablename__ = "byoc_offers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("byoc_conversations.id", ondelete="CASCADE"), index=True)
+    #: offer | delete
+    kind: Mapped[str] = mapped_column(String(10), default="offer")
+    rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    salesforce_user_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    agent_work_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    psr_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: open | answered | expired (deleted by the sweep) | refused
+    outcome: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
 
 class HubSpotPortalRow(Base):
     """The OAuth tokens of a HubSpot portal (hub), encrypted (``connector.store.crypto``);

@@ -9,11 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .models import ConversationRow, DecisionRow, ObjectRow, RouterRow
+from .models import ByocOfferRow, ConversationRow, DecisionRow, ObjectRow, RouterRow
 
 SOURCE = "salesforce"
-#: states in which Salesforce still holds a pending service routing for the conversation
-PENDING_STATES = ("pending", "offered", "assigned", "declined")
 
 
 def conversation(session: Session, account_id: str, identifier: str,
@@ -67,37 +65,79 @@ def routers_for(session: Session, account_id: str, object_type: str) -> list[Rou
         .order_by(RouterRow.created_at, RouterRow.id)))
 
 
-def stale_conversations(session: Session, before: datetime, limit: int = 100
-                        ) -> list[ConversationRow]:
+def stale_offers(session: Session, before: datetime, limit: int = 100
+                 ) -> list[ConversationRow]:
+    """Conversations whose own offer (the connector chose the rep) has waited for an
+    answer since before ``before``. Queue, flow and channel routings never appear here."""
     return list(session.scalars(
-        select(ConversationRow).where(ConversationRow.state.in_(PENDING_STATES),
-                                      ConversationRow.routed_at < before)
-        .order_by(ConversationRow.routed_at).limit(limit)))
+        select(ConversationRow).where(ConversationRow.offer_open_at.is_not(None),
+                                      ConversationRow.offer_open_at < before)
+        .order_by(ConversationRow.offer_open_at).limit(limit)))
 
 
-def claim_stale(session: Session, conv_id: str, state: str, routed_at: datetime,
+def claim_stale(session: Session, conv_id: str, open_at: datetime,
                 claimed_at: datetime) -> bool:
-    """Take a stale conversation for this sweeper: one atomic compare-and-set of
-    ``routed_at``, so of two sweepers that read the same row only one deletes its route,
-    and a conversation that moved on since it was read (accepted, offered again) is left
-    alone. True when this caller won."""
+    """Take a stale offer for this sweeper: one atomic compare-and-set of
+    ``offer_open_at``, so of two sweepers that read the same row only one deletes its
+    route, and an offer answered since it was read (accepted, declined, offered again) is
+    left alone. True when this caller won."""
     result = session.execute(
         update(ConversationRow)
-        .where(ConversationRow.id == conv_id, ConversationRow.state == state,
-               ConversationRow.routed_at == routed_at)
-        .values(routed_at=claimed_at)
+        .where(ConversationRow.id == conv_id, ConversationRow.offer_open_at == open_at)
+        .values(offer_open_at=claimed_at)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
 
 
 def release_claim(session: Session, conv_id: str, claimed_at: datetime,
-                  routed_at: datetime) -> None:
-    """Give a claimed conversation back (its DELETE failed): the next sweep tries again."""
+                  open_at: datetime) -> None:
+    """Give a claimed offer back (its DELETE failed): the next sweep tries again."""
     session.execute(
         update(ConversationRow)
-        .where(ConversationRow.id == conv_id, ConversationRow.routed_at == claimed_at)
-        .values(routed_at=routed_at)
+        .where(ConversationRow.id == conv_id, ConversationRow.offer_open_at == claimed_at)
+        .values(offer_open_at=open_at)
         .execution_options(synchronize_session=False))
+
+
+def open_offer(session: Session, conv: ConversationRow, *, rep_id: str | None,
+               user_id: str, agent_work_id: str | None) -> None:
+    """Record an offer the connector made; an earlier open offer of it is closed."""
+    now = datetime.now(UTC)
+    close_offers(session, conv.id, "answered", "offered to another rep")
+    session.add(ByocOfferRow(account_id=conv.account_id, conversation_id=conv.id,
+                             kind="offer", rep_id=rep_id, salesforce_user_id=user_id,
+                             agent_work_id=agent_work_id, psr_id=conv.psr_id,
+                             outcome="open", created_at=now))
+
+
+def close_offers(session: Session, conv_id: str, outcome: str, reason: str | None) -> None:
+    now = datetime.now(UTC)
+    for row in session.scalars(select(ByocOfferRow).where(
+            ByocOfferRow.conversation_id == conv_id, ByocOfferRow.outcome == "open")):
+        row.outcome, row.reason, row.ended_at = outcome, reason, now
+
+
+def record_deletion(session: Session, conv: ConversationRow, reason: str) -> None:
+    """A ``DELETE v1/route`` the connector sent, with its reason."""
+    close_offers(session, conv.id, "expired", reason)
+    session.add(ByocOfferRow(account_id=conv.account_id, conversation_id=conv.id,
+                             kind="delete", rep_id=conv.rep_id,
+                             salesforce_user_id=conv.salesforce_user_id,
+                             agent_work_id=conv.agent_work_id, psr_id=conv.psr_id,
+                             outcome="deleted", reason=reason,
+                             created_at=datetime.now(UTC), ended_at=datetime.now(UTC)))
+
+
+def offers(session: Session, conv_id: str) -> list[ByocOfferRow]:
+    return list(session.scalars(select(ByocOfferRow).where(
+        ByocOfferRow.conversation_id == conv_id).order_by(ByocOfferRow.created_at)))
+
+
+def failed_conversations(session: Session, account_id: str, limit: int = 200
+                         ) -> list[ConversationRow]:
+    return list(session.scalars(select(ConversationRow).where(
+        ConversationRow.account_id == account_id, ConversationRow.state == "failed")
+        .order_by(ConversationRow.updated_at.desc()).limit(limit)))
 
 
 def mark_decision(session: Session, decision_id: str | None, *, ok: bool,
@@ -113,6 +153,25 @@ def mark_decision(session: Session, decision_id: str | None, *, ok: bool,
     row.sync_attempts += 1
 
 
+def next_action(row: ConversationRow) -> dict[str, str] | None:
+    """What an operator does about a conversation that needs a hand (None: nothing):
+    a failed one is routed again, or handed to a queue, with ``POST .../retry``."""
+    if row.state != "failed":
+        return None
+    path = f"/conversations/{row.conversation_identifier}/retry"
+    return {"action": "retry", "request": f"POST {path}",
+            "or": f"POST {path} with {{\"queue_id\": \"<Salesforce queue id>\"}} hands it "
+                  "to that queue"}
+
+
+def offer_as_dict(row: ByocOfferRow) -> dict[str, Any]:
+    return {"kind": row.kind, "rep_id": row.rep_id,
+            "salesforce_user_id": row.salesforce_user_id, "agent_work_id": row.agent_work_id,
+            "psr_id": row.psr_id, "outcome": row.outcome, "reason": row.reason,
+            "created_at": row.created_at.isoformat() if row.created_at else None,
+            "ended_at": row.ended_at.isoformat() if row.ended_at else None}
+
+
 def conversation_as_dict(row: ConversationRow) -> dict[str, Any]:
     return {
         "id": row.id, "conversation_identifier": row.conversation_identifier,
@@ -123,4 +182,6 @@ def conversation_as_dict(row: ConversationRow) -> dict[str, Any]:
         "agent_work_id": row.agent_work_id,
         "declined_rep_ids": row.declined_rep_ids, "route_calls": row.route_calls,
         "decision_id": row.decision_id, "error_code": row.error_code, "error": row.error,
+        "offer_open_since": row.offer_open_at.isoformat() if row.offer_open_at else None,
+        "next_action": next_action(row),
     }

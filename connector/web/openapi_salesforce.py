@@ -41,8 +41,26 @@ def salesforce_paths() -> dict[str, Any]:
             "summary": "A BYOC conversation's routing state and its decision",
             "parameters": [{"name": "identifier", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "The conversation"},
+            "responses": {"200": {"description": "The conversation, with the offers and "
+                                                 "route deletions made for it and, when it "
+                                                 "failed, its next_action"},
                           "401": _error("Missing or invalid bearer token"),
                           "403": _error("The token's account is not active"),
                           "404": _error("Not found")}}},
+        "/conversations/{identifier}/retry": {"post": {
+            "summary": "Route a failed BYOC conversation again, or hand it to a queue",
+            "parameters": [{"name": "identifier", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False, "properties": {
+                    "queue_id": {"type": "string", "pattern": "^00G",
+                                 "description": "Hand the conversation to this Salesforce "
+                                                "queue instead of routing it again"}}}}}},
+            "responses": {"202": {"description": "Queued for a worker"},
+                          "400": _error("Bad body; the message names the field"),
+                          "401": _error("Missing or invalid bearer token"),
+                          "403": _error("The token's account is not active"),
+                          "404": _error("Not found"),
+                          "409": _error("The conversation is not failed, or no Salesforce "
+                                        "org is connected")}}},
     }

@@ -109,7 +109,32 @@ def _conversation(identifier: str) -> Response:
         body = store.conversation_as_dict(row)
         decision = session.get(DecisionRow, row.decision_id) if row.decision_id else None
         body["decision"] = decision_as_dict(decision) if decision is not None else None
+        body["offers"] = [store.offer_as_dict(o) for o in store.offers(session, row.id)]
     return jsonify(body)
+
+
+@require_account
+def _retry_conversation(identifier: str) -> tuple[Response, int]:
+    """Route a failed BYOC conversation again, or hand it to a queue (carried out by a
+    worker, like every Salesforce call)."""
+    from connector.service.byoc import RetryRefused, request_retry
+
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise ApiError(400, "body must be a JSON object")
+    body = body or {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object")
+    unknown = sorted(set(body) - {"queue_id"})
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; only queue_id is accepted")
+    try:
+        request_retry(_container().db, g.account_id, identifier, body.get("queue_id"))
+    except RetryRefused as exc:
+        raise ApiError(exc.status, str(exc)) from None
+    _notify()
+    return jsonify({"queued": True, "conversation_identifier": identifier,
+                    "queue_id": body.get("queue_id")}), 202
 
 
 def _off(message: str):
@@ -139,6 +164,8 @@ def register(app: Flask) -> None:
         bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages_off",
                         _off("Salesforce Outbound Messages are disabled: "
                              "SALESFORCE_ORG_ID is not set"), methods=["POST"])
+    bp.add_url_rule("/conversations/<path:identifier>/retry", "conversation_retry",
+                    _retry_conversation, methods=["POST"])
     bp.add_url_rule("/conversations/<path:identifier>", "conversation", _conversation,
                     methods=["GET"])
     app.register_blueprint(bp)

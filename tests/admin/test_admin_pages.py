@@ -540,3 +540,45 @@ def test_mapping_text_from_a_browser_textarea_is_saved_with_plain_newlines(conta
         assert row.yaml_text == text
     history = _html(client.get("/admin/mappings/hubspot/contact/history"))
     assert '<span class="add">' not in history
+
+
+# -- BYOC conversations ---------------------------------------------------------------------
+
+def _failed_conversation(container, account_id, identifier):
+    from connector.store.models import ConversationRow
+
+    with container.db.session() as session:
+        session.add(ConversationRow(account_id=account_id, conversation_identifier=identifier,
+                                    state="failed", destination={"kind": "rep"},
+                                    declined_rep_ids=[], route_calls=1, error_code="15112",
+                                    error="The rep's presence status is not associated"))
+
+
+def test_failed_conversations_show_their_next_action_and_can_be_handed_to_a_queue(
+        container, client, two):
+    acme, globex = two
+    _failed_conversation(container, acme.account_id, "conv-acme")
+    _failed_conversation(container, globex.account_id, "conv-globex")
+    sign_in(client, acme.email)
+
+    page = _html(client.get("/admin/conversations"))
+    assert "conv-acme" in page and "conv-globex" not in page
+    assert "presence status" in page and "Hand to queue" in page
+
+    token = csrf(client)
+    bad = _html(client.post("/admin/conversations/retry", follow_redirects=True, data={
+        "csrf_token": token, "conversation_identifier": "conv-acme", "queue_id": "nope"}))
+    assert "queue_id must be a Salesforce queue id" in bad
+    other = _html(client.post("/admin/conversations/retry", follow_redirects=True, data={
+        "csrf_token": token, "conversation_identifier": "conv-globex"}))
+    assert "Conversation not found" in other
+    client.post("/admin/conversations/retry", data={
+        "csrf_token": token, "conversation_identifier": "conv-acme",
+        "queue_id": "00G000000000042"})
+
+    with container.db.session() as session:
+        stored = [e.payload for e in session.scalars(select(InboxEventRow))
+                  if e.payload.get("eventType") == "ConnectorRetry"]
+    assert stored[0]["data"] == {"conversationIdentifier": "conv-acme",
+                                 "queueId": "00G000000000042"}
+    assert len(stored) == 1

@@ -26,6 +26,7 @@ class FakeConversations:
     def __init__(self) -> None:
         self.routes: list = []
         self.works: list = []
+        self.results: list = []
         self.fail_next: list[Exception] = []
 
     def route(self, request):
@@ -43,6 +44,10 @@ class FakeConversations:
     def cancel_route(self, *, conversation_identifier, cancel_reason, request_id):
         return True
 
+    def send_routing_result(self, **kw):
+        self.results.append(kw)
+        return True
+
 
 @pytest.fixture
 def conversations(container, account_id):
@@ -50,6 +55,15 @@ def conversations(container, account_id):
     container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
                                                            account_id=account_id)
     return fake
+
+
+def _rep_router(client, headers, *names):
+    """A conversation router whose destination is a rep, over reps with Salesforce ids."""
+    reps = [make_user(client, headers, f"{name}@example.com",
+                      crm_ids={"salesforce": f"005{name}"}) for name in names]
+    make_router(client, headers, reps, object_type="conversation",
+                destination={"kind": "rep"})
+    return reps
 
 
 def store(container, event, received_at=None):
@@ -219,19 +233,80 @@ def test_a_failed_offer_is_retried_without_routing_again(container, client, head
     assert client.get("/conversations/conv-8", headers=headers).get_json()["state"] == "offered"
 
 
-def test_a_retried_transfer_event_finishes_its_offer_without_a_second_route(
+def test_a_transfer_to_a_named_rep_is_agent_work_then_routing_result_without_a_route(
+        container, client, headers, conversations):
+    store(container, events.routing_requested("conv-9", user_id="005000000000009",
+                                              work_record_id="0Mw000000000009AAA",
+                                              routing_correlation_id="corr-transfer"))
+
+    drain(container)
+
+    assert conversations.routes == []
+    ((user, work_item, context, _rid),) = conversations.works
+    assert (user, work_item) == ("005000000000009", "0Mw000000000009")
+    # the transfer's own routing context: the event's channelData
+    assert context["routingType"] == "Transfer"
+    assert context["routingCorrelationId"] == "corr-transfer"
+    (result,) = conversations.results
+    assert result["success"] is True and result["externally_routed"] is False
+    assert result["work_item_id"] == "0Mw000000000009"
+    assert result["routing_type"] == "Transfer"
+
+
+def test_a_failed_transfer_offer_is_answered_with_a_failed_routing_result(
         container, client, headers, account_id):
     fake = FlakyWork()
     container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
                                                            account_id=account_id)
-    store(container, events.routing_requested("conv-9", user_id="005000000000009"))
+    store(container, events.routing_requested("conv-9b", user_id="005000000000009"))
 
     drain(container)
-    inbox.replay(container.db, all_failed=True)
+
+    assert fake.routes == [] and inbox.counts(container.db) == {"done": 1}
+    (result,) = fake.results
+    assert result["success"] is False and "agentWork timed out" in result["error_message"]
+    assert _state(client, headers, "conv-9b")["state"] == "failed"
+
+
+def test_a_transfer_close_to_its_deadline_sends_the_result_before_agent_work(
+        container, client, headers, conversations):
+    calls: list = []
+    conversations.send_routing_result = lambda **kw: calls.append("routingResult") or True
+    work = conversations.assign_agent_work
+    conversations.assign_agent_work = lambda **kw: calls.append("agentWork") or work(**kw)
+    store(container, events.routing_requested("conv-late", user_id="005000000000009"),
+          received_at=time.time() - 40)
+
     drain(container)
 
-    assert len(fake.routes) == 1 and len(fake.works) == 1
-    assert fake.routes[0].routing_type == "Transfer"
+    assert calls == ["routingResult", "agentWork"]
+
+
+def test_a_transfer_to_someone_outside_salesforce_is_answered_externally_routed(
+        container, client, headers, conversations):
+    store(container, events.routing_requested("conv-ext", user_id="ext-contact-7"))
+
+    drain(container)
+
+    assert conversations.routes == [] and conversations.works == []
+    (result,) = conversations.results
+    assert (result["success"], result["externally_routed"]) == (False, True)
+    assert "external contacts" in result["error_message"]
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"queueId": "00G000000000001"}, {"kind": "queue", "queue_id": "00G000000000001"}),
+    ({"flowId": "300000000000001", "queueId": "00G000000000001"},
+     {"kind": "flow", "flow_id": "300000000000001", "fallback_queue_id": "00G000000000001"}),
+    ({"userId": "005000000000001", "queueId": "00G000000000001"},
+     {"kind": "user", "user_id": "005000000000001"}),
+    ({"userId": "partner-42"}, {"kind": "external", "contact_id": "partner-42"}),
+    ({"externalContactId": "x-1"}, {"kind": "external", "contact_id": "x-1"}),
+    ({"isTransfer": True}, None)])
+def test_each_transfer_target_is_read_from_the_routing_parameters(params, expected):
+    from connector.service.salesforce_events import transfer_target
+
+    assert transfer_target(params) == expected
 
 
 class Sweepable(FakeConversations):
@@ -248,8 +323,8 @@ class Sweepable(FakeConversations):
 
 
 @pytest.mark.parametrize("error", [None, TransientCrmError("SCRT down")])
-def test_the_sweep_deletes_only_routings_pending_too_long(container, client, headers,
-                                                          account_id, error):
+def test_the_sweep_deletes_only_its_own_offers_left_unanswered_too_long(
+        container, client, headers, account_id, error):
     from datetime import UTC, datetime, timedelta
 
     from connector.service.byoc import sweep_stale
@@ -258,23 +333,76 @@ def test_the_sweep_deletes_only_routings_pending_too_long(container, client, hea
     ports = SalesforcePorts(conversations=fake, account_id=account_id,
                             pending_timeout_seconds=120)
     container.extras["salesforce_ports"] = ports
-    rep = make_user(client, headers, "ana@example.com")
-    make_router(client, headers, [rep], object_type="conversation")
+    _rep_router(client, headers, "ana")
     store(container, events.conversation_started("old"))
     store(container, events.conversation_started("accepted"))
     drain(container)
-    store(container, events.work_result("accepted", "Accepted"))
+    work = _state(client, headers, "accepted")["agent_work_id"]
+    store(container, events.work_result("accepted", "Accepted", work_id=work))
     drain(container)
 
     assert sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=60)) == 0
     swept = sweep_stale(container.db, ports, now=datetime.now(UTC) + timedelta(seconds=121))
 
     assert [c[:2] for c in fake.cancelled] == [("old", "Unavailable")]
-    body = client.get("/conversations/old", headers=headers).get_json()
+    body = _state(client, headers, "old")
     if error is None:
-        assert swept == 1 and body["state"] == "expired"
+        # nobody else to offer it to: the channel's own routing takes it, never dropped
+        assert swept == 1 and body["state"] == "pending"
+        assert body["destination"] == {"kind": "channel"} and len(fake.routes) == 3
+        assert fake.routes[-1].queue_id is None and fake.routes[-1].flow_id is None
+        deleted = [o for o in body["offers"] if o["kind"] == "delete"]
+        assert len(deleted) == 1 and "no answer to the offer within 120 s" in \
+            deleted[0]["reason"]
+        assert [o["outcome"] for o in body["offers"] if o["kind"] == "offer"] == ["expired"]
+        assert sweep_stale(container.db, ports,
+                           now=datetime.now(UTC) + timedelta(days=3)) == 0
     else:
-        assert swept == 0 and body["state"] == "pending" and "SCRT down" in body["error"]
+        assert swept == 0 and body["state"] == "offered" and "SCRT down" in body["error"]
+        assert [o["kind"] for o in body["offers"]] == ["offer"]
+
+
+@pytest.mark.parametrize("destination", [{"kind": "queue", "queue_id": "00G000000000001"},
+                                         {"kind": "channel"},
+                                         {"kind": "flow", "flow_id": "300000000000001",
+                                          "fallback_queue_id": "00G000000000001"}])
+def test_a_customer_waiting_in_salesforces_routing_is_never_deleted(
+        container, client, headers, account_id, destination):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+
+    fake, ports = _sweepable_ports(container, account_id)
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation", destination=destination)
+    store(container, events.conversation_started("waiting"))
+    drain(container)
+
+    for days in (1, 30):
+        assert sweep_stale(container.db, ports,
+                           now=datetime.now(UTC) + timedelta(days=days)) == 0
+    assert fake.cancelled == [] and _state(client, headers, "waiting")["state"] == "pending"
+
+
+def test_a_swept_offer_goes_to_the_next_eligible_rep(container, client, headers,
+                                                     account_id):
+    from datetime import UTC, datetime, timedelta
+
+    from connector.service.byoc import sweep_stale
+
+    fake, ports = _sweepable_ports(container, account_id)
+    _rep_router(client, headers, "ana", "bob")
+    store(container, events.conversation_started("next"))
+    drain(container)
+    first = _state(client, headers, "next")["salesforce_user_id"]
+
+    assert sweep_stale(container.db, ports,
+                       now=datetime.now(UTC) + timedelta(seconds=121)) == 1
+
+    body = _state(client, headers, "next")
+    assert body["state"] == "offered" and body["salesforce_user_id"] != first
+    assert [w[0] for w in fake.works] == [first, body["salesforce_user_id"]]
+    assert len(fake.routes) == 2  # the deleted routing is opened again for the next rep
 
 
 def test_dispatch_can_leave_out_reps_who_declined(container, client, headers, account_id):
@@ -359,10 +487,7 @@ def test_omni_channels_next_offer_after_a_decline_is_followed(container, client,
 
 def test_a_declined_rep_offer_is_re_offered_and_its_late_results_ignored(
         container, client, headers, conversations):
-    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
-    make_router(client, headers, [ana, bob], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana", "bob")
     store(container, events.conversation_started("reoffer"))
     drain(container)
     first = _state(client, headers, "reoffer")["agent_work_id"]
@@ -392,15 +517,12 @@ def test_the_pending_timeout_runs_from_the_latest_offer(container, client, heade
     from connector.store.models import ConversationRow
 
     fake, ports = _sweepable_ports(container, account_id)
-    ana = make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005a"})
-    bob = make_user(client, headers, "bob@example.com", crm_ids={"salesforce": "005b"})
-    make_router(client, headers, [ana, bob], object_type="conversation",
-                destination={"kind": "rep"})
+    _rep_router(client, headers, "ana", "bob")
     store(container, events.conversation_started("slow"))
     drain(container)
     with container.db.session() as session:  # the first offer went out 100 s ago
         conv = session.query(ConversationRow).one()
-        conv.routed_at = conv.routed_at - timedelta(seconds=100)
+        conv.offer_open_at = conv.offer_open_at - timedelta(seconds=100)
         first = conv.agent_work_id
     store(container, events.work_result("slow", "Declined", work_id=first))
     drain(container)
@@ -481,8 +603,7 @@ def test_two_sweepers_never_delete_the_same_routing(container, client, headers, 
                             pending_timeout_seconds=120)
     box.append(ports)
     container.extras["salesforce_ports"] = ports
-    rep = make_user(client, headers, "ana@example.com")
-    make_router(client, headers, [rep], object_type="conversation")
+    _rep_router(client, headers, "ana")
     store(container, events.conversation_started("raced"))
     drain(container)
 
@@ -490,7 +611,8 @@ def test_two_sweepers_never_delete_the_same_routing(container, client, headers, 
 
     assert [c[0] for c in fake.cancelled] == ["raced"]
     assert (swept, fake.nested) == (1, [0])
-    assert _state(client, headers, "raced")["state"] == "expired"
+    offers = _state(client, headers, "raced")["offers"]
+    assert [o["kind"] for o in offers] == ["offer", "delete"]
 
 
 def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
@@ -500,14 +622,14 @@ def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
     from connector.service import byoc
 
     fake, ports = _sweepable_ports(container, account_id)
-    rep = make_user(client, headers, "ana@example.com")
-    make_router(client, headers, [rep], object_type="conversation")
+    _rep_router(client, headers, "ana")
     store(container, events.conversation_started("moved"))
     drain(container)
     claim = byoc.store.claim_stale
+    work = _state(client, headers, "moved")["agent_work_id"]
 
     def accept_then_claim(session, *args):
-        store(container, events.work_result("moved", "Accepted"))
+        store(container, events.work_result("moved", "Accepted", work_id=work))
         drain(container)  # the Accepted lands after the sweep read the row
         return claim(session, *args)
 
@@ -520,3 +642,118 @@ def test_a_conversation_accepted_after_the_sweep_read_it_is_not_deleted(
 
     assert swept == 0 and fake.cancelled == []
     assert _state(client, headers, "moved")["state"] == "accepted"
+
+
+def _lost_answer():
+    from adapters.salesforce.errors import AmbiguousOutcome
+
+    return AmbiguousOutcome("Interaction Service POST v1/route timed out",
+                            code="read-timeout", retryable=False)
+
+
+def test_a_route_whose_answer_was_lost_is_not_sent_again_once_salesforce_reports_it(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [_lost_answer()]
+    store(container, events.conversation_started("lost"))
+    drain(container)
+    assert _state(client, headers, "lost")["state"] == "unconfirmed"
+    assert inbox.counts(container.db) == {"failed": 1}
+
+    # Salesforce's own event shows the first route did open a routing
+    store(container, events.routing_result("lost", psr_id="0JR000000000077"))
+    drain(container)
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    assert len(conversations.routes) == 1
+    body = _state(client, headers, "lost")
+    assert body["state"] == "pending" and body["psr_id"] == "0JR000000000077"
+
+
+def test_a_route_whose_answer_was_lost_is_sent_again_when_nothing_shows_it_routed(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [_lost_answer()]
+    store(container, events.conversation_started("lost2"))
+    drain(container)
+
+    inbox.replay(container.db, all_failed=True)
+    drain(container)
+
+    first, second = conversations.routes
+    assert first.request_id == second.request_id
+    assert _state(client, headers, "lost2")["state"] == "pending"
+
+
+class RefusingFirstRep(FakeConversations):
+    def __init__(self, error=None) -> None:
+        from adapters.salesforce.errors import RepUnavailable
+
+        super().__init__()
+        self.error = error or RepUnavailable("The rep's presence status is not associated "
+                                             "with the channel", code="15112")
+
+    def assign_agent_work(self, **kw):
+        if not self.works:
+            self.works.append(("refused", kw["user_id"]))
+            raise self.error
+        return super().assign_agent_work(**kw)
+
+
+def test_an_offer_a_rep_cannot_take_goes_to_the_next_eligible_rep(container, client, headers,
+                                                                  account_id):
+    fake = RefusingFirstRep()
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    _rep_router(client, headers, "ana", "bob")
+    store(container, events.conversation_started("busy"))
+
+    drain(container)
+
+    refused, offered = fake.works
+    assert refused[1] != offered[0] and len(fake.routes) == 1
+    body = _state(client, headers, "busy")
+    assert body["state"] == "offered" and body["salesforce_user_id"] == offered[0]
+
+
+def test_a_failed_conversation_shows_its_next_action_and_can_be_handed_to_a_queue(
+        container, client, headers, conversations):
+    rep = make_user(client, headers, "ana@example.com")
+    make_router(client, headers, [rep], object_type="conversation")
+    conversations.fail_next = [PermanentCrmError("refused", code="10032")]
+    store(container, events.conversation_started("stuck"))
+    drain(container)
+    body = _state(client, headers, "stuck")
+    assert body["state"] == "failed"
+    assert body["next_action"]["request"] == "POST /conversations/stuck/retry"
+
+    bad = client.post("/conversations/stuck/retry", headers=headers, json={"queue_id": "x"})
+    assert bad.status_code == 400 and "queue_id" in bad.get_json()["message"]
+    resp = client.post("/conversations/stuck/retry", headers=headers,
+                       json={"queue_id": "00G000000000042"})
+    assert resp.status_code == 202
+    drain(container)
+
+    assert conversations.routes[-1].queue_id == "00G000000000042"
+    body = _state(client, headers, "stuck")
+    assert body["state"] == "pending" and body["next_action"] is None
+    again = client.post("/conversations/stuck/retry", headers=headers)
+    assert again.status_code == 409
+
+
+def test_a_refusal_about_the_work_item_is_not_tried_with_other_reps(container, client,
+                                                                    headers, account_id):
+    fake = RefusingFirstRep(PermanentCrmError("WorkItemId not found", code="15111"))
+    container.extras["salesforce_ports"] = SalesforcePorts(conversations=fake,
+                                                           account_id=account_id)
+    _rep_router(client, headers, "ana", "bob")
+    store(container, events.conversation_started("gone"))
+
+    drain(container)
+
+    assert len(fake.works) == 1
+    body = _state(client, headers, "gone")
+    assert body["state"] == "failed" and body["error_code"] == "15111"

@@ -94,3 +94,89 @@ def test_an_attempt_is_cut_short_by_the_transfer_deadline(fake, keys):
                                   deadline_at=time.time() + 0.5))
 
     assert time.monotonic() - started < 1.5
+
+
+def _simple_salesforce(fake):
+    """simple-salesforce on the fake's session: it builds https:// URLs from the instance,
+    so they are pointed at the fake's plain-HTTP address (as SalesforceRecords does)."""
+    from simple_salesforce import Salesforce
+
+    sf = Salesforce(instance_url=fake.url, session_id=fake.issue_token(), version="61.0")
+    sf.base_url = f"{fake.url}/services/data/v61.0/"
+
+    def sobject(name):
+        handle = getattr(sf, name)
+        handle.base_url = f"{fake.url}/services/data/v61.0/sobjects/{name}/"
+        return handle
+
+    return sf, sobject
+
+
+def test_simple_salesforce_reads_records_and_describes_through_the_fake(fake):
+    sf, sobject = _simple_salesforce(fake)
+    lead = fake.add_record("Lead", {"Email": "x@example.com"})
+
+    assert sobject("Lead").get(lead)["Email"] == "x@example.com"
+    assert "OwnerId" in {f["name"] for f in sobject("Lead").describe()["fields"]}
+    assert "Case" in {o["name"] for o in sf.describe()["sobjects"]}
+    user = fake.add_user("ana@example.com")
+    soql = ("SELECT Id FROM User WHERE IsActive = true AND Email = 'ana@example.com' "
+            "ORDER BY CreatedDate LIMIT 1")
+    assert sf.query(soql)["records"][0]["Id"] == user
+
+
+def test_simple_salesforce_meets_salesforces_errors_in_the_fake(fake):
+    from simple_salesforce.exceptions import (
+        SalesforceMalformedRequest,
+        SalesforceResourceNotFound,
+    )
+
+    sf, sobject = _simple_salesforce(fake)
+    with pytest.raises(SalesforceMalformedRequest) as malformed:
+        sf.query("SELECT Name FROM Account")
+    assert malformed.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    with pytest.raises(SalesforceResourceNotFound) as missing:
+        sobject("Lead").get("00Q999999999999")
+    assert missing.value.content[0]["errorCode"] == "NOT_FOUND"
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.restful("limits")
+
+
+@pytest.mark.parametrize("sobject_type", ["Lead", "Case"])
+def test_simple_salesforce_owner_writes_stick_only_with_the_auto_assign_header(fake,
+                                                                                sobject_type):
+    sf, sobject = _simple_salesforce(fake)
+    rule_owner = fake.add_queue("Triage")
+    fake.assignment_rules[sobject_type] = rule_owner
+    record, owner = fake.add_record(sobject_type, {}), fake.add_user("ana@example.com")
+
+    sobject(sobject_type).update(record, {"OwnerId": owner})
+    assert fake.owner_of(record) == rule_owner
+    sobject(sobject_type).update(record, {"OwnerId": owner},
+                                 headers={"Sforce-Auto-Assign": "FALSE"})
+    assert fake.owner_of(record) == owner
+    answer = sf.restful("composite/sobjects", method="PATCH", json={"records": [
+        {"attributes": {"type": sobject_type}, "id": record, "OwnerId": owner}]})
+    assert answer == [{"id": record, "success": True, "errors": []}]
+    assert fake.owner_of(record) == rule_owner
+
+
+def test_the_connectors_owner_writes_stick_against_an_active_assignment_rule(fake, keys):
+    from connector.core.ports import OwnerWrite
+
+    fake.assignment_rules.update({"Lead": fake.add_queue("Triage"),
+                                  "Case": fake.add_queue("Cases")})
+    owner = fake.add_user("ana@example.com")
+    lead, case = fake.add_record("Lead", {}), fake.add_record("Case", {})
+    records = SalesforceRecords(_auth(fake, keys), retry=RetryPolicy(max_attempts=1))
+
+    results = records.write_owners([OwnerWrite("lead", lead, owner),
+                                    OwnerWrite("case", case, owner),
+                                    OwnerWrite("lead", "00Q999999999999", owner)])
+
+    assert [r.ok for r in results] == [True, True, False]
+    assert "INVALID_CROSS_REFERENCE_KEY" in results[2].error
+    assert fake.owner_of(lead) == owner and fake.owner_of(case) == owner
+    assert fake.reassigned == []
+    (write,) = fake.requests_to("PATCH", "/services/data/v61.0/composite/sobjects")
+    assert write.headers["sforce-auto-assign"] == "FALSE"

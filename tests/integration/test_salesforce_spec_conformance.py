@@ -23,7 +23,8 @@ from tests.support.salesforce_spec import (
 )
 
 OPERATION = {("POST", "/api/v1/route"): "route", ("DELETE", "/api/v1/route"): "delete-route",
-             ("POST", "/api/v1/agentWork"): "agentWork"}
+             ("POST", "/api/v1/agentWork"): "agentWork",
+             ("POST", "/api/v1/routingResult"): "routingResult"}
 
 
 def make_client(fake, keys, encoding, responses_seen):
@@ -53,6 +54,12 @@ def exercise(fake, client) -> None:
                                               "routingCorrelationId":
                                                   accepted.routing_correlation_id},
                              request_id=str(uuid.uuid4()))
+    for success in (True, False):
+        client.send_routing_result(conversation_identifier="conv-rep",
+                                   work_item_id=accepted.work_item_id, success=success,
+                                   externally_routed=not success, routing_type="Transfer",
+                                   error_message="the rep is busy",
+                                   request_id=str(uuid.uuid4()))
     client.cancel_route(conversation_identifier="conv-rep", cancel_reason="Unavailable",
                         request_id=str(uuid.uuid4()))
 
@@ -63,7 +70,7 @@ def test_every_request_the_client_sends_follows_the_published_spec(fake, keys, e
     exercise(fake, make_client(fake, keys, encoding, seen))
 
     interaction = [r for r in fake.requests if r.path.startswith("/api/v1/")]
-    assert len(interaction) == 9
+    assert len(interaction) == 11
     for recorded in interaction:
         operation = OPERATION[(recorded.method, recorded.path)]
         assert request_problems(operation, recorded.headers, recorded.body) is None, recorded
@@ -80,7 +87,7 @@ def test_the_fakes_answers_follow_the_published_response_schemas(fake, keys):
     exercise(fake, make_client(fake, keys, "json", seen))
 
     answers = [r for r in seen if "/api/v1/" in r.url]
-    assert len(answers) == 9 and all(r.status_code == 202 for r in answers)
+    assert len(answers) == 11 and all(r.status_code == 202 for r in answers)
     for resp in answers:
         operation = OPERATION[(resp.request.method, "/api/v1/" + resp.url.rsplit("/", 1)[1])]
         assert schema_errors(RESPONSE_SCHEMAS[operation], resp.json()) == []

@@ -21,11 +21,13 @@ from referencing.jsonschema import DRAFT202012
 SPEC_DIR = Path(__file__).resolve().parents[1] / "specs" / "salesforce-interaction-service"
 TYPE_NAMES = {"int": "integer", "double": "number", "long": "integer", "float": "number"}
 OPERATIONS = {"route": ("/route", "post"), "delete-route": ("/route", "delete"),
-              "agentWork": ("/agentWork", "post")}
+              "agentWork": ("/agentWork", "post"),
+              "routingResult": ("/routingResult", "post")}
 REQUEST_SCHEMAS = {"route": "PostRouteRequest", "delete-route": "DeleteRouteRequest",
-                   "agentWork": "AgentWorkRequest"}
+                   "agentWork": "AgentWorkRequest", "routingResult": "RoutingResultRequest"}
 RESPONSE_SCHEMAS = {"route": "PostRouteResponse", "delete-route": "DeleteRouteResponse",
-                    "agentWork": "AgentWorkResponse"}
+                    "agentWork": "AgentWorkResponse",
+                    "routingResult": "RoutingResultResponse"}
 
 
 def _normalise(node: Any) -> Any:

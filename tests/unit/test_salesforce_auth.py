@@ -9,7 +9,12 @@ import pytest
 import responses
 from cryptography.x509 import load_pem_x509_certificate
 
-from adapters.salesforce.auth import GRANT_TYPE, JwtBearerAuth, load_private_key
+from adapters.salesforce.auth import (
+    GRANT_TYPE,
+    JwtBearerAuth,
+    default_audience,
+    load_private_key,
+)
 from adapters.salesforce.fake_keys import generate_key_pair
 from connector.core.errors import AuthenticationFailed, TransientCrmError
 
@@ -50,10 +55,10 @@ def test_login_posts_a_signed_assertion_the_certificate_verifies(keys):
     form = {k: v[0] for k, v in parse_qs(responses.calls[0].request.body).items()}
     assert form["grant_type"] == GRANT_TYPE
     public = load_pem_x509_certificate(keys.certificate_pem.encode()).public_key()
-    claims = jwt.decode(form["assertion"], public, algorithms=["RS256"], audience=LOGIN,
-                        options={"verify_exp": False})
+    claims = jwt.decode(form["assertion"], public, algorithms=["RS256"],
+                        audience="https://login.salesforce.com", options={"verify_exp": False})
     assert (claims["iss"], claims["sub"], claims["aud"]) == \
-        ("consumer-key", "int@example.com", LOGIN)
+        ("consumer-key", "int@example.com", "https://login.salesforce.com")
     assert claims["exp"] == 1_800_000_000 + 180
     assert (token.value, token.instance_url) == ("tok-1", "https://acme.my.salesforce.com")
 
@@ -113,3 +118,27 @@ def test_private_key_from_pem_or_path(keys, tmp_path):
 
 def test_repr_shows_no_secret(keys):
     assert "PRIVATE" not in repr(make(keys)) and "PRIVATE" not in repr(keys)
+
+
+@pytest.mark.parametrize("login_url,audience", [
+    ("https://login.salesforce.com", "https://login.salesforce.com"),
+    ("https://acme.my.salesforce.com", "https://login.salesforce.com"),
+    ("https://test.salesforce.com/", "https://test.salesforce.com"),
+    ("https://acme--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+    ("https://acme.my.site.com/partners", "https://acme.my.site.com/partners"),
+    ("http://127.0.0.1:8080", "https://login.salesforce.com"),
+])
+def test_the_audience_is_salesforces_not_the_url_the_assertion_is_posted_to(login_url,
+                                                                           audience):
+    assert default_audience(login_url) == audience
+
+
+def test_an_explicit_audience_wins(keys):
+    auth = make(keys, audience="https://acme.my.site.com")
+    claims = jwt.decode(auth.assertion(), options={"verify_signature": False})
+    assert claims["aud"] == "https://acme.my.site.com"
+
+
+def test_an_audience_that_is_not_a_url_is_refused_naming_the_setting(keys):
+    with pytest.raises(ValueError, match="SALESFORCE_JWT_AUDIENCE"):
+        make(keys, audience="login.salesforce.com")

@@ -80,8 +80,8 @@ def test_multipart_encoding_sends_the_json_in_a_part_named_json():
     assert '{"conversationIdentifier": "conv-1", "routingType": "Initial"}' in body
 
 
-@pytest.mark.parametrize("code,status", [(10055, 409), (10056, 409), (10094, 504),
-                                         (None, 503), (None, 429)])
+@pytest.mark.parametrize("code,status", [(10055, 409), (10056, 409), (10019, 503),
+                                         (None, 429)])
 @responses.activate
 def test_retryable_answers_are_retried_with_the_same_request_id(code, status):
     body = {"code": code, "message": "retry"} if code else {}
@@ -92,6 +92,85 @@ def test_retryable_answers_are_retried_with_the_same_request_id(code, status):
 
     ids = {c.request.headers["RequestId"] for c in responses.calls}
     assert len(responses.calls) == 2 and len(ids) == 1
+
+
+@pytest.mark.parametrize("answer", [{"json": {"code": 10094, "message": "t"}, "status": 504},
+                                    {"json": {}, "status": 503},
+                                    {"json": {"code": 500, "message": "x"}, "status": 500},
+                                    {"body": __import__("requests").ReadTimeout("slow")}])
+@responses.activate
+def test_a_route_salesforce_may_have_carried_out_is_not_sent_again(answer):
+    """RequestId is a reference, not an idempotency key: a second POST route after a lost
+    answer could open a second routing, so the caller gets AmbiguousOutcome instead."""
+    from adapters.salesforce.errors import AmbiguousOutcome
+
+    responses.post(ROUTE, **answer)
+    responses.post(ROUTE, json=ACCEPTED, status=202)
+
+    with pytest.raises(AmbiguousOutcome) as caught:
+        client().route(request())
+
+    assert len(responses.calls) == 1 and caught.value.retryable is False
+
+
+@pytest.mark.parametrize("code,status", [(10094, 504), (None, 503)])
+@responses.activate
+def test_agent_work_is_retried_after_a_lost_answer(code, status):
+    """A repeated agentWork is safe: Salesforce answers 15109 for an offer that exists."""
+    body = {"code": code, "message": "retry"} if code else {}
+    responses.post(AGENT_WORK, json=body, status=status)
+    responses.post(AGENT_WORK, json={"agentWorkId": "0Bz000000000001", "success": True},
+                   status=202)
+
+    assert client().assign_agent_work(user_id="005000000000001",
+                                      work_item_id="0Mw000000000001", routing_context={},
+                                      request_id=str(uuid.uuid4())) == "0Bz000000000001"
+    assert len(responses.calls) == 2
+
+
+def test_every_documented_error_code_is_classified():
+    """Every code of ERRORCODES.md has one of the four actions."""
+    import re
+    from pathlib import Path
+
+    from adapters.salesforce.errors import (
+        INTERACTION_ERRORS,
+        NEXT_REP,
+        PERMANENT,
+        RENEW_TOKEN,
+        RETRY,
+        action_for,
+    )
+
+    spec = Path(__file__).parents[1] / "specs" / "salesforce-interaction-service" / \
+        "ERRORCODES.md"
+    documented = {int(c) for c in re.findall(r"^\| (\d+) ", spec.read_text(), re.M)}
+    assert documented and documented <= set(INTERACTION_ERRORS)
+    assert {action_for(c) for c in documented} == {RETRY, RENEW_TOKEN, PERMANENT, NEXT_REP}
+    for code in (20002, 20004, 10094, 10019, 500):
+        assert action_for(code) == RETRY and INTERACTION_ERRORS[code].error.retryable
+    assert action_for(10004) == RENEW_TOKEN
+    for code in (15105, 15106, 15112):
+        assert action_for(code) == NEXT_REP and not INTERACTION_ERRORS[code].error.retryable
+    for code in (10012, 10013, 10014, 10015, 10075, 10077, 10093, 10099, 15102, 15103, 15104,
+                 15107, 15108, 15110, 15111, 20003, 25005, 25006, 25007):
+        assert action_for(code) == PERMANENT and not INTERACTION_ERRORS[code].error.retryable
+
+
+@pytest.mark.parametrize("success,extra", [(True, {}), (False, {"errorMessage": "busy"})])
+@responses.activate
+def test_routing_result_sends_the_spec_body(success, extra):
+    responses.post(f"{SCRT}/api/v1/routingResult", json={"success": True}, status=202)
+
+    client().send_routing_result(conversation_identifier="conv-1",
+                                 work_item_id="0Mw000000000001AAA", success=success,
+                                 routing_type="Transfer", request_id=str(uuid.uuid4()),
+                                 error_message="busy")
+
+    sent = json.loads(responses.calls[0].request.body)
+    assert sent == {"conversationIdentifier": "conv-1", "workItemId": "0Mw000000000001",
+                    "success": success, "externallyRouted": False, "routingType": "Transfer",
+                    **extra}
 
 
 @responses.activate
@@ -212,9 +291,11 @@ def test_agent_work_sends_the_15_character_work_item_id():
 class CountingBudget:
     def __init__(self) -> None:
         self.acquired = 0
+        self.waits: list = []
 
-    def acquire(self) -> None:
+    def acquire(self, max_wait=None) -> None:
         self.acquired += 1
+        self.waits.append(max_wait)
 
 
 @responses.activate
@@ -226,6 +307,19 @@ def test_every_attempt_passes_the_org_budget_first():
     client(budget=budget).route(request())
 
     assert budget.acquired == len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_call_with_a_deadline_waits_for_the_budget_no_longer_than_its_time_left():
+    import time
+
+    responses.post(ROUTE, json=ACCEPTED, status=202)
+    budget = CountingBudget()
+
+    client(budget=budget).route(request(deadline_at=time.time() + 30))
+
+    (wait,) = budget.waits
+    assert 29 < wait <= 30
 
 
 @responses.activate

@@ -11,6 +11,27 @@ import pytest
 from connector.salesforce_demo import wait_for
 
 
+def calls(fake, conversation: str) -> list[str]:
+    """The Interaction Service calls made for one conversation, in order."""
+    names = {("POST", "/api/v1/route"): "route", ("DELETE", "/api/v1/route"): "DELETE route",
+             ("POST", "/api/v1/agentWork"): "agentWork",
+             ("POST", "/api/v1/routingResult"): "routingResult"}
+    works = {w["workItemId"] for w in fake.agent_works
+             if w["conversationIdentifier"] == conversation}
+    work_item = fake.sessions.get(conversation)
+    seen = []
+    for r in list(fake.requests):
+        name = names.get((r.method, r.path))
+        body = r.body if isinstance(r.body, dict) else {}
+        if name is None:
+            continue
+        mine = body.get("conversationIdentifier") == conversation or (
+            name == "agentWork" and body.get("workItemId") in works | {work_item})
+        if mine:
+            seen.append(name)
+    return seen
+
+
 def _route_requests(fake, conversation: str):
     return [r for r in fake.requests_to("POST", "/api/v1/route")
             if isinstance(r.body, dict) and r.body.get("conversationIdentifier") == conversation]
@@ -111,55 +132,144 @@ def test_a_late_assigned_leaves_an_accepted_conversation_accepted_and_unswept(ma
     assert env.fake.deleted_routes == []
 
 
-def test_routing_requested_transfers_to_the_queue_salesforce_names(env):
-    queue = env.fake.add_queue("Escalations")
+@pytest.mark.parametrize("kind,expected", [
+    ("channel", ["route"]), ("queue", ["route"]), ("flow", ["route"]),
+    ("rep", ["route", "agentWork"])])
+def test_each_destination_kind_makes_the_calls_of_partner_owned_routing(env, kind, expected):
+    """"Configure Partner-Owned Routing and Consent": route opens the PSR; agentWork only
+    when the connector found the rep."""
+    queue = env.fake.add_queue("Support")
     rep = env.add_rep("ana@example.com")
-    env.add_router("conversation", [rep], {"kind": "channel"})
-    env.byoc.send([env.byoc.conversation_started("conv-t")])
-    env.wait_state("conv-t", "pending")
+    destination = {"channel": {"kind": "channel"}, "queue": {"kind": "queue", "queue_id": queue},
+                   "flow": {"kind": "flow", "flow_id": "300000000000001",
+                            "fallback_queue_id": queue},
+                   "rep": {"kind": "rep"}}[kind]
+    env.add_router("conversation", [rep], destination)
 
-    env.byoc.send([env.byoc.routing_requested("conv-t", queue_id=queue)])
+    env.byoc.send([env.byoc.conversation_started(f"conv-{kind}")])
 
-    wait_for(lambda: len(_route_requests(env.fake, "conv-t")) == 2, what="transfer route")
+    env.wait_state(f"conv-{kind}", "offered" if kind == "rep" else "pending")
+    assert calls(env.fake, f"conv-{kind}") == expected
+
+
+def _started(env, identifier, destination=None):
+    rep = env.add_rep(f"ana-{identifier}@example.com")
+    env.add_router("conversation", [rep], destination or {"kind": "channel"})
+    env.byoc.send([env.byoc.conversation_started(identifier)])
+    env.wait_state(identifier, "pending", "offered")
+    return rep
+
+
+def _transfer(env, identifier, **target):
+    sent_at = time.time()
+    env.byoc.send([env.byoc.routing_requested(
+        identifier, work_record_id=env.fake.sessions[identifier],
+        routing_correlation_id=env.fake.request_transfer(identifier), **target)])
+    (result,) = wait_for(lambda: [r for r in env.fake.routing_results
+                                  if r["conversationIdentifier"] == identifier],
+                         what="routingResult")
+    assert result["received_at"] - sent_at < 60
+    assert result["workItemId"] == env.fake.sessions[identifier][:15]
+    return result
+
+
+def test_a_transfer_to_a_queue_is_route_then_routing_result(env):
+    """"Transfer Messaging Sessions to Omni-Channel Queues"."""
+    queue = env.fake.add_queue("Escalations")
+    _started(env, "conv-t")
+
+    result = _transfer(env, "conv-t", queue_id=queue)
+
+    assert calls(env.fake, "conv-t") == ["route", "route", "routingResult"]
     transfer = _route_requests(env.fake, "conv-t")[1]
     assert transfer.body == {"conversationIdentifier": "conv-t", "routingType": "Transfer",
                              "routingInfo": {"queueId": queue}}
-    conv = wait_for(lambda: (c := env.conversation("conv-t"))["route_calls"] == 2 and c,
-                    what="transfer recorded")
+    assert (result["success"], result["externallyRouted"]) == (True, False)
+    assert "errorMessage" not in result
+    conv = env.conversation("conv-t")
     assert conv["routing_type"] == "Transfer" and conv["state"] == "pending"
 
 
-def test_routing_requested_without_target_is_routed_by_the_router_to_another_rep(env):
+def test_a_transfer_to_a_flow_is_route_with_the_flow_and_fallback_queue_then_result(env):
+    """"Transfer Messaging Sessions with Omni-Channel Flows"."""
+    queue = env.fake.add_queue("Fallback")
+    _started(env, "conv-tf")
+
+    result = _transfer(env, "conv-tf", flow_id="300000000000002", queue_id=queue)
+
+    assert calls(env.fake, "conv-tf") == ["route", "route", "routingResult"]
+    assert _route_requests(env.fake, "conv-tf")[1].body["routingInfo"] == {
+        "flow": {"flowId": "300000000000002", "queueId": queue}}
+    assert result["success"] is True
+
+
+def test_a_transfer_to_a_named_rep_is_agent_work_then_routing_result_without_route(env):
+    """"Transfer Messaging Sessions to Reps": no v1/route, which would also hand the
+    conversation to the channel's own routing."""
+    target = env.fake.add_user("carol@example.com")
+    _started(env, "conv-u")
+
+    result = _transfer(env, "conv-u", user_id=target)
+
+    assert calls(env.fake, "conv-u") == ["route", "agentWork", "routingResult"]
+    (work,) = env.fake.agent_works
+    assert work["userId"] == target and result["success"] is True
+    assert work["routingContext"]["routingCorrelationId"] in \
+        env.fake.transfer_routings["conv-u"]
+    assert env.wait_state("conv-u", "offered")["salesforce_user_id"] == target
+
+
+def test_a_transfer_to_an_unknown_user_is_answered_with_a_failed_result(env):
+    _started(env, "conv-bad")
+
+    result = _transfer(env, "conv-bad", user_id="005999999999999")
+
+    assert calls(env.fake, "conv-bad") == ["route", "agentWork", "routingResult"]
+    assert result["success"] is False and "Invalid User Id" in result["errorMessage"]
+
+
+def test_a_transfer_to_an_external_contact_is_a_routing_result_externally_routed(env):
+    """"Transfer Messaging Sessions to External Contacts"."""
+    _started(env, "conv-x")
+
+    result = _transfer(env, "conv-x", user_id="ext-contact-1")
+
+    assert calls(env.fake, "conv-x") == ["route", "routingResult"]
+    assert (result["success"], result["externallyRouted"]) == (False, True)
+    assert result["errorMessage"]
+
+
+def test_a_transfer_without_target_goes_to_the_routers_next_rep_without_route(env):
     ana, bob = env.add_rep("ana@example.com"), env.add_rep("bob@example.com")
     env.add_router("conversation", [ana, bob], {"kind": "rep"})
     env.byoc.send([env.byoc.conversation_started("conv-t2")])
     first = env.wait_state("conv-t2", "offered")
 
-    env.byoc.send([env.byoc.routing_requested("conv-t2")])
+    result = _transfer(env, "conv-t2")
 
-    wait_for(lambda: len(env.fake.agent_works) == 2, what="transfer offer")
-    transfer = _route_requests(env.fake, "conv-t2")[1]
-    assert transfer.body == {"conversationIdentifier": "conv-t2", "routingType": "Transfer"}
+    assert calls(env.fake, "conv-t2") == ["route", "agentWork", "agentWork", "routingResult"]
+    assert result["success"] is True
     second = env.fake.agent_works[1]
     assert second["userId"] != env.fake.agent_works[0]["userId"]
-    assert second["routingContext"]["routingType"] == "Transfer"
-    conv = wait_for(lambda: (c := env.conversation("conv-t2"))["route_calls"] == 2 and
-                    c["state"] == "offered" and c, what="transfer offered")
-    assert conv["rep_id"] != first["rep_id"]
+    conv = env.wait_state("conv-t2", "offered")
+    assert conv["rep_id"] != first["rep_id"] and conv["routing_type"] == "Transfer"
 
 
-def test_routing_requested_with_a_user_offers_the_work_to_that_user(env):
-    rep = env.add_rep("ana@example.com")
-    target = env.fake.add_user("carol@example.com")
-    env.add_router("conversation", [rep], {"kind": "channel"})
-    env.byoc.send([env.byoc.conversation_started("conv-u")])
-    env.wait_state("conv-u", "pending")
+def test_a_queued_customer_is_never_deleted_long_after_the_timeout(make_env):
+    from datetime import UTC, datetime, timedelta
 
-    env.byoc.send([env.byoc.routing_requested("conv-u", user_id=target)])
+    from connector.service.byoc import sweep_stale
 
-    work = wait_for(lambda: env.fake.agent_works, what="agent work")[0]
-    assert work["userId"] == target
-    assert _route_requests(env.fake, "conv-u")[1].body["routingType"] == "Transfer"
+    env = make_env(byoc_pending_timeout_seconds=1)
+    queue = env.fake.add_queue("Support")
+    _started(env, "conv-wait", {"kind": "queue", "queue_id": queue})
+
+    for days in (1, 7, 30):
+        assert sweep_stale(env.container.db, env.ports,
+                           now=datetime.now(UTC) + timedelta(days=days)) == 0
+
+    assert env.fake.deleted_routes == [] and "conv-wait" in env.fake.psrs
+    assert env.conversation("conv-wait")["state"] == "pending"
 
 
 def test_declined_work_is_offered_to_the_next_eligible_rep_and_never_back(env):
@@ -233,19 +343,24 @@ def test_transfer_error_surfaces_on_the_decision(env):
     assert env.decision(conv["decision_id"])["sync_error"] == "TransferError: rep offline"
 
 
-def test_stale_pending_routing_is_deleted_on_schedule(make_env):
+def test_an_unanswered_offer_is_deleted_on_schedule_then_handed_on(make_env):
     env = make_env(byoc_pending_timeout_seconds=1, byoc_sweep_seconds=1)
     rep = env.add_rep("ana@example.com")
-    env.add_router("conversation", [rep], {"kind": "channel"})
+    env.add_router("conversation", [rep], {"kind": "rep"})
     env.byoc.send([env.byoc.conversation_started("conv-stale")])
-    env.wait_state("conv-stale", "pending", "expired")
+    env.wait_state("conv-stale", "offered")
 
-    conv = env.wait_state("conv-stale", "expired", timeout=30)
+    wait_for(lambda: env.fake.deleted_routes, timeout=30, what="DELETE route")
 
     assert env.fake.deleted_routes == [{"conversationIdentifier": "conv-stale",
                                         "cancelReason": "Unavailable", "existed": True}]
-    assert "conv-stale" not in env.fake.psrs
-    assert "deleted" in conv["error"]
+    # nobody else to offer it to: the channel's own routing takes it, it is not dropped
+    conv = env.wait_state("conv-stale", "pending")
+    assert conv["destination"] == {"kind": "channel"}
+    assert calls(env.fake, "conv-stale") == ["route", "agentWork", "DELETE route", "route"]
+    deleted = [o for o in env.api("GET", "/conversations/conv-stale").json()["offers"]
+               if o["kind"] == "delete"]
+    assert len(deleted) == 1 and "no answer to the offer" in deleted[0]["reason"]
 
 
 def test_token_expiry_mid_run_renews_the_token_and_loses_nothing(env):
@@ -265,7 +380,7 @@ def test_token_expiry_mid_run_renews_the_token_and_loses_nothing(env):
     assert rejected.headers["authorization"] != accepted.headers["authorization"]
 
 
-@pytest.mark.parametrize("code", [10055, 10056, 10094])
+@pytest.mark.parametrize("code", [10055, 10056, 10019])
 def test_retryable_error_codes_are_retried_with_the_same_request_id(env, code):
     rep = env.add_rep("ana@example.com")
     env.add_router("conversation", [rep], {"kind": "channel"})

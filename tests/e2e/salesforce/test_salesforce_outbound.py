@@ -177,3 +177,23 @@ def test_a_record_notified_twice_in_one_message_is_written_once(env):
     assert env.fake.owner_batches == [1]
     wait_for(lambda: [d.sync_status for d in _decisions(env)] == ["synced"],
              what="the decision synced")
+
+
+def test_owner_ids_stick_in_an_org_with_active_lead_and_case_assignment_rules(env):
+    """The fake org reassigns any Lead or Case write without Sforce-Auto-Assign: FALSE
+    (as an active assignment rule does); the connector's owners stay."""
+    env.fake.assignment_rules.update({"Lead": env.fake.add_queue("LeadTriage"),
+                                      "Case": env.fake.add_queue("CaseTriage")})
+    ana = env.add_rep("ana@example.com", crm_id=True)
+    env.add_router("lead", [ana], None)
+    ids = _leads(env, 3)
+
+    assert env.outbound.send("Lead", [{"Id": i, "Email": f"lead{n}@example.com"}
+                                      for n, i in enumerate(ids)]) == (200, True)
+
+    wait_for(lambda: all(d.sync_status == "synced" for d in _decisions(env))
+             and len(_decisions(env)) == 3, what="decisions synced")
+    assert {env.fake.owner_of(i) for i in ids} == {env.fake.users["ana@example.com"]}
+    assert env.fake.reassigned == []
+    writes = env.fake.requests_to("PATCH", "/services/data/v61.0/composite/sobjects")
+    assert writes and all(w.headers["sforce-auto-assign"] == "FALSE" for w in writes)
