@@ -1,7 +1,12 @@
-"""Bearer JWT (HS256) with an ``account_id`` claim; ``admin: true`` may manage accounts."""
+"""Bearer JWT (HS256) with an ``account_id`` claim; ``admin: true`` may manage accounts.
+
+Every token carries a ``jti``, so one token can be revoked (``connector revoke-token``)
+without rotating ``CONNECTOR_JWT_SECRET`` and ending all the others.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -16,7 +21,7 @@ from .errors import ApiError
 def issue_token(secret: str, account_id: str | None, *, admin: bool = False,
                 ttl_seconds: int | None = None, subject: str | None = None) -> str:
     now = int(time.time())
-    claims: dict[str, Any] = {"iat": now}
+    claims: dict[str, Any] = {"iat": now, "jti": secrets.token_urlsafe(16)}
     if account_id:
         claims["account_id"] = account_id
     if admin:
@@ -32,13 +37,21 @@ def _claims() -> dict[str, Any]:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         raise ApiError(401, "Missing bearer token")
-    secret = current_app.config["CONTAINER"].config.jwt_secret
+    container = current_app.config["CONTAINER"]
     try:
-        return jwt.decode(header[7:].strip(), secret, algorithms=["HS256"])
+        claims = jwt.decode(header[7:].strip(), container.config.jwt_secret,
+                            algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "Invalid token: expired") from None
     except jwt.InvalidTokenError:
         raise ApiError(401, "Invalid token") from None
+    jti = claims.get("jti")
+    if jti is not None:
+        from connector.store.revocations import is_revoked
+
+        if not isinstance(jti, str) or is_revoked(container.db, jti):
+            raise ApiError(401, "Invalid token: revoked")
+    return claims
 
 
 def token_account_id(claims: dict[str, Any]) -> str:
