@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import hmac
+
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 
 from .common import container
+from .errors import ApiError
 
 bp = Blueprint("metrics", __name__)
+
+
+def _check_metrics_token() -> None:
+    """With ``CONNECTOR_METRICS_TOKEN`` set, a scrape must present it as a bearer token:
+    the figures name portals and show traffic, which is nobody else's business."""
+    expected = container().config.metrics_token
+    if not expected:
+        return
+    header = request.headers.get("Authorization", "")
+    sent = header[7:].strip() if header.startswith("Bearer ") else ""
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise ApiError(401, "Missing or invalid bearer token for /metrics "
+                            "(CONNECTOR_METRICS_TOKEN)")
 
 
 @bp.get("/metrics")
 def metrics():
     from connector.metrics import render
 
+    _check_metrics_token()
     body, content_type = render(container().db)
     return Response(body, content_type=content_type)
 
