@@ -87,3 +87,14 @@ def test_metrics_need_the_bearer_token_when_one_is_set(config):
     assert good.status_code == 200
     assert b"connector_queue_depth" in good.data
     app.config["CONTAINER"].close()
+
+
+def test_heroku_style_forwarding_without_forwarded_host_verifies(config):
+    """Heroku's router keeps the Host header and adds X-Forwarded-For, -Proto and -Port."""
+    container, client = _hub(config, trusted_proxies=1)
+    body, headers = _delivery()
+    heroku = {"Host": "connector.example.com", "X-Forwarded-Proto": "https",
+              "X-Forwarded-Port": "443", "X-Forwarded-For": "54.174.0.10"}
+    answer = client.post("/webhooks/hubspot", data=body, headers={**headers, **heroku})
+    assert answer.status_code == 204, answer.get_json()
+    container.close()
