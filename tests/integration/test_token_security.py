@@ -11,14 +11,9 @@ from connector.cli import main
 from connector.config import ConfigError
 from connector.web import create_app
 from tests.conftest import JWT_SECRET
+from tests.integration import test_cli
 
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("CONNECTOR_JWT_SECRET", JWT_SECRET)
-    return url
+env = test_cli.env  # the commands' environment: their own database and the tests' secret
 
 
 def test_a_short_jwt_secret_refuses_to_start_and_says_how_to_make_one(tmp_path):
