@@ -138,7 +138,7 @@ def token(account_id: str | None, admin: bool, ttl: int) -> None:
 @click.argument("token_or_id")
 def revoke_token(token_or_id: str) -> None:
     """Refuse a token from now on, without rotating CONNECTOR_JWT_SECRET: give the token
-    itself or its ``jti`` claim. Every process sees it at the next request."""
+    itself or its ``jti`` claim. Every serving process refuses it within a second."""
     import jwt
 
     from connector.bootstrap import bootstrap

@@ -46,12 +46,20 @@ def _claims() -> dict[str, Any]:
     except jwt.InvalidTokenError:
         raise ApiError(401, "Invalid token") from None
     jti = claims.get("jti")
-    if jti is not None:
-        from connector.store.revocations import is_revoked
-
-        if not isinstance(jti, str) or is_revoked(container.db, jti):
-            raise ApiError(401, "Invalid token: revoked")
+    if jti is not None and (not isinstance(jti, str) or jti in _revoked(container)):
+        raise ApiError(401, "Invalid token: revoked")
     return claims
+
+
+def _revoked(container: Any):
+    """This app's view of the revoked token ids (``connector.store.revocations``)."""
+    revoked = current_app.extensions.get("revoked_api_tokens")
+    if revoked is None:
+        from connector.store.revocations import RevokedApiTokens
+
+        revoked = current_app.extensions.setdefault("revoked_api_tokens",
+                                                     RevokedApiTokens(container.db))
+    return revoked
 
 
 def token_account_id(claims: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from connector.cli import main
 from connector.config import ConfigError
+from connector.store.revocations import RevokedApiTokens
 from connector.web import create_app
 from tests.conftest import JWT_SECRET
 from tests.integration import test_cli
@@ -64,16 +65,22 @@ def test_a_revoked_token_gets_401_and_the_others_keep_working(env):
     kept, _ = _issue(runner, "--account", account)
     by_id, by_id_claims = _issue(runner, "--account", account)
     app = create_app({"database_url": env, "executor": "inline", "jwt_secret": JWT_SECRET})
+    now = [0.0]
+    app.extensions["revoked_api_tokens"] = RevokedApiTokens(
+        app.config["CONTAINER"].db, max_age=1.0, clock=lambda: now[0])
     client = app.test_client()
 
     def status(token: str) -> int:
         return client.get("/account", headers={"Authorization": f"Bearer {token}"}).status_code
 
     assert status(stolen) == 200
-    revoked = runner.invoke(main, ["revoke-token", stolen])
+    revoked = runner.invoke(main, ["revoke-token", stolen])  # another process
     assert revoked.exit_code == 0, revoked.output
     assert "revoked" in revoked.output
     assert runner.invoke(main, ["revoke-token", by_id_claims["jti"]]).exit_code == 0
+    now[0] = 0.5
+    assert status(stolen) == 200  # this process reads the revocations once a second
+    now[0] = 1.0
     answer = client.get("/account", headers={"Authorization": f"Bearer {stolen}"})
     assert answer.status_code == 401
     assert answer.get_json()["message"] == "Invalid token: revoked"
