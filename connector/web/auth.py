@@ -90,6 +90,16 @@ def _bind(claims: dict[str, Any], account_id: str) -> None:
     g.subject = claims.get("sub") or "api"
 
 
+def bearer_account(*, allow_inactive: bool = False) -> str:
+    """The account the request's bearer token acts for, checked as ``require_account``
+    checks it (401/403), bound to ``g``; for views that also take another credential."""
+    claims = _claims()
+    account_id = token_account_id(claims)
+    check_account(account_id, allow_inactive=allow_inactive)
+    _bind(claims, account_id)
+    return account_id
+
+
 def require_account(view: Callable | None = None, *, allow_inactive: bool = False):
     """401 unless a valid token names an existing account, 403 when that account is not
     active; sets ``g.account_id``. ``allow_inactive`` lets a deactivated account still
@@ -98,10 +108,7 @@ def require_account(view: Callable | None = None, *, allow_inactive: bool = Fals
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            claims = _claims()
-            account_id = token_account_id(claims)
-            check_account(account_id, allow_inactive=allow_inactive)
-            _bind(claims, account_id)
+            bearer_account(allow_inactive=allow_inactive)
             return view(*args, **kwargs)
 
         return wrapper

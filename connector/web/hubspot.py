@@ -86,12 +86,10 @@ def _installing_account() -> str:
     """The account the install is for: a bearer token's, or else the console's signed-in
     admin's (so the browser that will approve the install can start it by opening
     ``/oauth/hubspot/install``)."""
-    from .auth import _claims, check_account, token_account_id
+    from .auth import bearer_account
 
     if request.headers.get("Authorization"):
-        account_id = token_account_id(_claims())
-        check_account(account_id)
-        return account_id
+        return bearer_account()
     admin_id = session.get("admin_id")
     if admin_id:
         from connector.service.admin_users import current_admin
