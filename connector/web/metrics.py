@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 
@@ -16,12 +14,10 @@ bp = Blueprint("metrics", __name__)
 def _check_metrics_token() -> None:
     """With ``CONNECTOR_METRICS_TOKEN`` set, a scrape must present it as a bearer token:
     the figures name portals and show traffic, which is nobody else's business."""
-    expected = container().config.metrics_token
-    if not expected:
-        return
-    header = request.headers.get("Authorization", "")
-    sent = header[7:].strip() if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(sent.encode(), expected.encode()):
+    from connector.metrics import bearer_matches
+
+    if not bearer_matches(request.headers.get("Authorization"),
+                          container().config.metrics_token):
         raise ApiError(401, "Missing or invalid bearer token for /metrics "
                             "(CONNECTOR_METRICS_TOKEN)")
 

@@ -98,3 +98,30 @@ def test_heroku_style_forwarding_without_forwarded_host_verifies(config):
     answer = client.post("/webhooks/hubspot", data=body, headers={**headers, **heroku})
     assert answer.status_code == 204, answer.get_json()
     container.close()
+
+
+def test_a_workers_own_metrics_server_needs_the_token_too():
+    import requests
+
+    from connector.metrics import start_worker_metrics_server
+
+    server = start_worker_metrics_server(0, "127.0.0.1", "w" * 40)
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    try:
+        refused = requests.get(url, timeout=5)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        wrong = requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=5)
+        assert wrong.status_code == 401
+        good = requests.get(url, headers={"Authorization": "Bearer " + "w" * 40}, timeout=5)
+        assert good.status_code == 200 and "connector_events_failed" in good.text
+    finally:
+        server.shutdown()
+        server.server_close()
+    open_server = start_worker_metrics_server(0, "127.0.0.1", None)
+    try:
+        assert requests.get(f"http://127.0.0.1:{open_server.server_port}/metrics",
+                            timeout=5).status_code == 200
+    finally:
+        open_server.shutdown()
+        open_server.server_close()
