@@ -107,21 +107,62 @@ def accounts_create(name: str) -> None:
         click.echo(row.id)
 
 
+DEFAULT_TOKEN_TTL = 24 * 3600
+
+
+def _jwt_secret() -> str:
+    from connector.config import check_jwt_secret
+
+    try:
+        return check_jwt_secret(_config().jwt_secret)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command()
 @click.option("--account", "account_id", help="Account id the token acts for")
 @click.option("--admin", is_flag=True, help="May create and manage accounts")
-@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (default: none)")
-def token(account_id: str | None, admin: bool, ttl: int | None) -> None:
-    """Print a bearer JWT signed with CONNECTOR_JWT_SECRET."""
+@click.option("--ttl", type=click.IntRange(min=1), default=DEFAULT_TOKEN_TTL,
+              show_default=True, help="Lifetime in seconds")
+def token(account_id: str | None, admin: bool, ttl: int) -> None:
+    """Print a bearer JWT signed with CONNECTOR_JWT_SECRET; it expires after --ttl seconds
+    and can be revoked earlier with ``connector revoke-token``."""
     from connector.web.auth import issue_token
 
     if not account_id and not admin:
         raise click.UsageError("give --account ID, --admin, or both")
+    click.echo(issue_token(_jwt_secret(), account_id, admin=admin, ttl_seconds=ttl))
+
+
+@main.command("revoke-token")
+@click.argument("token_or_id")
+def revoke_token(token_or_id: str) -> None:
+    """Refuse a token from now on, without rotating CONNECTOR_JWT_SECRET: give the token
+    itself or its ``jti`` claim. Every serving process refuses it within a second."""
+    import jwt
+
+    from connector.bootstrap import bootstrap
+    from connector.store.revocations import API_TOKEN, revoke
+
+    jti, exp = token_or_id.strip(), None
+    if jti.count(".") == 2:  # a whole JWT: read its id and expiry, after checking it is ours
+        try:
+            claims = jwt.decode(jti, _jwt_secret(), algorithms=["HS256"],
+                                options={"verify_exp": False})
+        except jwt.InvalidTokenError:
+            raise click.ClickException("not a token signed with CONNECTOR_JWT_SECRET") from None
+        if not isinstance(claims.get("jti"), str):
+            raise click.ClickException("this token has no jti (issued before tokens could be "
+                                       "revoked): rotate CONNECTOR_JWT_SECRET to end it")
+        jti, exp = claims["jti"], claims.get("exp")
+    if not jti or len(jti) > 64:
+        raise click.ClickException("give a token or its jti (at most 64 characters)")
+    container = bootstrap(_config())
     try:
-        secret = _config().require("jwt_secret", "CONNECTOR_JWT_SECRET")
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(issue_token(secret, account_id, admin=admin, ttl_seconds=ttl))
+        fresh = revoke(container.db, jti, API_TOKEN, exp)
+    finally:
+        container.close()
+    click.echo(f"token {jti} revoked" if fresh else f"token {jti} was already revoked")
 
 
 @main.group()

@@ -59,6 +59,28 @@ def _api_version(env: Mapping[str, str], name: str) -> str:
         return parse_api_version(env.get(name), name)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+#: the shortest ``CONNECTOR_JWT_SECRET`` accepted: HS256 keys shorter than the hash's 32-byte
+#: output make forged tokens cheaper to find by guessing the secret (RFC 7518 section 3.2)
+MIN_JWT_SECRET_BYTES = 32
+JWT_SECRET_RECIPE = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def check_jwt_secret(secret: str | None) -> str:
+    """The secret, or a ConfigError saying why it cannot sign tokens and how to make one."""
+    if not secret:
+        raise ConfigError("CONNECTOR_JWT_SECRET is not set; the API cannot verify tokens "
+                          f"without it. Make one with: {JWT_SECRET_RECIPE}")
+    size = len(secret.encode("utf-8"))
+    if size < MIN_JWT_SECRET_BYTES:
+        raise ConfigError(f"CONNECTOR_JWT_SECRET is {size} bytes long; it must be at least "
+                          f"{MIN_JWT_SECRET_BYTES}. Make one with: {JWT_SECRET_RECIPE}")
+    return secret
+
+
+def _secrets(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of secrets (several at once while one is being rotated)."""
+    return tuple(dict.fromkeys(p.strip() for p in (env.get(name) or "").split(",")
+                               if p.strip()))
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,13 @@ class Config:
     hubspot_burst_limit: int = 190
     hubspot_signature_versions: tuple[str, ...] = ("v3",)
     salesforce_burst_limit: int = 100
+    #: secrets accepted in the Outbound Message endpoint URL
+    #: (``/webhooks/salesforce/outbound/<secret>``); several while one is being rotated
+    salesforce_outbound_secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: when set, ``GET /metrics`` needs ``Authorization: Bearer <token>``
+    metrics_token: str | None = field(default=None, repr=False)
+    #: how many proxies in front of the app set ``X-Forwarded-*`` (0: trust none)
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -154,6 +183,9 @@ class Config:
             hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
+            salesforce_outbound_secrets=_secrets(env, "SALESFORCE_OUTBOUND_SECRETS"),
+            metrics_token=get("CONNECTOR_METRICS_TOKEN") or None,
+            trusted_proxies=_int(env, "CONNECTOR_TRUSTED_PROXIES", cls.trusted_proxies),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:

@@ -108,8 +108,10 @@ def secret_values(config: object) -> list[str]:
     """Every secret setting of a ``Config`` (the fields hidden from its repr)."""
     from dataclasses import fields
 
-    return [getattr(config, f.name) for f in fields(config)  # type: ignore[arg-type]
-            if not f.repr and getattr(config, f.name)]
+    values = [getattr(config, f.name) for f in fields(config)  # type: ignore[arg-type]
+              if not f.repr and getattr(config, f.name)]
+    # a list setting (several secrets during a rotation) masks each of its values
+    return [v for value in values for v in (value if isinstance(value, tuple) else (value,))]
 
 
 def configure(fmt: str | None = None, level: str | int = "INFO",

@@ -133,3 +133,47 @@ def instrument_session(session: Any, crm: str, portal: str | int) -> Any:
 
     session.hooks.setdefault("response", []).append(_count)
     return session
+
+
+def bearer_matches(authorization: str | None, token: str | None) -> bool:
+    """Whether a scrape may read the metrics: always without ``CONNECTOR_METRICS_TOKEN``,
+    else only with ``Authorization: Bearer <token>`` (compared in constant time)."""
+    import hmac
+
+    if not token:
+        return True
+    header = authorization or ""
+    sent = header[7:].strip() if header.startswith("Bearer ") else ""
+    return hmac.compare_digest(sent.encode(), token.encode())
+
+
+def start_worker_metrics_server(port: int, host: str, token: str | None) -> Any:
+    """A worker's own ``/metrics`` on ``host:port`` (prometheus_client's WSGI app), behind
+    the same bearer token as the web app's; returns the server (``shutdown()`` stops it).
+    prometheus_client's ``start_http_server`` has no hook for a token, hence the wrapper."""
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from prometheus_client import make_wsgi_app
+
+    metrics_app = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if not bearer_matches(environ.get("HTTP_AUTHORIZATION"), token):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain"),
+                                                ("WWW-Authenticate", "Bearer")])
+            return [b"Missing or invalid bearer token (CONNECTOR_METRICS_TOKEN)\n"]
+        return metrics_app(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base name
+            pass
+
+    class Threaded(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    server = make_server(host, port, app, server_class=Threaded, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True,
+                     name="connector-worker-metrics").start()
+    return server

@@ -17,7 +17,11 @@ import requests
 from werkzeug.serving import make_server
 
 from adapters.salesforce.fake_keys import KeyPair, generate_key_pair
-from adapters.salesforce.fake_senders import ByocEventSender, OutboundMessageSender
+from adapters.salesforce.fake_senders import (
+    ByocEventSender,
+    OutboundMessageSender,
+    outbound_endpoint,
+)
 from adapters.salesforce.fake_server import FakeSalesforce
 from adapters.salesforce.retry import RetryPolicy
 from connector.bootstrap import bootstrap
@@ -27,6 +31,7 @@ from connector.web import create_app
 from connector.web.auth import issue_token
 
 WEBHOOK_SECRET = "whsec-" + "s" * 26
+OUTBOUND_SECRET = "om-secret-" + "o" * 22
 JWT_SECRET = "e2e-secret-" + "x" * 24
 FAST = RetryPolicy(max_attempts=4, max_total_seconds=10, backoff_base=0.01, backoff_max=0.05,
                    limit_backoff=0.05)
@@ -124,6 +129,7 @@ def start_env(tmp_path, fake: FakeSalesforce, keys: KeyPair, **overrides: Any
         salesforce_client_id=fake.client_id, salesforce_username=fake.username,
         salesforce_private_key=keys.private_key_pem, salesforce_org_id=fake.org_id,
         salesforce_webhook_secret=WEBHOOK_SECRET, byoc_scrt_url=fake.url,
+        salesforce_outbound_secrets=(OUTBOUND_SECRET,),
         byoc_org_id=fake.org_id, byoc_authorization_context=fake.authorization_context,
     ).with_overrides(overrides)
     container = bootstrap(config, start_executor=True)
@@ -143,7 +149,7 @@ def start_env(tmp_path, fake: FakeSalesforce, keys: KeyPair, **overrides: Any
     url = f"http://127.0.0.1:{server.server_port}"
     env = SalesforceEnv(fake=fake, container=container, url=url, account_id=account_id,
                         byoc=ByocEventSender(url + "/webhooks/salesforce", WEBHOOK_SECRET),
-                        outbound=OutboundMessageSender(url + "/webhooks/salesforce/outbound",
+                        outbound=OutboundMessageSender(outbound_endpoint(url, OUTBOUND_SECRET),
                                                        fake.org_id + "AAA"))
     env._server, env._thread = server, thread
     return env

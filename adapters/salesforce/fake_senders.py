@@ -5,7 +5,8 @@
   ``RoutingResult``) plus the partner channel's ``ConversationStarted``, signed with
   ``X-Connector-Signature``.
 * :class:`OutboundMessageSender` posts SOAP Outbound Messages as Salesforce workflow
-  sends them, and reports whether the answer was an ``<Ack>true</Ack>``.
+  sends them, to the definition's endpoint URL (which carries the connector's secret),
+  and reports whether the answer was an ``<Ack>true</Ack>``.
 """
 
 from __future__ import annotations
@@ -126,8 +127,18 @@ class ByocEventSender:
                                  event_id)
 
 
+def outbound_endpoint(base_url: str, secret: str) -> str:
+    """The endpoint URL an Outbound Message definition names: the connector's route with
+    one of its ``SALESFORCE_OUTBOUND_SECRETS`` as the last path segment (Salesforce sends
+    no signature; the URL is the credential it can carry)."""
+    return f"{base_url.rstrip('/')}/webhooks/salesforce/outbound/{secret}"
+
+
 class OutboundMessageSender:
-    """``send(sobject, records)`` -> (HTTP status, acknowledged)."""
+    """``send(sobject, records)`` -> (HTTP status, acknowledged).
+
+    ``url`` is the definition's endpoint URL, secret included (:func:`outbound_endpoint`):
+    Salesforce posts every message of the definition to exactly that URL."""
 
     def __init__(self, url: str, org_id: str, *, timeout: float = 10.0) -> None:
         self.url = url

@@ -48,9 +48,9 @@ def run_worker(config: Config, *, concurrency: int = 4, pool: str = "threads",
     """Block running a worker until it is stopped (SIGTERM finishes the current batches)."""
     app = make_celery(config)
     if metrics_port:
-        from prometheus_client import start_http_server
+        from connector.metrics import start_worker_metrics_server
 
-        start_http_server(metrics_port, addr=metrics_host)
+        start_worker_metrics_server(metrics_port, metrics_host, config.metrics_token)
     sweeps: list[DispatchLoop] = []
 
     @signals.worker_ready.connect(weak=False)

@@ -25,6 +25,20 @@ class AdminUserError(ValueError):
     """A user that cannot be created; the message says why."""
 
 
+class AccountInactive(Exception):
+    """The credentials are right but the admin's account is deactivated: the console is
+    closed to it, as the API is (only said after the password matched, so it reveals
+    nothing to someone guessing)."""
+
+    MESSAGE = ("This account is deactivated, so its console is closed. Ask the operator "
+               "to reactivate it.")
+
+
+def _account_active(session, account_id: str) -> bool:
+    account = session.get(AccountRow, account_id)
+    return account is not None and bool(account.active)
+
+
 @dataclass(frozen=True)
 class SignedIn:
     admin_id: str
@@ -54,7 +68,8 @@ def create_admin(db: Database, email: str, account_id: str, password: str) -> st
 
 
 def authenticate(db: Database, email: str, password: str) -> SignedIn | None:
-    """The admin these credentials belong to, or None (unknown, inactive or wrong)."""
+    """The admin these credentials belong to, or None (unknown, inactive or wrong);
+    raises AccountInactive when they are right but the admin's account is deactivated."""
     with db.session() as session:
         row = admin_repo.admin_by_email(session, email)
         if row is None:
@@ -62,14 +77,17 @@ def authenticate(db: Database, email: str, password: str) -> SignedIn | None:
             return None
         if not check_password_hash(row.password_hash, password) or not row.active:
             return None
+        if not _account_active(session, row.account_id):
+            raise AccountInactive(AccountInactive.MESSAGE)
         row.last_login_at = datetime.now(UTC)
         return SignedIn(row.id, row.account_id, row.email)
 
 
 def current_admin(db: Database, admin_id: str) -> SignedIn | None:
-    """The signed-in admin, re-read on each request so a deactivated one is out at once."""
+    """The signed-in admin, re-read on each request so a deactivated admin, or an admin of
+    a deactivated account, is out at once."""
     with db.read_session() as session:
         row = admin_repo.admin_by_id(session, admin_id)
-        if row is None or not row.active:
+        if row is None or not row.active or not _account_active(session, row.account_id):
             return None
         return SignedIn(row.id, row.account_id, row.email)

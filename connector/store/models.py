@@ -355,3 +355,15 @@ class HubSpotOwnerWriteRow(Base):
     record_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(100))
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RevokedTokenRow(Base):
+    """A token id (``jti``) that is no longer accepted: an API token revoked with
+    ``connector token revoke`` or a HubSpot install ``state`` already used. Kept until the
+    token would have expired anyway (``expires_at``; none: for good)."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from connector.bootstrap import Container, bootstrap
-from connector.config import Config, ConfigError
+from connector.config import Config, ConfigError, check_jwt_secret
 
 
 def create_app(config: Config | dict[str, Any] | None = None, *,
@@ -19,14 +19,19 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
             base = config
         elif isinstance(config, dict):
             base = base.with_overrides(config)
+        check_jwt_secret(base.jwt_secret)  # before anything starts
         if start_executor is None:
             start_executor = base.executor in ("threads", "celery")
         container = bootstrap(base, start_executor=start_executor)
-    if not container.config.jwt_secret:
-        raise ConfigError("CONNECTOR_JWT_SECRET is not set; the API cannot verify tokens "
-                          "without it")
+    check_jwt_secret(container.config.jwt_secret)
+    if container.config.trusted_proxies < 0:
+        raise ConfigError("CONNECTOR_TRUSTED_PROXIES must be 0 or more (the number of "
+                          "proxies in front of the app that set X-Forwarded-*)")
 
     app = Flask(__name__)
+    from . import security
+
+    security.register(app, container.config)
     app.config["CONTAINER"] = container
     app.config["MAX_CONTENT_LENGTH"] = container.config.max_body_bytes
     app.json.sort_keys = False

@@ -1,7 +1,12 @@
-"""Bearer JWT (HS256) with an ``account_id`` claim; ``admin: true`` may manage accounts."""
+"""Bearer JWT (HS256) with an ``account_id`` claim; ``admin: true`` may manage accounts.
+
+Every token carries a ``jti``, so one token can be revoked (``connector revoke-token``)
+without rotating ``CONNECTOR_JWT_SECRET`` and ending all the others.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -16,7 +21,7 @@ from .errors import ApiError
 def issue_token(secret: str, account_id: str | None, *, admin: bool = False,
                 ttl_seconds: int | None = None, subject: str | None = None) -> str:
     now = int(time.time())
-    claims: dict[str, Any] = {"iat": now}
+    claims: dict[str, Any] = {"iat": now, "jti": secrets.token_urlsafe(16)}
     if account_id:
         claims["account_id"] = account_id
     if admin:
@@ -32,13 +37,29 @@ def _claims() -> dict[str, Any]:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         raise ApiError(401, "Missing bearer token")
-    secret = current_app.config["CONTAINER"].config.jwt_secret
+    container = current_app.config["CONTAINER"]
     try:
-        return jwt.decode(header[7:].strip(), secret, algorithms=["HS256"])
+        claims = jwt.decode(header[7:].strip(), container.config.jwt_secret,
+                            algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "Invalid token: expired") from None
     except jwt.InvalidTokenError:
         raise ApiError(401, "Invalid token") from None
+    jti = claims.get("jti")
+    if jti is not None and (not isinstance(jti, str) or jti in _revoked(container)):
+        raise ApiError(401, "Invalid token: revoked")
+    return claims
+
+
+def _revoked(container: Any):
+    """This app's view of the revoked token ids (``connector.store.revocations``)."""
+    revoked = current_app.extensions.get("revoked_api_tokens")
+    if revoked is None:
+        from connector.store.revocations import RevokedApiTokens
+
+        revoked = current_app.extensions.setdefault("revoked_api_tokens",
+                                                     RevokedApiTokens(container.db))
+    return revoked
 
 
 def token_account_id(claims: dict[str, Any]) -> str:
@@ -69,6 +90,16 @@ def _bind(claims: dict[str, Any], account_id: str) -> None:
     g.subject = claims.get("sub") or "api"
 
 
+def bearer_account(*, allow_inactive: bool = False) -> str:
+    """The account the request's bearer token acts for, checked as ``require_account``
+    checks it (401/403), bound to ``g``; for views that also take another credential."""
+    claims = _claims()
+    account_id = token_account_id(claims)
+    check_account(account_id, allow_inactive=allow_inactive)
+    _bind(claims, account_id)
+    return account_id
+
+
 def require_account(view: Callable | None = None, *, allow_inactive: bool = False):
     """401 unless a valid token names an existing account, 403 when that account is not
     active; sets ``g.account_id``. ``allow_inactive`` lets a deactivated account still
@@ -77,10 +108,7 @@ def require_account(view: Callable | None = None, *, allow_inactive: bool = Fals
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            claims = _claims()
-            account_id = token_account_id(claims)
-            check_account(account_id, allow_inactive=allow_inactive)
-            _bind(claims, account_id)
+            bearer_account(allow_inactive=allow_inactive)
             return view(*args, **kwargs)
 
         return wrapper

@@ -14,12 +14,12 @@ import secrets
 import time
 
 import jwt
-from flask import Blueprint, Flask, g, jsonify, redirect, request
+from flask import Blueprint, Flask, Response, jsonify, redirect, request, session
+from markupsafe import escape
 
 from connector.core.errors import CrmError, SignatureInvalid
 from connector.jobs import inbox
 
-from .auth import require_account
 from .common import container
 from .errors import ApiError
 
@@ -30,6 +30,9 @@ bp = Blueprint("hubspot", __name__)
 KIND = "hubspot"
 STATE_PURPOSE = "hubspot-install"
 STATE_TTL_SECONDS = 600
+#: the browser's half of the install state (RFC 6749 section 10.12)
+NONCE_COOKIE = "connector_hubspot_install"
+COOKIE_PATH = "/oauth/hubspot"
 
 
 def _services():
@@ -72,20 +75,94 @@ def _state_secret() -> str:
                     hashlib.sha256).hexdigest()
 
 
+def _nonce_hash(nonce: str) -> str:
+    """What the state carries of the browser's nonce: its hash, as the state is seen by
+    HubSpot and lands in URLs and logs, while the cookie itself never leaves the browser
+    and us."""
+    return hashlib.sha256(nonce.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _installing_account() -> str:
+    """The account the install is for: a bearer token's, or else the console's signed-in
+    admin's (so the browser that will approve the install can start it by opening
+    ``/oauth/hubspot/install``)."""
+    from .auth import bearer_account
+
+    if request.headers.get("Authorization"):
+        return bearer_account()
+    admin_id = session.get("admin_id")
+    if admin_id:
+        from connector.service.admin_users import current_admin
+
+        admin = current_admin(container().db, admin_id)
+        if admin is not None:
+            return admin.account_id
+    raise ApiError(401, "Missing bearer token (or sign in to the console first)")
+
+
+def _secure_cookie() -> bool:
+    return request.is_secure or (container().config.public_url or "").startswith("https://")
+
+
 @bp.get("/oauth/hubspot/install")
-@require_account
 def oauth_install():
+    account_id = _installing_account()
     services = _services()
     oauth = services.oauth() if services.oauth else None
     if oauth is None:
         raise ApiError(503, "HubSpot OAuth is not configured: set HUBSPOT_CLIENT_ID, "
                             "HUBSPOT_CLIENT_SECRET, CONNECTOR_PUBLIC_URL and "
                             "CONNECTOR_SECRET_KEY")
-    state = jwt.encode({"account_id": g.account_id, "purpose": STATE_PURPOSE,
-                        "nonce": secrets.token_urlsafe(8),
+    # RFC 6749 section 10.12: the state is bound to this browser through a nonce cookie,
+    # so a consent link sent to someone else cannot connect their portal to this account
+    nonce = secrets.token_urlsafe(32)
+    state = jwt.encode({"account_id": account_id, "purpose": STATE_PURPOSE,
+                        "jti": secrets.token_urlsafe(16), "nonce": _nonce_hash(nonce),
                         "exp": int(time.time()) + STATE_TTL_SECONDS},
                        _state_secret(), algorithm="HS256")
-    return redirect(oauth.install_url(services.scopes, state), 302)
+    response = redirect(oauth.install_url(services.scopes, state), 302)
+    response.set_cookie(NONCE_COOKIE, nonce, max_age=STATE_TTL_SECONDS, path=COOKIE_PATH,
+                        secure=_secure_cookie(), httponly=True, samesite="Lax")
+    return response
+
+
+def _refusal(status: int, title: str, why: str) -> Response:
+    """A page for the person in the browser: what happened, why, and that nothing was
+    connected."""
+    body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
+            f"<p>{escape(why)}</p><p>No HubSpot portal was connected.</p></body></html>")
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def _check_state(state: str | None) -> dict | Response:
+    """The state's claims, or the page that refuses it: not ours or expired, started in
+    another browser, or already used."""
+    try:
+        claims = jwt.decode(state or "", _state_secret(), algorithms=["HS256"],
+                            options={"require": ["exp", "jti"]})
+    except jwt.InvalidTokenError:
+        claims = None
+    if (not claims or claims.get("purpose") != STATE_PURPOSE or not claims.get("account_id")
+            or not isinstance(claims.get("jti"), str) or not claims.get("nonce")):
+        return _refusal(400, "This install link is not valid",
+                        "Invalid query parameter 'state': it has expired (an install "
+                        f"must be finished within {STATE_TTL_SECONDS // 60} minutes) or "
+                        "was not issued by this connector. Start the install again.")
+    nonce = request.cookies.get(NONCE_COOKIE, "")
+    if not hmac.compare_digest(_nonce_hash(nonce), str(claims["nonce"])):
+        return _refusal(403, "This install was started in another browser",
+                        "The install link can only be finished in the browser that "
+                        "started it, so that a link sent to someone else cannot connect "
+                        "their portal to your account. Open /oauth/hubspot/install in this "
+                        "browser (signed in to the console) and approve it here.")
+    from connector.store.revocations import INSTALL_STATE, use_once
+
+    if not use_once(container().db, claims["jti"], INSTALL_STATE, claims.get("exp")):
+        return _refusal(400, "This install link was already used",
+                        "Each install link works once. Start the install again if you "
+                        "want to connect another portal.")
+    return claims
 
 
 @bp.get("/oauth/hubspot/callback")
@@ -100,12 +177,16 @@ def oauth_callback():
                             f"{request.args.get('error')[:200]}")
     if not code:
         raise ApiError(400, "Missing query parameter 'code'")
-    try:
-        claims = jwt.decode(state or "", _state_secret(), algorithms=["HS256"])
-    except jwt.InvalidTokenError:
-        raise ApiError(400, "Invalid query parameter 'state': expired or not ours") from None
-    if claims.get("purpose") != STATE_PURPOSE or not claims.get("account_id"):
-        raise ApiError(400, "Invalid query parameter 'state': expired or not ours")
+    claims = _check_state(state)
+    if isinstance(claims, Response):
+        return claims
+    response = _connect(services, oauth, code, claims["account_id"])
+    response.delete_cookie(NONCE_COOKIE, path=COOKIE_PATH, secure=_secure_cookie(),
+                           httponly=True, samesite="Lax")
+    return response
+
+
+def _connect(services, oauth, code: str, account_id: str) -> Response:
     from connector.service.hubspot_portals import StoredTokens
 
     try:
@@ -116,15 +197,14 @@ def oauth_callback():
     from connector.store.sources_repo import SourceTaken
 
     try:  # registers the portal in the one mapping of portals/orgs to accounts
-        services.portals.connect(portal_id, claims["account_id"],
+        services.portals.connect(portal_id, account_id,
                                  StoredTokens(tokens.access_token, tokens.refresh_token,
                                               tokens.expires_at))
     except SourceTaken:
         raise ApiError(409, f"HubSpot portal {portal_id} is already connected to another "
                             "account") from None
-    log.info("HubSpot portal %s connected to account %s", portal_id, claims["account_id"])
-    return jsonify({"portal_id": portal_id, "account_id": claims["account_id"],
-                    "connected": True})
+    log.info("HubSpot portal %s connected to account %s", portal_id, account_id)
+    return jsonify({"portal_id": portal_id, "account_id": account_id, "connected": True})
 
 
 def register(app: Flask) -> None:

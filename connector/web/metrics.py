@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 
 from .common import container
+from .errors import ApiError
 
 bp = Blueprint("metrics", __name__)
+
+
+def _check_metrics_token() -> None:
+    """With ``CONNECTOR_METRICS_TOKEN`` set, a scrape must present it as a bearer token:
+    the figures name portals and show traffic, which is nobody else's business."""
+    from connector.metrics import bearer_matches
+
+    if not bearer_matches(request.headers.get("Authorization"),
+                          container().config.metrics_token):
+        raise ApiError(401, "Missing or invalid bearer token for /metrics "
+                            "(CONNECTOR_METRICS_TOKEN)")
 
 
 @bp.get("/metrics")
 def metrics():
     from connector.metrics import render
 
+    _check_metrics_token()
     body, content_type = render(container().db)
     return Response(body, content_type=content_type)
 

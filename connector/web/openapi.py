@@ -226,9 +226,12 @@ def _operations_paths() -> dict[str, Any]:
                             "responses": {"200": _resp("Ready", checks),
                                           "503": _resp("Not ready; names what failed",
                                                        checks)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics (text format)", "security": [],
-                             "responses": {"200": {"description": "Metrics",
-                                                   "content": text}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (text format); with "
+                                        "CONNECTOR_METRICS_TOKEN set, that bearer token",
+                             "security": [],
+                             "responses": {"200": {"description": "Metrics", "content": text},
+                                           "401": _resp("CONNECTOR_METRICS_TOKEN is set and "
+                                                        "was not sent", "Error")}}},
         "/webhooks/hubspot": {"post": {
             "summary": "HubSpot webhook batch (X-HubSpot-Signature-v3)", "security": [],
             "requestBody": {"required": True, **_json({"type": "array", "maxItems": 100,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
@@ -29,18 +30,29 @@ def paths() -> dict[str, Any]:
                           "413": _r("Body over the size limit", True),
                           "503": _r("HUBSPOT_CLIENT_SECRET is not configured", True)}}},
         "/oauth/hubspot/install": {"get": {
-            "summary": "Start the public app's install for the token's account",
+            "summary": "Start the public app's install for the token's account (or the "
+                       "signed-in console admin's); sets the nonce cookie that binds the "
+                       "state to this browser",
             "responses": {"302": _r("Redirect to HubSpot's authorize page"),
                           "401": _r("Missing or invalid bearer token", True),
                           "403": _r("The token's account is not active", True),
                           "503": _r("OAuth not configured", True)}}},
         "/oauth/hubspot/callback": {"get": {
-            "summary": "HubSpot's redirect: exchange the code, store the tokens encrypted",
+            "summary": "HubSpot's redirect: check the state against this browser's nonce "
+                       "cookie and that it is used once, exchange the code, store the "
+                       "tokens encrypted",
             "security": [],
             "parameters": [{"name": n, "in": "query", "required": True,
                             "schema": {"type": "string"}} for n in ("code", "state")],
             "responses": {"200": _r("Portal connected"),
-                          "400": _r("Bad code or state", True)}}},
+                          "400": {"description": "Bad code; or a page: the state is not "
+                                                 "ours, expired or already used",
+                                  "content": {**_ERROR["content"], **_PAGE}},
+                          "403": {"description": "A page: the install was started in "
+                                                 "another browser; nothing connected",
+                                  "content": _PAGE},
+                          "409": _r("The portal belongs to another account", True),
+                          "503": _r("OAuth not configured", True)}}},
         "/events": {"get": {
             "summary": "Inbox events (failed owner syncs included)",
             "description": "An account token sees the events of the HubSpot portals and "

@@ -30,13 +30,31 @@ def salesforce_paths() -> dict[str, Any]:
                           "400": _error("Malformed body; the message names the field"),
                           "401": _error("Signature missing, wrong or outside 5 minutes"),
                           "503": _error("SALESFORCE_WEBHOOK_SECRET is not set")}}},
-        "/webhooks/salesforce/outbound": {"post": {
-            "summary": "Salesforce Outbound Messages for Lead, Contact, Case (served when "
-                       "SALESFORCE_ORG_ID is set)",
-            "security": [], "requestBody": {"required": True, **soap},
+        "/webhooks/salesforce/outbound/{secret}": {"post": {
+            "summary": "Salesforce Outbound Messages for Lead, Contact, Case: the endpoint "
+                       "URL of the Outbound Message definition, with a secret of "
+                       "SALESFORCE_OUTBOUND_SECRETS (served when it and SALESFORCE_ORG_ID "
+                       "are set)",
+            "security": [],
+            "parameters": [{"name": "secret", "in": "path", "required": True,
+                            "schema": {"type": "string"},
+                            "description": "one of SALESFORCE_OUTBOUND_SECRETS"}],
+            "requestBody": {"required": True, **soap},
             "responses": {"200": {"description": "SOAP Ack, after storing", **soap},
+                          "401": {"description": "SOAP fault: not one of "
+                                                 "SALESFORCE_OUTBOUND_SECRETS; nothing "
+                                                 "stored", **soap},
                           "500": {"description": "SOAP fault: nothing acknowledged", **soap},
-                          "503": _error("SALESFORCE_ORG_ID is not set")}}},
+                          "503": _error("SALESFORCE_ORG_ID or SALESFORCE_OUTBOUND_SECRETS "
+                                        "is not set")}}},
+        "/webhooks/salesforce/outbound": {"post": {
+            "summary": "Refused: an Outbound Message must be sent to "
+                       "/webhooks/salesforce/outbound/{secret}",
+            "security": [], "requestBody": {"required": True, **soap},
+            "responses": {"401": {"description": "SOAP fault: the endpoint URL has no "
+                                                 "secret; nothing stored", **soap},
+                          "503": _error("SALESFORCE_ORG_ID or SALESFORCE_OUTBOUND_SECRETS "
+                                        "is not set")}}},
         "/conversations/{identifier}": {"get": {
             "summary": "A BYOC conversation's routing state and its decision",
             "parameters": [{"name": "identifier", "in": "path", "required": True,

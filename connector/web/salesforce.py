@@ -1,5 +1,12 @@
 """``POST /webhooks/salesforce`` (signed BYOC events) and ``POST
-/webhooks/salesforce/outbound`` (Outbound Messages).
+/webhooks/salesforce/outbound/<secret>`` (Outbound Messages).
+
+An Outbound Message carries no signature, and its ``OrganizationId`` is public (every
+Web-to-Lead form shows it), so the org id alone proves nothing. What the Outbound Message
+definition can carry is its endpoint URL: the URL holds a secret of
+``SALESFORCE_OUTBOUND_SECRETS`` as its last path segment, checked in constant time
+against each configured one (several during a rotation) before the body is read. A
+message without it, or with another, gets a 401 SOAP fault and nothing is stored.
 
 Both only verify, parse and store: one durable, deduplicated insert into the inbox, then
 the answer (2xx / SOAP Ack) and a nudge to the executor. No Salesforce call happens on
@@ -9,11 +16,15 @@ and reads nothing, so the check can never be skipped by a missing setting.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import re
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
+from connector.config import ConfigError
 from connector.core.errors import SignatureInvalid
 from connector.core.webhook_signature import HEADER, verify
 from connector.jobs.inbox import NewEvent, store_events
@@ -25,6 +36,10 @@ from .salesforce_payloads import PayloadError, ack, fault, parse_byoc, parse_out
 log = logging.getLogger(__name__)
 SOURCE = "salesforce"
 KIND = "salesforce"
+#: an Outbound Message secret travels in a URL path: URL-safe characters, long enough
+MIN_OUTBOUND_SECRET = 24
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+OUTBOUND_SECRET_RECIPE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def _container():
@@ -71,6 +86,37 @@ def _byoc_events() -> Response:
 
 def _soap(body: bytes, status: int) -> Response:
     return Response(body, status=status, content_type="text/xml; charset=utf-8")
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+def outbound_secret_matches(sent: str, secrets: tuple[str, ...]) -> bool:
+    """Whether ``sent`` is one of ``secrets``, in time that depends on neither (digests of
+    equal length compared with ``hmac.compare_digest``, every secret compared)."""
+    sent_digest = _digest(sent)
+    found = False
+    for secret in secrets:
+        found |= hmac.compare_digest(sent_digest, _digest(secret))
+    return found
+
+
+def _refused(message: str) -> Response:
+    return _soap(fault(message), 401)
+
+
+def _outbound_without_secret() -> Response:
+    return _refused("This endpoint needs its secret: set the Outbound Message's endpoint "
+                    "URL to /webhooks/salesforce/outbound/<secret>, a value of "
+                    "SALESFORCE_OUTBOUND_SECRETS")
+
+
+def _outbound_with_secret(secret: str) -> Response:
+    if not outbound_secret_matches(secret, _container().config.salesforce_outbound_secrets):
+        return _refused("The secret in the endpoint URL is not one of "
+                        "SALESFORCE_OUTBOUND_SECRETS")
+    return _outbound_messages()
 
 
 def _outbound_messages() -> Response:
@@ -146,6 +192,15 @@ def _off(message: str):
     return view
 
 
+def _check_outbound_secrets(secrets: tuple[str, ...]) -> None:
+    """Refuse at start a secret that is short or would need escaping in a URL."""
+    for secret in secrets:
+        if len(secret) < MIN_OUTBOUND_SECRET or not _URL_SAFE.fullmatch(secret):
+            raise ConfigError(f"SALESFORCE_OUTBOUND_SECRETS: each secret must be at least "
+                              f"{MIN_OUTBOUND_SECRET} characters of A-Z, a-z, 0-9, '-' and "
+                              f"'_'. Make one with: {OUTBOUND_SECRET_RECIPE}")
+
+
 def register(app: Flask) -> None:
     """Serve the routes whose settings are present (called by bootstrap's hook)."""
     config = app.config["CONTAINER"].config
@@ -157,13 +212,25 @@ def register(app: Flask) -> None:
         bp.add_url_rule("/webhooks/salesforce", "byoc_events_off",
                         _off("Salesforce BYOC webhooks are disabled: "
                              "SALESFORCE_WEBHOOK_SECRET is not set"), methods=["POST"])
-    if config.salesforce_org_id:
-        bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages",
-                        _outbound_messages, methods=["POST"])
+    _check_outbound_secrets(config.salesforce_outbound_secrets)
+    missing = [name for name, value in (("SALESFORCE_ORG_ID", config.salesforce_org_id),
+                                        ("SALESFORCE_OUTBOUND_SECRETS",
+                                         config.salesforce_outbound_secrets)) if not value]
+    outbound = "/webhooks/salesforce/outbound"
+    if not missing:
+        bp.add_url_rule(outbound, "outbound_messages_no_secret", _outbound_without_secret,
+                        methods=["POST"])
+        bp.add_url_rule(outbound + "/<path:secret>", "outbound_messages",
+                        _outbound_with_secret, methods=["POST"])
     else:
-        bp.add_url_rule("/webhooks/salesforce/outbound", "outbound_messages_off",
-                        _off("Salesforce Outbound Messages are disabled: "
-                             "SALESFORCE_ORG_ID is not set"), methods=["POST"])
+        if config.salesforce_org_id:
+            log.warning("SALESFORCE_OUTBOUND_SECRETS is not set: Outbound Messages are "
+                        "refused until it is")
+        off = _off(f"Salesforce Outbound Messages are disabled: {' and '.join(missing)} "
+                   f"{'is' if len(missing) == 1 else 'are'} not set")
+        bp.add_url_rule(outbound, "outbound_messages_off", off, methods=["POST"])
+        bp.add_url_rule(outbound + "/<path:secret>", "outbound_messages_secret_off",
+                        lambda secret: off(), methods=["POST"])
     bp.add_url_rule("/conversations/<path:identifier>/retry", "conversation_retry",
                     _retry_conversation, methods=["POST"])
     bp.add_url_rule("/conversations/<path:identifier>", "conversation", _conversation,

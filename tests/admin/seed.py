@@ -29,6 +29,7 @@ PASSWORD = "correct horse battery"
 HUBSPOT_SECRET = "console-hubspot-secret"
 SALESFORCE_SECRET = "whsec-console-" + "s" * 16
 SALESFORCE_ORG = "00D000000000ACM"
+OUTBOUND_SECRET = "console-outbound-" + "o" * 16
 PORTALS = {"Acme": 1001, "Globex": 2002}
 
 
@@ -36,7 +37,8 @@ def crm_settings(config):
     """The config the seeded app runs with: HubSpot and Salesforce webhooks enabled."""
     return config.with_overrides({"hubspot_client_secret": HUBSPOT_SECRET,
                                   "salesforce_webhook_secret": SALESFORCE_SECRET,
-                                  "salesforce_org_id": SALESFORCE_ORG})
+                                  "salesforce_org_id": SALESFORCE_ORG,
+                                  "salesforce_outbound_secrets": (OUTBOUND_SECRET,)})
 
 
 @dataclass
@@ -161,7 +163,7 @@ def _salesforce_events(container, client) -> dict[str, str]:
     soap_contact = OutboundMessageSender("http://unused", SALESFORCE_ORG).envelope(
         "Contact", [{"Id": "003000000000001", "Email": "c@acme.example"}])
     for body in (soap, soap_contact):
-        answer = client.post("/webhooks/salesforce/outbound", data=body,
+        answer = client.post(f"/webhooks/salesforce/outbound/{OUTBOUND_SECRET}", data=body,
                              headers={"Content-Type": "text/xml; charset=utf-8"})
         assert b"<Ack>true</Ack>" in answer.data, answer.data
     byoc = ByocEventSender("http://unused", SALESFORCE_SECRET)

@@ -17,12 +17,16 @@ from connector.web import create_app
 
 SECRET = "whsec-" + "z" * 20
 ORG = "00D000000000001"
+OUTBOUND_SECRET = "outbound-" + "q" * 24
+OUTBOUND = f"/webhooks/salesforce/outbound/{OUTBOUND_SECRET}"
 
 
 @pytest.fixture
 def sf_app(config):
     container = bootstrap(config.with_overrides({"salesforce_webhook_secret": SECRET,
-                                                 "salesforce_org_id": ORG}))
+                                                 "salesforce_org_id": ORG,
+                                                 "salesforce_outbound_secrets":
+                                                     (OUTBOUND_SECRET,)}))
     yield create_app(container=container)
     container.close()
 
@@ -125,7 +129,8 @@ def test_without_settings_the_routes_refuse_and_store_nothing(client, container)
     resp = client.post("/webhooks/salesforce/outbound", data=b"<x/>",
                        headers={"Content-Type": "text/xml"})
     assert resp.status_code == 503
-    assert "SALESFORCE_ORG_ID is not set" in resp.get_json()["message"]
+    assert "SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_SECRETS are not set" in \
+        resp.get_json()["message"]
     assert counts(container.db) == {}
 
 
@@ -134,7 +139,7 @@ def test_outbound_message_is_acked_after_storing(sf_client, sf_app):
     body = sender.envelope("Lead", [{"Id": "00Q000000000001", "Email": "a@example.com",
                                      "Company": None}], ["04l000000000001"])
 
-    resp = sf_client.post("/webhooks/salesforce/outbound", data=body,
+    resp = sf_client.post(OUTBOUND, data=body,
                           headers={"Content-Type": "text/xml"})
 
     assert resp.status_code == 200 and b"<Ack>true</Ack>" in resp.data
@@ -151,7 +156,7 @@ def test_outbound_message_is_acked_after_storing(sf_client, sf_app):
     (b"<x/>", b"no notifications"),
 ])
 def test_bad_outbound_messages_get_a_soap_fault(sf_client, sf_app, body, message):
-    resp = sf_client.post("/webhooks/salesforce/outbound", data=body,
+    resp = sf_client.post(OUTBOUND, data=body,
                           headers={"Content-Type": "text/xml"})
 
     assert resp.status_code == 500 and b"<soapenv:Fault>" in resp.data and message in resp.data
@@ -161,7 +166,7 @@ def test_bad_outbound_messages_get_a_soap_fault(sf_client, sf_app, body, message
 def test_outbound_from_another_org_gets_a_fault(sf_client):
     body = OutboundMessageSender("http://unused", "00D000000000999").envelope(
         "Lead", [{"Id": "00Q000000000001"}])
-    resp = sf_client.post("/webhooks/salesforce/outbound", data=body)
+    resp = sf_client.post(OUTBOUND, data=body)
     assert resp.status_code == 500 and b"OrganizationId does not match" in resp.data
 
 
@@ -202,7 +207,7 @@ def test_a_failed_insert_answers_a_soap_fault_so_salesforce_resends(sf_client, s
         "Lead", [{"Id": "00Q000000000001", "Email": "a@example.com"}], ["04l000000000001"])
     monkeypatch.setattr(web, "store_events", unavailable)
 
-    resp = sf_client.post("/webhooks/salesforce/outbound", data=body,
+    resp = sf_client.post(OUTBOUND, data=body,
                           headers={"Content-Type": "text/xml"})
 
     assert resp.status_code == 500 and resp.content_type.startswith("text/xml")
@@ -212,7 +217,7 @@ def test_a_failed_insert_answers_a_soap_fault_so_salesforce_resends(sf_client, s
     assert counts(sf_app.config["CONTAINER"].db) == {}
 
     monkeypatch.undo()  # Salesforce sends the same message again
-    resend = sf_client.post("/webhooks/salesforce/outbound", data=body,
+    resend = sf_client.post(OUTBOUND, data=body,
                             headers={"Content-Type": "text/xml"})
     assert resend.status_code == 200 and b"<Ack>true</Ack>" in resend.data
     assert counts(sf_app.config["CONTAINER"].db) == {"pending": 1}

@@ -26,7 +26,8 @@ from connector.web import create_app
 from tests.conftest import auth
 
 EXAMPLES_PER_OPERATION = 12
-SOAP_OPERATIONS = {"POST /webhooks/salesforce/outbound"}
+SOAP_OPERATIONS = {"POST /webhooks/salesforce/outbound",
+                   "POST /webhooks/salesforce/outbound/{secret}"}
 
 
 def test_every_operation_conforms_to_the_spec(config):
@@ -34,7 +35,9 @@ def test_every_operation_conforms_to_the_spec(config):
                                   hubspot_client_id="fuzz-client", public_url="http://localhost",
                                   hubspot_api_base="http://127.0.0.1:9",
                                   salesforce_webhook_secret="fuzz-webhook-secret",
-                                  salesforce_org_id="00D000000000001"))
+                                  salesforce_org_id="00D000000000001",
+                                  salesforce_outbound_secrets=("fuzz-outbound-" + "s" * 20,),
+                                  metrics_token="fuzz-metrics-token"))
     app = create_app(container=container)
     with container.db.session() as session:
         account = AccountRow(name="Fuzz", active=True)

@@ -95,3 +95,72 @@ def test_fuzzed_webhook_bodies_never_5xx_and_never_store_part_of_a_batch(config)
     finally:
         container.close()
     assert {204, 400} <= answers
+
+
+OUTBOUND_ORG = "00D000000000001"
+OUTBOUND_SECRETS = ("fuzz-outbound-secret-" + "a" * 12, "fuzz-outbound-secret-" + "b" * 12)
+DOCTYPES = ['<!DOCTYPE x [<!ENTITY a "b">]>', '<!DOCTYPE x SYSTEM "file:///etc/passwd">',
+            "<!DOCTYPE x>"]
+#: Python codec -> the name the XML declaration gives
+XML_ENCODINGS = {"utf-8": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16LE",
+                 "utf-16-be": "UTF-16BE", "latin-1": "ISO-8859-1"}
+
+
+@st.composite
+def outbound_bodies(draw):
+    """SOAP-ish bodies: a real message, a DTD in front of one in any encoding, junk."""
+    from adapters.salesforce.fake_senders import OutboundMessageSender
+
+    sender = OutboundMessageSender("http://unused", OUTBOUND_ORG)
+    record = {"Id": draw(st.text(min_size=1, max_size=18).filter(str.strip)),
+              "Email": draw(st.text(max_size=30))}
+    message = sender.envelope("Lead", [record]).decode()
+    kind = draw(st.sampled_from(["message", "doctype", "junk"]))
+    if kind == "junk":
+        return draw(st.binary(max_size=300))
+    encoding = draw(st.sampled_from(sorted(XML_ENCODINGS)))
+    body = message.split("?>", 1)[1]
+    if kind == "doctype":
+        body = draw(st.sampled_from(DOCTYPES)) + body
+    text = f'<?xml version="1.0" encoding="{XML_ENCODINGS[encoding]}"?>' + body
+    try:
+        return (("\ufeff" if encoding.endswith(("-le", "-be")) else "") + text).encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def test_fuzzed_outbound_messages_need_the_url_secret_and_never_store_a_dtd(config):
+    """Wrong or missing secret: 401 SOAP fault, nothing read or stored. Right secret: a
+    DTD in any encoding is a fault and stores nothing; every answer is SOAP."""
+    container = bootstrap(replace(config, salesforce_org_id=OUTBOUND_ORG,
+                                  salesforce_outbound_secrets=OUTBOUND_SECRETS))
+    client = create_app(container=container).test_client()
+    answers: set[int] = set()
+
+    @given(body=outbound_bodies(),
+           secret=st.one_of(st.sampled_from(OUTBOUND_SECRETS),
+                            st.sampled_from(OUTBOUND_SECRETS).map(lambda s: s[:-1]),
+                            st.text(alphabet="abcdefghijklmnop-_0123456789", max_size=40)))
+    @settings(max_examples=200, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(body: bytes, secret: str) -> None:
+        before = _count(container)
+        path = "/webhooks/salesforce/outbound" + (f"/{secret}" if secret else "")
+        response = client.post(path, data=body, headers={"Content-Type": "text/xml"})
+        answers.add(response.status_code)
+        assert response.content_type.startswith("text/xml"), response.status_code
+        stored = _count(container) - before
+        if secret not in OUTBOUND_SECRETS:
+            assert response.status_code == 401 and stored == 0
+            return
+        if b"DOCTYPE" in body.replace(b"\x00", b"") or response.status_code != 200:
+            assert response.status_code == 500 and b"<soapenv:Fault>" in response.data
+            assert stored == 0
+        else:
+            assert b"<Ack>true</Ack>" in response.data
+
+    try:
+        check()
+    finally:
+        container.close()
+    assert {200, 401, 500} <= answers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, session, url_for
 
-from connector.service.admin_users import authenticate
+from connector.service.admin_users import AccountInactive, authenticate
 
 from ..common import container
 from . import bp
@@ -25,8 +25,13 @@ def login_submit():
     if wait:
         return render_template("admin/login.html", next=request.form.get("next", ""),
                                error=f"Too many failed sign-ins. Try again in {wait} "
-                                     "seconds."), 429
-    admin = authenticate(container().db, email, password)
+                                     "seconds."), 429, {"Retry-After": str(wait)}
+    try:
+        admin = authenticate(container().db, email, password)
+    except AccountInactive as exc:
+        throttle().succeeded(*keys)
+        return render_template("admin/login.html", next=request.form.get("next", ""),
+                               error=str(exc)), 403
     if admin is None:
         throttle().failed(*keys)
         return render_template("admin/login.html", next=request.form.get("next", ""),
