@@ -51,6 +51,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container.extras.setdefault("handlers", {}).setdefault(dispatch_async.KIND,
                                                            dispatch_async.handle_dispatches)
     wire_hubspot(container)
+    wire_hubspot_journal(container, start=start_executor)
     wire_salesforce(container, start_sweeper=start_executor)
 
     _observe_batches(container)
@@ -299,6 +300,25 @@ def wire_hubspot(container: Container) -> None:
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
             container.db, services.portals, fallback=container.owner_sync)
+
+
+def wire_hubspot_journal(container: Container, *, start: bool = False) -> None:
+    """``CONNECTOR_HUBSPOT_INGEST=journal|both``: the journal poller, run every
+    ``HUBSPOT_JOURNAL_POLL_SECONDS`` on a thread of this process, unless Celery runs the
+    work (then the beat schedule of ``connector.jobs.celery_app`` polls)."""
+    config = container.config
+    if config.hubspot_ingest == "webhooks" or "hubspot_journal" in container.extras:
+        return
+    from connector.service.hubspot_journal import build_poller, poll_safely
+
+    poller = container.extras["hubspot_journal"] = build_poller(container)
+    if start and config.executor != "celery":
+        from connector.jobs.periodic import Periodic
+
+        periodic = Periodic("hubspot-journal", config.hubspot_journal_poll_seconds,
+                            lambda: poll_safely(poller))
+        periodic.start()
+        container.extras.setdefault("closers", []).append(periodic.stop)
 
 
 def hubspot_install_scopes(container: Container) -> tuple[str, ...]:

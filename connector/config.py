@@ -39,6 +39,17 @@ def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     return tuple(int(step) if step.is_integer() else step for step in steps)
 
 
+INGEST_MODES = ("webhooks", "journal", "both")
+
+
+def _ingest(raw: str | None) -> str:
+    value = (raw or "webhooks").strip().lower()
+    if value not in INGEST_MODES:
+        raise ConfigError(f"CONNECTOR_HUBSPOT_INGEST must be one of {', '.join(INGEST_MODES)}, "
+                          f"not {value[:40]!r}")
+    return value
+
+
 def _signature_versions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """Accepted HubSpot webhook signature versions, e.g. ``v3`` (default) or ``v3,v1``."""
     raw = env.get(name)
@@ -92,6 +103,9 @@ class Config:
     hubspot_burst_limit: int = 190
     hubspot_signature_versions: tuple[str, ...] = ("v3",)
     salesforce_burst_limit: int = 100
+    #: how HubSpot events come in: webhooks | journal | both (see README, "No public URL")
+    hubspot_ingest: str = "webhooks"
+    hubspot_journal_poll_seconds: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -136,6 +150,9 @@ class Config:
             hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
             hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
             hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),
+            hubspot_ingest=_ingest(env.get("CONNECTOR_HUBSPOT_INGEST")),
+            hubspot_journal_poll_seconds=_int(env, "HUBSPOT_JOURNAL_POLL_SECONDS",
+                                              cls.hubspot_journal_poll_seconds),
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
         )

@@ -97,6 +97,10 @@ class FakeHubSpot(ServedFake):
         self._lock = threading.RLock()
         self._random = random.Random(seed)
         self._server = ThreadedServer(self.handle)
+        from adapters.hubspot.fake_journal import FakeJournal
+        from adapters.hubspot.fake_workflows import FakeWorkflows
+
+        self.journal, self.workflows = FakeJournal(self), FakeWorkflows(self)
 
 
     # seeding and inspection ----------------------------------------------------------------
@@ -188,7 +192,10 @@ class FakeHubSpot(ServedFake):
     # request handling ----------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: Mapping[str, str], body: bytes) -> Reply:
-        return route(self, method, path, query, {k.lower(): v for k, v in headers.items()}, body)
+        lower = {k.lower(): v for k, v in headers.items()}
+        reply = self.journal.route(method, path, query, lower, body) or \
+            self.workflows.route(method, path, lower, body)
+        return reply or route(self, method, path, query, lower, body)
 
     def _rate_headers(self, remaining: int) -> dict[str, str]:
         return {"X-HubSpot-RateLimit-Max": str(self.rate_limit),

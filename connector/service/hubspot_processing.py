@@ -74,6 +74,19 @@ class _Record:
         return "change" in start_on and bool(self.changed and self.changed & watched)
 
 
+def store_inbound(container: Any, parsed: Sequence[Any]) -> int:
+    """Put parsed HubSpot events (``adapters.hubspot.inbound.InboundEvent``) into the inbox
+    in one transaction, keyed (portalId, subscriptionType, objectId, eventId, occurredAt):
+    the one way in for webhook deliveries and journal entries alike, so an event that
+    arrives both ways is stored (and routed) once. Returns how many were new."""
+    stored = inbox.store_events(container.db, [
+        inbox.NewEvent("hubspot", e.portal_id, e.event_key, KIND_EVENTS, e.payload)
+        for e in parsed])
+    if container.executor is not None:
+        container.executor.notify()
+    return stored
+
+
 def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[str, str | None]:
     """Inbox handler for kind ``hubspot``; {event id: error or None}."""
     results: dict[str, str | None] = {}

@@ -17,7 +17,6 @@ import jwt
 from flask import Blueprint, Flask, g, jsonify, redirect, request
 
 from connector.core.errors import CrmError, SignatureInvalid
-from connector.jobs import inbox
 
 from .auth import require_account
 from .common import container
@@ -55,11 +54,9 @@ def receive_webhook():
         parsed = receiver.parse(body)
     except ValueError as exc:
         raise ApiError(400, f"Invalid webhook body: {exc}") from None
-    c = container()
-    inbox.store_events(c.db, [inbox.NewEvent("hubspot", e.portal_id, e.event_key, KIND,
-                                             e.payload) for e in parsed])
-    if c.executor is not None:
-        c.executor.notify()
+    from connector.service.hubspot_processing import store_inbound
+
+    store_inbound(container(), parsed)
     return "", 204
 
 
