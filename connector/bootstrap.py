@@ -233,7 +233,7 @@ def wire_hubspot(container: Container) -> None:
     from adapters.hubspot.oauth_info import hub_id_for_token
     from adapters.hubspot.transport import RetryPolicy
     from connector.core.errors import AuthenticationFailed
-    from connector.service import hubspot_owner_sync, hubspot_processing
+    from connector.service import hubspot_owner_sync, hubspot_processing, hubspot_workflow
     from connector.service.hubspot_portals import HubSpotServices, PortalRegistry, StoredTokens
     from connector.store.crypto import TokenCipher
 
@@ -295,6 +295,7 @@ def wire_hubspot(container: Container) -> None:
     services = container.extras["hubspot"]
     handlers = container.extras.setdefault("handlers", {})
     handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
+    handlers.setdefault(hubspot_workflow.KIND, hubspot_workflow.handle_actions)
     handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
     container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):

@@ -14,7 +14,8 @@ actions" and "Complete a callback").
 * ``POST /automation/v4/actions/callbacks/{callbackId}/complete`` and the date-versioned
   ``POST /automation/actions/callbacks/2026-03/{callbackId}/complete`` (body
   ``outputFields``, answer 204 with no body), and the batch form
-  ``POST /automation/v4/actions/callbacks/complete`` (``inputs``). These are ordinary
+  ``POST /automation/v4/actions/callbacks/complete`` or
+  ``POST /automation/actions/callbacks/2026-03/complete`` (``inputs``). These are ordinary
   API calls: Bearer checked, counted against the rate limit.
 """
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 _COMPLETE = re.compile(r"^/automation/(?:v4/actions/callbacks/(?P<v4>[^/]+)"
                        r"|actions/callbacks/(?P<version>\d{4}-\d{2})/(?P<dated>[^/]+))/complete$")
-_BATCH = "/automation/v4/actions/callbacks/complete"
+_BATCH = re.compile(r"^/automation/(?:v4/actions/callbacks|actions/callbacks/2026-03)/complete$")
 _ids = itertools.count(1)
 
 
@@ -121,7 +122,8 @@ class FakeWorkflows:
     def route(self, method: str, path: str, headers: Mapping[str, str],
               body: bytes) -> Reply | None:
         match = _COMPLETE.match(path)
-        if method != "POST" or (match is None and path != _BATCH):
+        batch = _BATCH.match(path)
+        if method != "POST" or (match is None and batch is None):
             return None
         if (denied := self.hs._check_bearer(headers)) is not None:
             return denied
@@ -134,8 +136,8 @@ class FakeWorkflows:
             data = json.loads(body or b"{}")
         except ValueError:
             return _error(400, "Invalid JSON body", "VALIDATION_ERROR")
-        if path == _BATCH:
-            self.hs.calls["POST /automation/v4/actions/callbacks/complete"] += 1
+        if batch is not None:
+            self.hs.calls[f"POST {path}"] += 1
             inputs = data.get("inputs") if isinstance(data, dict) else None
             if not isinstance(inputs, list) or not inputs:
                 return _error(400, "'inputs' must be a non-empty list", "VALIDATION_ERROR")

@@ -60,6 +60,37 @@ def receive_webhook():
     return "", 204
 
 
+@bp.post("/webhooks/hubspot/workflow-action")
+def workflow_action():
+    """HubSpot's custom workflow action "Route with connector" (one call per enrolled
+    record): outputs at once, or ``hs_execution_state: BLOCK`` and a callback later."""
+    from connector.service.hubspot_workflow import (
+        InvalidAction,
+        PortalNotConnected,
+        accept,
+        parse_action,
+    )
+
+    receiver = _services().receiver
+    if receiver is None:
+        raise ApiError(503, "HubSpot workflow actions are disabled: HUBSPOT_CLIENT_SECRET is "
+                            "not set")
+    body = request.get_data(cache=False)
+    uri = receiver.uri(request.host_url, request.path, request.query_string)
+    try:
+        receiver.verify_action(request.method, uri, body, dict(request.headers.items()))
+    except SignatureInvalid as exc:
+        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    try:
+        action = parse_action(body)
+    except InvalidAction as exc:
+        raise ApiError(400, f"Invalid workflow action request: {exc}") from None
+    try:
+        return jsonify(accept(container(), action))
+    except PortalNotConnected as exc:
+        raise ApiError(400, f"Invalid 'origin.portalId': {exc}") from None
+
+
 def _state_secret() -> str:
     """A key of its own for the install ``state``: it travels through the browser and
     HubSpot, so it must never be accepted as an API bearer token (those use the JWT
