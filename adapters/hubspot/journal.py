@@ -89,13 +89,15 @@ class JournalClient:
                 from None
 
     def _get(self, path: str) -> dict[str, Any]:
-        token = self._access_token()
-        resp = self._send("GET", self.base_url + path,
-                          headers={"Authorization": f"Bearer {token}"})
-        self.reads += 1
-        if resp.status_code == 401:
+        for _ in range(2):  # a token refused (revoked, expired early) is renewed once
+            token = self._access_token()
+            resp = self._send("GET", self.base_url + path,
+                              headers={"Authorization": f"Bearer {token}"})
+            self.reads += 1
+            if resp.status_code != 401:
+                break
             with self._lock:
-                self._token = None  # revoked or expired early: a new one next round
+                self._token = None
         if resp.status_code == 404 and "/next/" in path:
             raise OffsetExpired(f"HubSpot no longer has the journal offset: {_message(resp)}",
                                 status=404)

@@ -92,7 +92,7 @@ class JournalPoller:
         try:
             offset = self._offset()
             for _ in range(self.max_batches):
-                entries = self._next(offset, result)
+                entries, offset = self._next(offset, result)
                 if not entries:
                     break
                 offset = self._store(offset, entries, result)
@@ -101,20 +101,21 @@ class JournalPoller:
             JOURNAL_READS.inc(result.reads)
         return result
 
-    def _next(self, offset: str | None, result: PollResult) -> list[Any]:
+    def _next(self, offset: str | None, result: PollResult) -> tuple[list[Any], str | None]:
+        """The next entries and the offset they follow (None: from the oldest kept)."""
         from adapters.hubspot.journal import OffsetExpired
 
         if offset is None:
-            return self.client.earliest(self.count)
+            return self.client.earliest(self.count), None
         try:
-            return self.client.after(offset, self.count)
+            return self.client.after(offset, self.count), offset
         except OffsetExpired:
             result.gap = (f"The HubSpot webhooks journal no longer has offset {offset}: "
                           "events after it and before the oldest entry still kept (the "
                           "journal keeps 3 days) were lost. Routers may have missed "
                           "records changed in that time.")
             self._report_gap(offset, result.gap)
-            return self.client.earliest(self.count)
+            return self.client.earliest(self.count), None
 
     def _store(self, offset: str | None, entries: list[Any], result: PollResult) -> str:
         parsed: list[Any] = []
@@ -159,11 +160,13 @@ class JournalPoller:
     def _report_gap(self, offset: str, message: str) -> None:
         log.error("%s", message)
         JOURNAL_GAPS.inc()
-        with self.container.db.session() as session:
-            row = session.get(HubSpotJournalOffsetRow, self.app_key)
-            if row is not None:
-                row.gap_at, row.gap_message = self._clock(), message
-                row.offset = None  # go on from the oldest entry still kept
+        table = HubSpotJournalOffsetRow
+        with self.container.db.session() as session:  # go on from the oldest entry kept
+            moved = session.execute(update(table).where(
+                table.app_key == self.app_key, table.offset == offset).values(
+                offset=None, gap_at=self._clock(), gap_message=message)).rowcount
+        if not moved:
+            raise _Raced()
 
 
 class _Raced(Exception):
