@@ -67,6 +67,25 @@ class InvalidAction(ValueError):
     """The request body is not a workflow action execution we can run (names the field)."""
 
 
+@dataclass(frozen=True)
+class _Decision:
+    """What an execution needs of its decision, read while its session is open."""
+
+    id: str
+    account_id: str | None
+    assigned: bool
+    rep_id: str | None
+    rep_email: str | None
+    message: str
+    sync_status: str
+
+
+def _snap(row: DecisionRow | None) -> _Decision | None:
+    return None if row is None else _Decision(row.id, row.account_id, bool(row.assigned),
+                                              row.rep_id, row.rep_email, row.message,
+                                              row.sync_status)
+
+
 class PortalNotConnected(Exception):
     """The execution comes from a portal no account has connected."""
 
@@ -113,7 +132,7 @@ def parse_action(body: bytes) -> ActionRequest:
                          router_id.strip())
 
 
-def _outputs(row: DecisionRow | None, owner_id: str | None) -> dict[str, str]:
+def _outputs(row: _Decision | None, owner_id: str | None) -> dict[str, str]:
     if row is None:
         return {"owner_id": "", "owner_email": "", "outcome_message": "Not routed"}
     return {"owner_id": owner_id or "", "owner_email": (row.rep_email or "") if row.assigned
@@ -126,11 +145,12 @@ def accept(container: Any, req: ActionRequest) -> dict[str, Any]:
     db = container.db
     with db.read_session() as session:
         account_id = sources_repo.account_for(session, "hubspot", req.portal_id)
-        mirrored = None if account_id is None else hs_repo.objects_by_source_ids(
+        row = None if account_id is None else hs_repo.objects_by_source_ids(
             session, account_id, req.object_type, [req.object_id]).get(req.object_id)
+        mirrored = row.id if row is not None and row.archived_at is None else None
     if account_id is None:
         raise PortalNotConnected(f"HubSpot portal {req.portal_id} is not connected to an account")
-    sync = mirrored is not None and mirrored.archived_at is None
+    sync = mirrored is not None
     payload = {"portal_id": req.portal_id, "callback_id": req.callback_id,
                "object_type": req.object_type, "object_id": req.object_id,
                "router_id": req.router_id, "mode": "sync" if sync else "async"}
@@ -141,7 +161,7 @@ def accept(container: Any, req: ActionRequest) -> dict[str, Any]:
             InboxEventRow.source == "hubspot", InboxEventRow.account_key == req.portal_id,
             InboxEventRow.event_key == key)).one()
         event_id, mode = event.id, event.payload.get("mode")
-        earlier = hs_repo.decisions_of_events(session, [event_id])
+        earlier = [_snap(d) for d in hs_repo.decisions_of_events(session, [event_id])]
     if mode != "sync":
         _notify(container)
         return {"outputFields": {"hs_execution_state": "BLOCK",
@@ -149,10 +169,10 @@ def accept(container: Any, req: ActionRequest) -> dict[str, Any]:
     if earlier:
         row = earlier[-1]
     else:
-        result = dispatch_many(db, account_id, req.router_id, [mirrored.id],
+        result = dispatch_many(db, account_id, req.router_id, [mirrored],
                                inbox_event_ids=[event_id])[0]
         with db.read_session() as session:
-            row = session.get(DecisionRow, result.decision_id)
+            row = _snap(session.get(DecisionRow, result.decision_id))
     _notify(container)  # the owner write-back
     return {"outputFields": _outputs(row, _owner_id(container, req.portal_id, row))}
 
@@ -162,20 +182,21 @@ def _notify(container: Any) -> None:
         container.executor.notify()
 
 
-def _owner_id(container: Any, portal: str, row: DecisionRow | None) -> str | None:
+def _owner_id(container: Any, portal: str, row: _Decision | None) -> str | None:
     """The HubSpot owner id of the chosen rep (the client's cached owners directory)."""
     if row is None or not row.assigned or not row.rep_id:
         return None
     with container.db.read_session() as session:
-        rep = next((r for r in hs_repo.account_reps(session, row.account_id)
+        rep = next(((r.email, dict(r.crm_ids or {}))
+                    for r in hs_repo.account_reps(session, row.account_id)
                     if r.id == row.rep_id), None)
     if rep is None:
         return None
     try:
         client = container.extras["hubspot"].portals.client_for(portal)
-        return hubspot_owner_id(client, rep.email, dict(rep.crm_ids or {}))
+        return hubspot_owner_id(client, *rep)
     except CrmError as exc:
-        log.warning("owner id of %s unknown for now: %s", rep.email, exc)
+        log.warning("owner id of %s unknown for now: %s", rep[0], exc)
         return None
 
 
@@ -204,7 +225,7 @@ def _run(container: Any, portal: str, events: Sequence[inbox.InboxEvent]
     results: dict[str, str | None] = {e.id: None for e in events}
     with db.read_session() as session:
         account_id = sources_repo.account_for(session, "hubspot", portal)
-        earlier = {d.inbox_event_id: d for d in
+        earlier = {d.inbox_event_id: _snap(d) for d in
                    hs_repo.decisions_of_events(session, [e.id for e in events])}
         reps = [] if account_id is None else [
             (r.id, r.email, dict(r.crm_ids or {}))
@@ -244,7 +265,7 @@ def _run(container: Any, portal: str, events: Sequence[inbox.InboxEvent]
                                    [mirrored[record_id][0]], now=now,
                                    inbox_event_ids=[event.id])[0]
             with db.read_session() as session:
-                decisions[event.id] = session.get(DecisionRow, result.decision_id)
+                decisions[event.id] = _snap(session.get(DecisionRow, result.decision_id))
 
     writes: list[tuple[str, Any]] = []
     failures: list[FailedSync] = []
