@@ -55,7 +55,8 @@ class JournalPoller:
     parser)."""
 
     def __init__(self, container: Any, client: Any, parse: Callable[[bytes], list[Any]], *,
-                 count: int = 100, max_batches: int = 1000, attempts: int = 5,
+                 count: int = 100, store_every: int = 10, max_batches: int = 1000,
+                 attempts: int = 5,
                  backoff: tuple[float, float] = (1.0, 60.0),
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -63,6 +64,9 @@ class JournalPoller:
         self.client = client
         self.parse = parse
         self.count = count
+        #: entries whose events are stored (and the offset advanced) together: small
+        #: enough that routing starts while the rest of a batch is still being read
+        self.store_every = max(1, store_every)
         self.max_batches = max_batches
         self.attempts = attempts
         self.backoff = backoff
@@ -95,7 +99,8 @@ class JournalPoller:
                 entries, offset = self._next(offset, result)
                 if not entries:
                     break
-                offset = self._store(offset, entries, result)
+                for i in range(0, len(entries), self.store_every):
+                    offset = self._store(offset, entries[i:i + self.store_every], result)
         finally:
             result.reads = self.client.reads - reads_before
             JOURNAL_READS.inc(result.reads)
