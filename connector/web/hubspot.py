@@ -38,18 +38,25 @@ def _services():
     return services
 
 
+def _signed_body(verify) -> bytes:
+    """The raw body (413 above MAX_CONTENT_LENGTH) once ``verify`` accepted its signature
+    over the URI HubSpot called; 401 otherwise."""
+    body = request.get_data(cache=False)
+    uri = _services().receiver.uri(request.host_url, request.path, request.query_string)
+    try:
+        verify(request.method, uri, body, dict(request.headers.items()))
+    except SignatureInvalid as exc:
+        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    return body
+
+
 @bp.post("/webhooks/hubspot")
 def receive_webhook():
     services = _services()
     receiver = services.receiver
     if receiver is None:
         raise ApiError(503, "HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set")
-    body = request.get_data(cache=False)  # 413 above MAX_CONTENT_LENGTH
-    uri = receiver.uri(request.host_url, request.path, request.query_string)
-    try:
-        receiver.verify(request.method, uri, body, dict(request.headers.items()))
-    except SignatureInvalid as exc:
-        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    body = _signed_body(receiver.verify)
     try:
         parsed = receiver.parse(body)
     except ValueError as exc:
@@ -75,12 +82,7 @@ def workflow_action():
     if receiver is None:
         raise ApiError(503, "HubSpot workflow actions are disabled: HUBSPOT_CLIENT_SECRET is "
                             "not set")
-    body = request.get_data(cache=False)
-    uri = receiver.uri(request.host_url, request.path, request.query_string)
-    try:
-        receiver.verify_action(request.method, uri, body, dict(request.headers.items()))
-    except SignatureInvalid as exc:
-        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    body = _signed_body(receiver.verify_action)
     try:
         action = parse_action(body)
     except InvalidAction as exc:

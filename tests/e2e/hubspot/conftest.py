@@ -5,12 +5,13 @@ import requests
 
 from adapters.hubspot.fake_server import FakeHubSpot
 
-from .harness import Running
+from .harness import CLIENT_SECRET, Running
 
 
 @pytest.fixture
 def fake():
-    with FakeHubSpot(rate_limit=190) as hs:
+    # the app's client secret is the one the connector checks signatures with
+    with FakeHubSpot(rate_limit=190, client_secret=CLIENT_SECRET) as hs:
         yield hs
 
 
@@ -25,6 +26,12 @@ def service(fake, database_url):
 @pytest.fixture
 def portal(service, fake):
     """An account connected to the fake's portal, with three reps who are HubSpot owners."""
+    return connect_portal(service, fake)
+
+
+def connect_portal(service, fake, names=("ana", "ben", "cy")):
+    """Create an account, connect the fake's portal to it, add ``names`` as reps who are
+    HubSpot owners; {account_id, headers, reps: {rep id: owner id}}."""
     from connector.store.models import AccountRow
 
     with service.container.db.session() as session:
@@ -35,7 +42,7 @@ def portal(service, fake):
     service.container.extras["hubspot"].portals.connect(str(fake.portal_id), account_id)
     headers = service.token(account_id)
     reps = {}
-    for name in ("ana", "ben", "cy"):
+    for name in names:
         email = f"{name}@example.com"
         owner_id = fake.add_owner(email, name.capitalize())
         r = requests.post(service.url + "/users", json={"email": email}, headers=headers,

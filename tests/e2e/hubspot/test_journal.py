@@ -16,7 +16,7 @@ from connector.service.hubspot_journal import gap_status
 from connector.store.models import DecisionRow, HubSpotJournalOffsetRow
 from tests.admin.seed import PASSWORD, sign_in
 
-from .conftest import make_router
+from .conftest import connect_portal, make_router
 from .harness import CLIENT_SECRET, Running, wait_for
 
 JOURNAL = dict(hubspot_client_id="fake-client-id", hubspot_ingest="both",
@@ -39,24 +39,7 @@ def fast_fake():
 
 
 def _connect(service, fake):
-    from connector.store.models import AccountRow
-
-    with service.container.db.session() as session:
-        row = AccountRow(name="Acme", active=True)
-        session.add(row)
-        session.flush()
-        account_id = row.id
-    service.container.extras["hubspot"].portals.connect(str(fake.portal_id), account_id)
-    headers = service.token(account_id)
-    reps = {}
-    for name in ("ana", "ben", "cy", "dee"):
-        email = f"{name}@example.com"
-        owner_id = fake.add_owner(email)
-        r = requests.post(service.url + "/users", json={"email": email}, headers=headers,
-                          timeout=10)
-        assert r.status_code == 201, r.text
-        reps[r.json()["id"]] = owner_id
-    return {"account_id": account_id, "headers": headers, "reps": reps}
+    return connect_portal(service, fake, ("ana", "ben", "cy", "dee"))
 
 
 def _journal_entries(service) -> int:
@@ -197,23 +180,23 @@ def test_journal_client_follows_the_documented_calls(fast_fake):
     assert "secret" not in repr(client).replace("<secret hidden>", "")
 
 
+def _client_credentials(fake, scope: str) -> str:
+    return requests.post(fake.url + "/oauth/v1/token", data={
+        "grant_type": "client_credentials", "client_id": fake.client_id,
+        "client_secret": fake.client_secret, "scope": scope}, timeout=10).json()["access_token"]
+
+
 def test_journal_refuses_other_tokens_and_unknown_offsets(fast_fake):
     fake = fast_fake
     base = fake.url + "/webhooks-journal/journal/2026-03"
     r = requests.get(base + "/earliest", headers={"Authorization": f"Bearer {fake.token}"},
                      timeout=10)
     assert r.status_code == 401 and r.json()["category"] == "INVALID_AUTHENTICATION"
-    token = requests.post(fake.url + "/oauth/v1/token", data={
-        "grant_type": "client_credentials", "client_id": fake.client_id,
-        "client_secret": fake.client_secret, "scope": "crm.objects.contacts.read"},
-        timeout=10).json()["access_token"]
+    token = _client_credentials(fake, "crm.objects.contacts.read")
     r = requests.get(base + "/earliest", headers={"Authorization": f"Bearer {token}"},
                      timeout=10)
     assert r.status_code == 403 and r.json()["category"] == "MISSING_SCOPES"
-    token = requests.post(fake.url + "/oauth/v1/token", data={
-        "grant_type": "client_credentials", "client_id": fake.client_id,
-        "client_secret": fake.client_secret, "scope": "developer.webhooks_journal.read"},
-        timeout=10).json()["access_token"]
+    token = _client_credentials(fake, "developer.webhooks_journal.read")
     auth = {"Authorization": f"Bearer {token}"}
     fake.journal.publish([make_event("contact.creation", 1)])
     r = requests.post(base + "/batch/read", json={"inputs": ["not-a-uuid"]}, headers=auth,

@@ -8,25 +8,12 @@ import json
 import pytest
 import requests
 
-from adapters.hubspot.fake_server import FakeHubSpot, make_event
+from adapters.hubspot.fake_server import make_event
 from adapters.hubspot.signatures import sign_v1
 from connector.store.models import DecisionRow, InboxEventRow, ObjectRow
 
 from .conftest import make_router
-from .harness import CLIENT_SECRET, Running, wait_for
-
-
-@pytest.fixture
-def fake():
-    with FakeHubSpot(rate_limit=190, client_secret=CLIENT_SECRET) as hs:
-        yield hs
-
-
-@pytest.fixture
-def service(fake, database_url):
-    running = Running(fake, database_url)
-    yield running
-    running.stop()
+from .harness import CLIENT_SECRET, wait_for
 
 
 def _url(service) -> str:
