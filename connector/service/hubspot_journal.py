@@ -35,6 +35,9 @@ from connector.store.models import HubSpotJournalOffsetRow
 
 log = logging.getLogger(__name__)
 
+#: events handed to the webhook parser at once (a webhook batch holds at most 100)
+PARSE_CHUNK = 100
+
 
 @dataclass
 class PollResult:
@@ -126,12 +129,15 @@ class JournalPoller:
         parsed: list[Any] = []
         for entry in entries:
             events = self.client.events(entry)
-            try:
-                parsed.extend(self.parse(json.dumps(events).encode("utf-8")))
-            except ValueError as exc:
-                # an entry we cannot read would stop the journal for good: say so loudly
-                # and go past it (nothing of it was accepted)
-                log.error("HubSpot journal entry %s skipped: %s", entry.offset, exc)
+            for i in range(0, len(events), PARSE_CHUNK):  # the parser takes webhook batches
+                try:
+                    parsed.extend(self.parse(json.dumps(events[i:i + PARSE_CHUNK])
+                                             .encode("utf-8")))
+                except ValueError as exc:
+                    # events we cannot read would stop the journal for good: say so
+                    # loudly and go past them (nothing of them was accepted)
+                    log.error("HubSpot journal entry %s: events %d-%d skipped: %s",
+                              entry.offset, i, min(i + PARSE_CHUNK, len(events)) - 1, exc)
             result.events += len(events)
         result.stored += store_inbound(self.container, parsed) if parsed else 0
         result.entries += len(entries)

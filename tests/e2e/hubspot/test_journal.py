@@ -223,3 +223,23 @@ def test_sdk_client_credentials_grant_against_the_fake(fast_fake):
     r = requests.get(fake.url + "/webhooks-journal/journal/2026-03/earliest",
                      headers={"Authorization": f"Bearer {tokens.access_token}"}, timeout=10)
     assert r.status_code == 403
+
+
+def test_large_and_unreadable_entries_neither_lose_nor_stop_the_journal(fast_fake,
+                                                                         database_url, caplog):
+    fake = fast_fake
+    service = Running(fake, database_url, **dict(JOURNAL, hubspot_ingest="journal",
+                                                 hubspot_journal_poll_seconds=3600))
+    try:
+        fake.journal.publish([make_event("contact.creation", i) for i in range(1, 251)],
+                             per_entry=250)
+        fake.journal.publish([{"subscriptionType": "contact.creation"}])  # no objectId...
+        fake.journal.publish([make_event("contact.creation", 999)])
+        with caplog.at_level(logging.ERROR, logger="connector.service.hubspot_journal"):
+            result = _poller(service).poll()
+        assert (result.entries, result.stored) == (3, 251)
+        assert any("skipped" in r.getMessage() for r in caplog.records)
+        assert service.inbox_count() == 251
+        assert _journal_entries(service) == 3
+    finally:
+        service.stop()
