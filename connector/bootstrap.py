@@ -296,6 +296,9 @@ def wire_hubspot(container: Container) -> None:
     handlers = container.extras.setdefault("handlers", {})
     handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
     handlers.setdefault(hubspot_workflow.KIND, hubspot_workflow.handle_actions)
+    from adapters.hubspot.callbacks import complete_callbacks
+
+    container.extras.setdefault("hubspot_callbacks", complete_callbacks)
     handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
     container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
@@ -310,9 +313,19 @@ def wire_hubspot_journal(container: Container, *, start: bool = False) -> None:
     config = container.config
     if config.hubspot_ingest == "webhooks" or "hubspot_journal" in container.extras:
         return
-    from connector.service.hubspot_journal import build_poller, poll_safely
+    from adapters.hubspot.inbound import WebhookReceiver
+    from adapters.hubspot.journal import JournalClient
+    from connector.config import ConfigError
+    from connector.service.hubspot_journal import JournalPoller, poll_safely
 
-    poller = container.extras["hubspot_journal"] = build_poller(container)
+    if not (config.hubspot_client_id and config.hubspot_client_secret):
+        raise ConfigError(f"CONNECTOR_HUBSPOT_INGEST={config.hubspot_ingest} needs "
+                          "HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET (the journal is read "
+                          "with a client credentials token)")
+    client = JournalClient(config.hubspot_client_id, config.hubspot_client_secret,
+                           base_url=config.hubspot_api_base)
+    parse = WebhookReceiver(config.hubspot_client_secret, app_id=config.hubspot_app_id).parse
+    poller = container.extras["hubspot_journal"] = JournalPoller(container, client, parse)
     if start and config.executor != "celery":
         from connector.jobs.periodic import Periodic
 

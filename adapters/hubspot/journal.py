@@ -29,10 +29,14 @@ from connector.core.errors import AuthenticationFailed, CrmError, TransientCrmEr
 VERSION = "2026-03"
 SCOPE = "developer.webhooks_journal.read"
 MAX_COUNT = 100
+OFFSET_EXPIRED = "OFFSET_EXPIRED"
 
 
 class OffsetExpired(CrmError):
     """The stored offset is no longer in the journal (older than its 3 days)."""
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        super().__init__(message, code=OFFSET_EXPIRED, **kw)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from connector.store.models import HubSpotJournalOffsetRow
 
 log = logging.getLogger(__name__)
 
+#: the error code of a journal offset HubSpot no longer keeps (the journal client's)
+OFFSET_EXPIRED = "OFFSET_EXPIRED"
 #: events handed to the webhook parser at once (a webhook batch holds at most 100)
 PARSE_CHUNK = 100
 
@@ -111,13 +113,13 @@ class JournalPoller:
 
     def _next(self, offset: str | None, result: PollResult) -> tuple[list[Any], str | None]:
         """The next entries and the offset they follow (None: from the oldest kept)."""
-        from adapters.hubspot.journal import OffsetExpired
-
         if offset is None:
             return self.client.earliest(self.count), None
         try:
             return self.client.after(offset, self.count), offset
-        except OffsetExpired:
+        except CrmError as exc:
+            if exc.code != OFFSET_EXPIRED:
+                raise
             result.gap = (f"The HubSpot webhooks journal no longer has offset {offset}: "
                           "events after it and before the oldest entry still kept (the "
                           "journal keeps 3 days) were lost. Routers may have missed "
@@ -200,20 +202,3 @@ def gap_status(db: Any) -> list[dict[str, Any]]:
         return [{"app": r.app_key, "entries": r.entries, "events": r.events,
                  "read_at": r.read_at, "gap_at": r.gap_at, "gap_message": r.gap_message}
                 for r in session.scalars(select(HubSpotJournalOffsetRow))]
-
-
-def build_poller(container: Any) -> JournalPoller:
-    """The poller of the configured app (bootstrap and the Celery beat task use it)."""
-    from adapters.hubspot.inbound import WebhookReceiver
-    from adapters.hubspot.journal import JournalClient
-    from connector.config import ConfigError
-
-    config = container.config
-    if not (config.hubspot_client_id and config.hubspot_client_secret):
-        raise ConfigError(f"CONNECTOR_HUBSPOT_INGEST={config.hubspot_ingest} needs "
-                          "HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET (the journal is read "
-                          "with a client credentials token)")
-    client = JournalClient(config.hubspot_client_id, config.hubspot_client_secret,
-                           base_url=config.hubspot_api_base)
-    receiver = WebhookReceiver(config.hubspot_client_secret, app_id=config.hubspot_app_id)
-    return JournalPoller(container, client, receiver.parse)

@@ -219,8 +219,6 @@ def handle_actions(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[s
 
 def _run(container: Any, portal: str, events: Sequence[inbox.InboxEvent]
          ) -> dict[str, str | None]:
-    from adapters.hubspot.callbacks import complete_callbacks
-
     db = container.db
     results: dict[str, str | None] = {e.id: None for e in events}
     with db.read_session() as session:
@@ -296,6 +294,6 @@ def _run(container: Any, portal: str, events: Sequence[inbox.InboxEvent]
         if row is not None and owner_id is None:
             owner_id = _owner_id(container, portal, row)
         callbacks[event.payload["callback_id"]] = _outputs(row, owner_id)
-    if callbacks:
-        complete_callbacks(client, callbacks)
+    if callbacks:  # adapters.hubspot.callbacks.complete_callbacks, wired by bootstrap
+        container.extras["hubspot_callbacks"](client, callbacks)
     return results
