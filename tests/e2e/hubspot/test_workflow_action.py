@@ -10,10 +10,12 @@ import requests
 
 from adapters.hubspot.fake_server import make_event
 from adapters.hubspot.signatures import sign_v1
+from connector.core.errors import TransientCrmError
+from connector.jobs import inbox
 from connector.store.models import DecisionRow, InboxEventRow, ObjectRow
 
-from .conftest import make_router
-from .harness import CLIENT_SECRET, wait_for
+from .conftest import connect_portal, make_router
+from .harness import CLIENT_SECRET, Running, wait_for
 
 
 def _url(service) -> str:
@@ -153,3 +155,33 @@ def test_official_sdk_completes_callbacks_against_the_fake(fake):
     with pytest.raises(ApiException) as refused:
         sdk.complete("cb-404", CallbackCompletionRequest(output_fields={}))
     assert refused.value.status == 404
+
+
+def test_callback_that_fails_is_retried_from_the_inbox_without_routing_again(
+        fake, database_url, monkeypatch):
+    monkeypatch.setattr(inbox, "RETRY_SCHEDULE", inbox.RETRY_SCHEDULE)  # process-wide
+    service = Running(fake, database_url, retry_schedule=(0.2, 0.2, 0.2))
+    try:
+        portal = connect_portal(service, fake)
+        router_id = _router(service, portal)
+        cid = fake.create_object("contacts", {"email": "retry@example.org"})
+        complete = service.container.extras["hubspot_callbacks"]
+        calls = []
+
+        def unreachable_once(client, outputs):  # HubSpot down past the client's retries
+            calls.append(dict(outputs))
+            if len(calls) == 1:
+                raise TransientCrmError("HubSpot unreachable", status=503)
+            complete(client, outputs)
+
+        service.container.extras["hubspot_callbacks"] = unreachable_once
+        execution, response = fake.workflows.execute(_url(service), cid,
+                                                     {"router_id": router_id})
+        assert response.json()["outputFields"]["hs_execution_state"] == "BLOCK"
+        wait_for(lambda: execution.state == "COMPLETED", what="callback completed")
+        assert execution.completions == 1
+        assert execution.output_fields["owner_id"] == fake.owner_of("contacts", cid)
+        assert service.decisions() == 1 and len(fake.owner_writes) == 1
+        assert len(calls) == 2 and calls[0] == calls[1]
+    finally:
+        service.stop()
