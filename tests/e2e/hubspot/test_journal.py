@@ -209,6 +209,26 @@ def test_journal_refuses_other_tokens_and_unknown_offsets(fast_fake):
     r = requests.get(base + f"/offset/{missing}/next", headers=auth, timeout=10)
     assert r.status_code == 404 and r.json()["category"] == "OBJECT_NOT_FOUND"
 
+    [first] = fake.journal.entries
+    other = fake.journal.publish([make_event("contact.creation", 2, portal_id=777)])[0]
+    latest = requests.get(base + "/latest", headers=auth, timeout=10).json()
+    assert latest["currentOffset"] == other and latest["url"].startswith(fake.url)
+    r = requests.get(base + f"/offset/{first.offset}/next", headers=auth, timeout=10)
+    assert r.json()["currentOffset"] == other
+    assert requests.get(base + f"/offset/{other}/next", headers=auth,
+                        timeout=10).status_code == 204  # nothing newer yet
+    r = requests.post(base + "/batch/read", json={"inputs": [first.offset, other]},
+                      headers=auth, timeout=10)
+    assert r.status_code == 200 and len(r.json()["results"]) == 2
+    local = fake.url + "/webhooks-journal/journal-local/2026-03/batch/latest/10"
+    r = requests.get(local, params={"installPortalId": 777}, headers=auth, timeout=10)
+    assert [e["currentOffset"] for e in r.json()["results"]] == [other]
+    r = requests.get(base + "/batch/earliest/0", headers=auth, timeout=10)
+    assert r.status_code == 400 and "count" in r.json()["message"]
+    r = requests.get(fake.url + "/webhooks-journal/journal/2025-09/earliest", headers=auth,
+                     timeout=10)
+    assert r.status_code == 404 and r.json()["category"] == "OBJECT_NOT_FOUND"
+
 
 def test_sdk_client_credentials_grant_against_the_fake(fast_fake):
     """The official SDK gets a client-credentials token from the fake (it cannot send a
