@@ -36,6 +36,7 @@ from connector.mapping import MappingError
 from connector.service.dispatch_many import dispatch_many
 from connector.service.hubspot_owner_sync import (
     FailedSync,
+    by_portal,
     hubspot_owner_id,
     schedule_retries,
     write_owners,
@@ -203,10 +204,7 @@ def _owner_id(container: Any, portal: str, row: _Decision | None) -> str | None:
 def handle_actions(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[str, str | None]:
     """Inbox handler for kind ``hubspot_workflow``; {event id: error or None}."""
     results: dict[str, str | None] = {}
-    by_portal: dict[str, list[inbox.InboxEvent]] = defaultdict(list)
-    for event in events:
-        by_portal[str(event.payload.get("portal_id"))].append(event)
-    for portal, group in by_portal.items():
+    for portal, group in by_portal(events).items():
         try:
             results.update(_run(container, portal, group))
         except (CrmError, MappingError) as exc:
