@@ -51,6 +51,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     container.extras.setdefault("handlers", {}).setdefault(dispatch_async.KIND,
                                                            dispatch_async.handle_dispatches)
     wire_hubspot(container)
+    wire_hubspot_journal(container, start=start_executor)
     wire_salesforce(container, start_sweeper=start_executor)
 
     _observe_batches(container)
@@ -234,7 +235,7 @@ def wire_hubspot(container: Container) -> None:
     from adapters.hubspot.project import OAUTH_CALLBACK_PATH
     from adapters.hubspot.transport import RetryPolicy
     from connector.core.errors import AuthenticationFailed
-    from connector.service import hubspot_owner_sync, hubspot_processing
+    from connector.service import hubspot_owner_sync, hubspot_processing, hubspot_workflow
     from connector.service.hubspot_portals import HubSpotServices, PortalRegistry, StoredTokens
     from connector.store.crypto import TokenCipher
 
@@ -296,11 +297,44 @@ def wire_hubspot(container: Container) -> None:
     services = container.extras["hubspot"]
     handlers = container.extras.setdefault("handlers", {})
     handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
+    handlers.setdefault(hubspot_workflow.KIND, hubspot_workflow.handle_actions)
+    from adapters.hubspot.callbacks import complete_callbacks
+
+    container.extras.setdefault("hubspot_callbacks", complete_callbacks)
     handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
     container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(
             container.db, services.portals, fallback=container.owner_sync)
+
+
+def wire_hubspot_journal(container: Container, *, start: bool = False) -> None:
+    """``CONNECTOR_HUBSPOT_INGEST=journal|both``: the journal poller, run every
+    ``HUBSPOT_JOURNAL_POLL_SECONDS`` on a thread of this process, unless Celery runs the
+    work (then the beat schedule of ``connector.jobs.celery_app`` polls)."""
+    config = container.config
+    if config.hubspot_ingest == "webhooks" or "hubspot_journal" in container.extras:
+        return
+    from adapters.hubspot.inbound import WebhookReceiver
+    from adapters.hubspot.journal import JournalClient
+    from connector.config import ConfigError
+    from connector.service.hubspot_journal import JournalPoller, poll_safely
+
+    if not (config.hubspot_client_id and config.hubspot_client_secret):
+        raise ConfigError(f"CONNECTOR_HUBSPOT_INGEST={config.hubspot_ingest} needs "
+                          "HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET (the journal is read "
+                          "with a client credentials token)")
+    client = JournalClient(config.hubspot_client_id, config.hubspot_client_secret,
+                           base_url=config.hubspot_api_base)
+    parse = WebhookReceiver(config.hubspot_client_secret, app_id=config.hubspot_app_id).parse
+    poller = container.extras["hubspot_journal"] = JournalPoller(container, client, parse)
+    if start and config.executor != "celery":
+        from connector.jobs.periodic import Periodic
+
+        periodic = Periodic("hubspot-journal", config.hubspot_journal_poll_seconds,
+                            lambda: poll_safely(poller))
+        periodic.start()
+        container.extras.setdefault("closers", []).append(periodic.stop)
 
 
 def hubspot_install_scopes(container: Container) -> tuple[str, ...]:

@@ -76,15 +76,17 @@ def migrate() -> None:
 @click.option("--metrics-port", default=None, type=int,
               help="Serve this worker's Prometheus metrics on this port")
 @click.option("--metrics-host", default="0.0.0.0", show_default=True)
+@click.option("--beat", is_flag=True,
+              help="Also run the schedule (the HubSpot journal poller); one per deployment")
 def worker(concurrency: int, pool: str, hostname: str | None, metrics_port: int | None,
-           metrics_host: str) -> None:
+           metrics_host: str, beat: bool) -> None:
     """Run a Celery worker (CONNECTOR_EXECUTOR=celery, CELERY_BROKER_URL) and the sweep."""
     from connector.jobs.worker import run_worker
 
     config = _config()
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     run_worker(config, concurrency=concurrency, pool=pool, loglevel=level, hostname=hostname,
-               metrics_port=metrics_port, metrics_host=metrics_host)
+               metrics_port=metrics_port, metrics_host=metrics_host, beat=beat)
 
 
 @main.group()

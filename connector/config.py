@@ -42,6 +42,17 @@ def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     return tuple(int(step) if step.is_integer() else step for step in steps)
 
 
+INGEST_MODES = ("webhooks", "journal", "both")
+
+
+def _ingest(raw: str | None) -> str:
+    value = (raw or "webhooks").strip().lower()
+    if value not in INGEST_MODES:
+        raise ConfigError(f"CONNECTOR_HUBSPOT_INGEST must be one of {', '.join(INGEST_MODES)}, "
+                          f"not {value[:40]!r}")
+    return value
+
+
 def _signature_versions(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """Accepted HubSpot webhook signature versions, e.g. ``v3`` (default) or ``v3,v1``."""
     raw = env.get(name)
@@ -135,6 +146,9 @@ class Config:
     metrics_token: str | None = field(default=None, repr=False)
     #: how many proxies in front of the app set ``X-Forwarded-*`` (0: trust none)
     trusted_proxies: int = 0
+    #: how HubSpot events come in: webhooks | journal | both (see README, "No public URL")
+    hubspot_ingest: str = "webhooks"
+    hubspot_journal_poll_seconds: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -181,6 +195,9 @@ class Config:
             hubspot_developer_api_key=get("HUBSPOT_DEVELOPER_API_KEY") or None,
             hubspot_burst_limit=_int(env, "HUBSPOT_BURST_LIMIT", cls.hubspot_burst_limit),
             hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),
+            hubspot_ingest=_ingest(env.get("CONNECTOR_HUBSPOT_INGEST")),
+            hubspot_journal_poll_seconds=_int(env, "HUBSPOT_JOURNAL_POLL_SECONDS",
+                                              cls.hubspot_journal_poll_seconds),
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
             salesforce_outbound_secrets=_secrets(env, "SALESFORCE_OUTBOUND_SECRETS"),

@@ -45,6 +45,12 @@ DISPATCH_LATENCY = Histogram(
     ["source"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
 CRM_CALLS = Counter("connector_crm_calls", "HTTP calls to a CRM by portal/org and status class",
                     ["crm", "portal", "status"])
+JOURNAL_READS = Counter("connector_hubspot_journal_reads",
+                        "Calls to HubSpot's webhooks journal (exempt from the rate limit)")
+JOURNAL_EVENTS = Counter("connector_hubspot_journal_events",
+                         "Events read from HubSpot's webhooks journal")
+JOURNAL_GAPS = Counter("connector_hubspot_journal_gaps",
+                       "Times the stored journal offset had expired: events were lost")
 CRM_RATE_LIMITED = Counter("connector_crm_rate_limited", "429 answers from a CRM",
                            ["crm", "portal"])
 

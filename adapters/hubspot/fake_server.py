@@ -125,6 +125,10 @@ class FakeHubSpot(ServedFake):
         self._lock = threading.RLock()
         self._random = random.Random(seed)
         self._server = ThreadedServer(self.handle)
+        from adapters.hubspot.fake_journal import FakeJournal
+        from adapters.hubspot.fake_workflows import FakeWorkflows
+
+        self.journal, self.workflows = FakeJournal(self), FakeWorkflows(self)
 
 
     # seeding and inspection ----------------------------------------------------------------
@@ -266,8 +270,10 @@ class FakeHubSpot(ServedFake):
     # request handling ----------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: Mapping[str, str], body: bytes) -> Reply:
-        return dispatch(self, method, path, query, {k.lower(): v for k, v in headers.items()},
-                        body)
+        lower = {k.lower(): v for k, v in headers.items()}
+        reply = self.journal.route(method, path, query, lower, body) or \
+            self.workflows.route(method, path, lower, body)
+        return reply or dispatch(self, method, path, query, lower, body)
 
     def _rate_headers(self, remaining: int) -> dict[str, str]:
         """HubSpot's rate-limit headers: the rolling window's, and the per-second ones

@@ -21,6 +21,9 @@ from adapters.hubspot.events import (
 )
 from adapters.hubspot.signatures import DEFAULT_VERSIONS, public_uri, verify_request
 
+#: signature versions of workflow action requests (X-HubSpot-Signature v2, v3 when sent)
+WORKFLOW_ACTION_VERSIONS = ("v2", "v3")
+
 __all__ = ["InboundEvent", "InvalidWebhookBody", "WebhookReceiver"]
 
 
@@ -60,6 +63,13 @@ class WebhookReceiver:
         """Raise ``SignatureInvalid`` unless the request is signed with our secret."""
         return verify_request(client_secret=self._secret, method=method, uri=uri, body=body,
                               headers=headers, versions=self.versions)
+
+    def verify_action(self, method: str, uri: str, body: bytes,
+                      headers: Mapping[str, str]) -> str:
+        """Verify a custom workflow action request: HubSpot signs those v2 (and v3 when
+        it sends it), so v2 is accepted here, and only here."""
+        return verify_request(client_secret=self._secret, method=method, uri=uri, body=body,
+                              headers=headers, versions=WORKFLOW_ACTION_VERSIONS)
 
     def parse(self, body: bytes) -> list[InboundEvent]:
         """Raise ``InvalidWebhookBody`` (a ValueError naming the problem) or return events."""

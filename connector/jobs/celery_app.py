@@ -29,6 +29,7 @@ from connector.config import Config
 log = logging.getLogger(__name__)
 
 TASK_NAME = "connector.process_events"
+JOURNAL_TASK = "connector.poll_hubspot_journal"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 _process_lock = threading.Lock()
@@ -63,7 +64,25 @@ def make_celery(config: Config) -> Celery:
     def process_events(self, ids: list[str], token: str | None = None) -> int:
         return process(worker_container(self.app.conf.connector_config), ids, token)
 
+    @app.task(name=JOURNAL_TASK, shared=False, ignore_result=True)
+    def poll_hubspot_journal() -> int:
+        return poll_journal(worker_container(app.conf.connector_config))
+
+    if config.hubspot_ingest != "webhooks":  # run by ``celery beat`` (one per deployment)
+        app.conf.beat_schedule = {"hubspot-journal": {
+            "task": JOURNAL_TASK, "schedule": float(config.hubspot_journal_poll_seconds)}}
     return app
+
+
+def poll_journal(container: Any) -> int:
+    """One journal round in a worker; how many new events it stored."""
+    from connector.service.hubspot_journal import poll_safely
+
+    poller = container.extras.get("hubspot_journal")
+    if poller is None:
+        return 0
+    result = poll_safely(poller)
+    return 0 if result is None else result.stored
 
 
 def use_container(container: Any) -> None:

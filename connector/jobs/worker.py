@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def worker_argv(*, queue: str, concurrency: int, pool: str, loglevel: str,
-                hostname: str | None) -> list[str]:
+                hostname: str | None, beat: bool = False) -> list[str]:
     argv = ["worker", f"--concurrency={concurrency}", f"--pool={pool}", f"--loglevel={loglevel}",
             "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if hostname:
         argv.append(f"--hostname={hostname}")
+    if beat:  # the embedded beat: the schedule of ``make_celery`` (the journal poller)
+        argv.append("--beat")
     return argv
 
 
@@ -44,7 +46,8 @@ def start_sweep(app: Any, config: Config) -> DispatchLoop:
 
 def run_worker(config: Config, *, concurrency: int = 4, pool: str = "threads",
                loglevel: str = "INFO", hostname: str | None = None,
-               metrics_port: int | None = None, metrics_host: str = "0.0.0.0") -> None:
+               metrics_port: int | None = None, metrics_host: str = "0.0.0.0",
+               beat: bool = False) -> None:
     """Block running a worker until it is stopped (SIGTERM finishes the current batches)."""
     app = make_celery(config)
     if metrics_port:
@@ -60,7 +63,8 @@ def run_worker(config: Config, *, concurrency: int = 4, pool: str = "threads",
 
     try:
         app.worker_main(worker_argv(queue=config.celery_queue, concurrency=concurrency,
-                                    pool=pool, loglevel=loglevel, hostname=hostname))
+                                    pool=pool, loglevel=loglevel, hostname=hostname,
+                                    beat=beat))
     finally:
         for loop in sweeps:
             loop.stop()

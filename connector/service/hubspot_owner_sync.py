@@ -140,16 +140,21 @@ class HubSpotOwnerSync:
         return obj.source_account or self.portals.portal_for_account(account_id)
 
 
+def by_portal(events: Sequence[inbox.InboxEvent]) -> dict[str, list[inbox.InboxEvent]]:
+    """Inbox events grouped by the HubSpot portal in their payload (``portal_id``)."""
+    groups: dict[str, list[inbox.InboxEvent]] = defaultdict(list)
+    for event in events:
+        groups[str(event.payload.get("portal_id"))].append(event)
+    return groups
+
+
 def handle_owner_sync(container: Any, events: Sequence[inbox.InboxEvent]
                       ) -> dict[str, str | None]:
     """Inbox handler for ``hubspot_owner_sync``: retry failed write-backs, in batches."""
     db: Database = container.db
     portals = container.extras["hubspot"].portals
     results: dict[str, str | None] = {}
-    by_portal: dict[str, list[inbox.InboxEvent]] = defaultdict(list)
-    for event in events:
-        by_portal[str(event.payload.get("portal_id"))].append(event)
-    for portal, group in by_portal.items():
+    for portal, group in by_portal(events).items():
         try:
             client = portals.client_for(portal)
         except CrmError as exc:

@@ -74,6 +74,19 @@ class _Record:
         return "change" in start_on and bool(self.changed and self.changed & watched)
 
 
+def store_inbound(container: Any, parsed: Sequence[Any]) -> int:
+    """Put parsed HubSpot events (``adapters.hubspot.inbound.InboundEvent``) into the inbox
+    in one transaction, keyed (portalId, subscriptionType, objectId, eventId, occurredAt):
+    the one way in for webhook deliveries and journal entries alike, so an event that
+    arrives both ways is stored (and routed) once. Returns how many were new."""
+    stored = inbox.store_events(container.db, [
+        inbox.NewEvent("hubspot", e.portal_id, e.event_key, KIND_EVENTS, e.payload)
+        for e in parsed])
+    if container.executor is not None:
+        container.executor.notify()
+    return stored
+
+
 def handle_events(container: Any, events: Sequence[inbox.InboxEvent]) -> dict[str, str | None]:
     """Inbox handler for kind ``hubspot``; {event id: error or None}."""
     results: dict[str, str | None] = {}
@@ -174,32 +187,14 @@ def _process(container: Any, portal: str, object_type: str | None,
     owner_reps, rep_data = _owner_reps(client, reps)
 
     with db.session() as session:
-        existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
-        unsynced = hs_repo.unsynced_owners(session, [r.id for r in existing.values()])
         earlier = hs_repo.decisions_of_events(session, [e.id for e in events])
         routers = [(r, trigger_from_dict((r.settings or {}).get("trigger")))
                    for r in hs_repo.published_routers(session, account_id, object_type)]
-        mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
-        owner_now: dict[str, str | None] = {}
-        for record_id, props in found.items():
-            try:
-                fields = mapping.apply(props)
-            except MappingError as exc:
-                for event_id in events_of[record_id]:
-                    results[event_id] = inbox.Permanent(f"record {record_id}: {exc}")
-                continue
-            hs_owner = props.get(OWNER_PROPERTY) or None
-            owner_rep = owner_reps.get(hs_owner) if hs_owner else None
-            if hs_owner and owner_rep is None:
-                owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
-            if hs_owner is None and record_id in existing:
-                # our assignment whose write-back is still being retried stands
-                owner_rep = unsynced.get(existing[record_id].id)
-            row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
-                                        object_type, record_id, fields, owner_rep, now,
-                                        portal_id=portal)
-            mirrored[record_id] = (row.id, row.fields)
-            owner_now[record_id] = row.owner_rep_id
+        mirrored, owner_now, refused = mirror_records(
+            session, mapping, account_id, object_type, portal, found, owner_reps, now)
+    for record_id, problem in refused.items():
+        for event_id in events_of[record_id]:
+            results[event_id] = inbox.Permanent(f"record {record_id}: {problem}")
     decided = _decided_before(earlier, mirrored)
 
     writes: list[tuple[str, OwnerWrite]] = []
@@ -237,6 +232,39 @@ def _process(container: Any, portal: str, object_type: str | None,
                     for d, err in outcome.items() if err is not None)
     schedule_retries(db, portal, failures)
     return results
+
+
+def mirror_records(session: Any, mapping: Any, account_id: str, object_type: str, portal: str,
+                   found: dict[str, dict[str, Any]], owner_reps: dict[str, str],
+                   now: datetime) -> tuple[dict[str, tuple[str, dict[str, Any]]],
+                                           dict[str, str | None], dict[str, str]]:
+    """Map and upsert the records read from HubSpot, with their current HubSpot owner as
+    the mirrored owner (so the routers' overwrite rules apply). Returns {record id: (row
+    id, fields)}, {record id: owner rep}, and {record id: mapping error} for the refused."""
+    existing = hs_repo.objects_by_source_ids(session, account_id, object_type, found)
+    unsynced = hs_repo.unsynced_owners(session, [r.id for r in existing.values()])
+    mirrored: dict[str, tuple[str, dict[str, Any]]] = {}
+    owner_now: dict[str, str | None] = {}
+    refused: dict[str, str] = {}
+    for record_id, props in found.items():
+        try:
+            fields = mapping.apply(props)
+        except MappingError as exc:
+            refused[record_id] = str(exc)
+            continue
+        hs_owner = props.get(OWNER_PROPERTY) or None
+        owner_rep = owner_reps.get(hs_owner) if hs_owner else None
+        if hs_owner and owner_rep is None:
+            owner_rep = FOREIGN_OWNER_PREFIX + hs_owner
+        if hs_owner is None and record_id in existing:
+            # our assignment whose write-back is still being retried stands
+            owner_rep = unsynced.get(existing[record_id].id)
+        row = hs_repo.upsert_object(session, existing.get(record_id), account_id,
+                                    object_type, record_id, fields, owner_rep, now,
+                                    portal_id=portal)
+        mirrored[record_id] = (row.id, row.fields)
+        owner_now[record_id] = row.owner_rep_id
+    return mirrored, owner_now, refused
 
 
 @dataclass

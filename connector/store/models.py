@@ -367,3 +367,19 @@ class RevokedTokenRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+class HubSpotJournalOffsetRow(Base):
+    """How far the webhooks journal of one app (its client id) has been read: the offset
+    of the last entry whose events are all in the inbox. It only advances after they are
+    stored, so a restart resumes here and reads nothing twice that matters (the inbox
+    drops duplicates). ``gap_*`` remembers the last time entries were lost to the
+    journal's 3-day retention, for the console."""
+
+    __tablename__ = "hubspot_journal_offsets"
+    app_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    offset: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    gap_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    gap_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -18,7 +18,6 @@ from flask import Blueprint, Flask, Response, jsonify, redirect, request, sessio
 from markupsafe import escape
 
 from connector.core.errors import CrmError, SignatureInvalid
-from connector.jobs import inbox
 
 from .common import container
 from .errors import ApiError
@@ -42,28 +41,59 @@ def _services():
     return services
 
 
+def _signed_body(verify) -> bytes:
+    """The raw body (413 above MAX_CONTENT_LENGTH) once ``verify`` accepted its signature
+    over the URI HubSpot called; 401 otherwise."""
+    body = request.get_data(cache=False)
+    uri = _services().receiver.uri(request.host_url, request.path, request.query_string)
+    try:
+        verify(request.method, uri, body, dict(request.headers.items()))
+    except SignatureInvalid as exc:
+        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    return body
+
+
 @bp.post("/webhooks/hubspot")
 def receive_webhook():
     services = _services()
     receiver = services.receiver
     if receiver is None:
         raise ApiError(503, "HubSpot webhooks are disabled: HUBSPOT_CLIENT_SECRET is not set")
-    body = request.get_data(cache=False)  # 413 above MAX_CONTENT_LENGTH
-    uri = receiver.uri(request.host_url, request.path, request.query_string)
-    try:
-        receiver.verify(request.method, uri, body, dict(request.headers.items()))
-    except SignatureInvalid as exc:
-        raise ApiError(401, f"Invalid HubSpot signature: {exc}") from None
+    body = _signed_body(receiver.verify)
     try:
         parsed = receiver.parse(body)
     except ValueError as exc:
         raise ApiError(400, f"Invalid webhook body: {exc}") from None
-    c = container()
-    inbox.store_events(c.db, [inbox.NewEvent("hubspot", e.portal_id, e.event_key, KIND,
-                                             e.payload) for e in parsed])
-    if c.executor is not None:
-        c.executor.notify()
+    from connector.service.hubspot_processing import store_inbound
+
+    store_inbound(container(), parsed)
     return "", 204
+
+
+@bp.post("/webhooks/hubspot/workflow-action")
+def workflow_action():
+    """HubSpot's custom workflow action "Route with connector" (one call per enrolled
+    record): outputs at once, or ``hs_execution_state: BLOCK`` and a callback later."""
+    from connector.service.hubspot_workflow import (
+        InvalidAction,
+        PortalNotConnected,
+        accept,
+        parse_action,
+    )
+
+    receiver = _services().receiver
+    if receiver is None:
+        raise ApiError(503, "HubSpot workflow actions are disabled: HUBSPOT_CLIENT_SECRET is "
+                            "not set")
+    body = _signed_body(receiver.verify_action)
+    try:
+        action = parse_action(body)
+    except InvalidAction as exc:
+        raise ApiError(400, f"Invalid workflow action request: {exc}") from None
+    try:
+        return jsonify(accept(container(), action))
+    except PortalNotConnected as exc:
+        raise ApiError(400, f"Invalid 'origin.portalId': {exc}") from None
 
 
 def _state_secret() -> str:

@@ -241,6 +241,47 @@ def _operations_paths() -> dict[str, Any]:
                           "401": _resp("Missing, stale or wrong signature", "Error"),
                           "413": _resp("Request body too large", "Error"),
                           "503": _resp("Webhooks not configured", "Error")}}},
+        "/webhooks/hubspot/workflow-action": {"post": {
+            "summary": "HubSpot custom workflow action \"Route with connector\" (signed "
+                       "X-HubSpot-Signature v2, or v3 when sent)",
+            "description": "HubSpot calls it for each enrolled record. The router named by "
+                           "input field router_id decides. A record already mirrored here "
+                           "is answered at once with outputFields owner_id, owner_email, "
+                           "outcome_message; otherwise the answer is hs_execution_state "
+                           "BLOCK and the execution is completed later through HubSpot's "
+                           "callbacks API with the same output fields. Every execution is "
+                           "stored first (keyed by callbackId), so none is lost.",
+            "security": [],
+            "requestBody": {"required": True, **_json({
+                "type": "object", "required": ["callbackId", "origin", "object",
+                                               "inputFields"],
+                "properties": {
+                    "callbackId": {"type": "string"},
+                    "origin": {"type": "object", "required": ["portalId"], "properties": {
+                        "portalId": {"type": "integer"},
+                        "actionDefinitionId": {"type": "integer"},
+                        "actionDefinitionVersion": {"type": "integer"}}},
+                    "context": {"type": "object"},
+                    "object": {"type": "object", "required": ["objectId", "objectType"],
+                               "properties": {"objectId": {"type": "integer"},
+                                              "objectType": {"type": "string", "enum": [
+                                                  "CONTACT", "COMPANY", "DEAL", "TICKET"]}}},
+                    "inputFields": {"type": "object", "required": ["router_id"],
+                                    "properties": {"router_id": {"type": "string"}}}}})},
+            "responses": {
+                "200": {"description": "Outputs, or BLOCK (completed by callback later)",
+                        **_json({"type": "object", "properties": {"outputFields": {
+                            "type": "object", "properties": {
+                                "owner_id": {"type": "string"},
+                                "owner_email": {"type": "string"},
+                                "outcome_message": {"type": "string"},
+                                "hs_execution_state": {"type": "string", "enum": ["BLOCK"]},
+                                "hs_expiration_duration": {"type": "string"}}}}})},
+                "400": _resp("Not a workflow action request (names the field), or the "
+                             "portal is connected to no account", "Error"),
+                "401": _resp("Missing, stale or wrong signature", "Error"),
+                "413": _resp("Request body too large", "Error"),
+                "503": _resp("HUBSPOT_CLIENT_SECRET is not configured", "Error")}}},
     }
 
 

@@ -32,8 +32,20 @@ def events_list():
         rows = admin_repo.events(session, g.account_id, statuses=statuses)
         connected = [(SOURCES.get(source, source), key) for source, key in
                      sources_repo.keys_for_account(session, g.account_id)]
+        journal = _journal_gaps(connected)
         return render_template("admin/events.html", counts=counts, rows=rows,
-                               statuses=STATUSES, status=status, connected=connected)
+                               statuses=STATUSES, status=status, connected=connected,
+                               journal_gaps=journal)
+
+
+def _journal_gaps(connected: list[tuple[str, str]]) -> list[dict]:
+    """The HubSpot webhooks journal's lost stretches (events older than its 3 days that
+    were never read), shown to accounts with a HubSpot portal."""
+    if not any(key for label, key in connected if label == SOURCES.get("hubspot")):
+        return []
+    from connector.service.hubspot_journal import gap_status
+
+    return [s for s in gap_status(container().db) if s["gap_at"] is not None]
 
 
 @bp.post("/events/<event_id>/replay")

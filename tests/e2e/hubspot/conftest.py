@@ -5,12 +5,13 @@ import requests
 
 from adapters.hubspot.fake_server import FakeHubSpot
 
-from .harness import Running
+from .harness import CLIENT_SECRET, Running
 
 
 @pytest.fixture
 def fake():
-    with FakeHubSpot(rate_limit=190) as hs:
+    # the app's client secret is the one the connector checks signatures with
+    with FakeHubSpot(rate_limit=190, client_secret=CLIENT_SECRET) as hs:
         yield hs
 
 
