@@ -21,10 +21,24 @@ def _config() -> Config:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
 @click.option("--log-format", default=None, type=click.Choice(["text", "json"]),
               help="Default: CONNECTOR_LOG_FORMAT, else text")
-def main(log_level: str, log_format: str | None) -> None:
-    """Lead-routing connector for HubSpot and Salesforce."""
+@click.pass_context
+def main(ctx: click.Context, log_level: str, log_format: str | None) -> None:
+    """Lead-routing connector for HubSpot and Salesforce.
+
+    Settings come from the environment and from instance/connector.env, which the first
+    `connector serve` in a directory writes with new secrets; the environment wins."""
+    from connector.instance import create_instance_file, instance_file
     from connector.logs import configure, secret_values
 
+    if ctx.invoked_subcommand == "serve":
+        path = instance_file()
+        try:
+            if create_instance_file(path):
+                click.echo(f"{path} written with new secrets (CONNECTOR_JWT_SECRET, "
+                           f"CONNECTOR_SECRET_KEY); commands run here read it")
+        except OSError as exc:
+            click.echo(f"could not write {path} ({exc.strerror}): settings come from the "
+                       f"environment only", err=True)
     try:
         secrets = secret_values(Config.from_env())
     except ConfigError:
@@ -48,6 +62,7 @@ def serve(host: str, port: int, threads: int) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     container = app.config["CONTAINER"]
+    _echo_migrated(container)
     click.echo(f"connector serving on http://{host}:{port} "
                f"(database {container.db.engine.url.render_as_string(hide_password=True)}, "
                f"executor {container.config.executor})")
@@ -63,8 +78,16 @@ def migrate() -> None:
     from connector.store.db import Database
 
     db = Database(_config().database_url)
-    db.migrate()
-    click.echo("database is up to date")
+    try:
+        click.echo(f"database ready (migrated to {db.migrate()})")
+    finally:
+        db.dispose()
+
+
+def _echo_migrated(container) -> None:
+    """One line instead of Alembic's one per revision, when the start migrated."""
+    if migrated_to := container.extras.get("migrated_to"):
+        click.echo(f"database ready (migrated to {migrated_to})")
 
 
 @main.command()
