@@ -130,6 +130,30 @@ def accounts_create(name: str) -> None:
         click.echo(row.id)
 
 
+@accounts.command("list")
+def accounts_list() -> None:
+    """Every account: id, state, name, and the portals and orgs connected to it."""
+    from sqlalchemy import select
+
+    from connector.bootstrap import bootstrap
+    from connector.store import sources_repo
+    from connector.store.models import AccountRow
+
+    container = bootstrap(_config())
+    try:
+        with container.db.read_session() as session:
+            rows = list(session.scalars(select(AccountRow).order_by(AccountRow.created_at)))
+            for row in rows:
+                sources = ", ".join(f"{source} {key}" for source, key in
+                                    sources_repo.keys_for_account(session, row.id))
+                click.echo(f"{row.id}  {'active' if row.active else 'inactive':8}  "
+                           f"{row.name}" + (f"  ({sources})" if sources else ""))
+            if not rows:
+                click.echo("no accounts yet: connector accounts create --name NAME")
+    finally:
+        container.close()
+
+
 @main.command()
 @click.option("--account", "account_id", help="Account id the token acts for")
 @click.option("--admin", is_flag=True, help="May create and manage accounts")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
+from pydantic import ValidationError
 
 from connector.mapping import ObjectMapping, usage
 from connector.service.objects import SYSTEM_FIELDS, field_specs
@@ -16,7 +17,8 @@ from connector.store import repositories as repo
 
 from ..common import container
 from ..errors import ApiError
-from ..manage import _settings_for_store
+from ..manage import _settings_for_store, insert_router
+from ..schemas import RouterIn, first_error
 from . import bp
 from .explain import explain
 from .forms import (
@@ -41,12 +43,48 @@ def _rep_labels(reps) -> dict[str, str]:
     return {r.id: (f"{r.name} <{r.email}>" if r.name else r.email) for r in reps}
 
 
+OBJECT_TYPES = RouterIn.model_fields["object_type"].annotation.__args__
+
+
+def _list_page(*, errors=(), status: int = 200, form=None):
+    with container().db.read_session() as session:
+        rows = admin_repo.routers(session, g.account_id)
+        return render_template("admin/routers.html", routers=rows, object_types=OBJECT_TYPES,
+                               form=form or {}, errors=list(errors)), status
+
+
 @bp.get("/routers")
 @login_required
 def routers_list():
-    with container().db.read_session() as session:
-        rows = admin_repo.routers(session, g.account_id)
-        return render_template("admin/routers.html", routers=rows)
+    return _list_page()
+
+
+@bp.post("/routers")
+@login_required
+def router_create():
+    """A new, unpublished router with no settings yet: its page is where users, trigger
+    and distribution are set before publishing."""
+    try:
+        data = RouterIn.model_validate({"name": request.form.get("name", "").strip(),
+                                        "object_type": request.form.get("object_type", "")})
+    except ValidationError as exc:
+        return _list_page(errors=[first_error(exc)], status=400, form=request.form)
+    with container().db.session() as session:
+        router_id = insert_router(session, g.account_id, data).id
+    flash(f"Router {data.name} created. Choose its users and save, then publish it.")
+    return redirect(url_for("admin.router_edit", router_id=router_id))
+
+
+@bp.post("/routers/<router_id>/delete")
+@login_required
+def router_delete(router_id: str):
+    """Its decisions stay, labelled "(deleted router)"."""
+    with container().db.session() as session:
+        router = _router_or_404(session, router_id, lock=True)
+        name = router.name
+        session.delete(router)
+    flash(f"Router {name} deleted. Its past decisions stay in Decisions.")
+    return redirect(url_for("admin.routers_list"))
 
 
 def _known_fields(object_type: str) -> tuple[list[ObjectMapping], dict[str, None]]:

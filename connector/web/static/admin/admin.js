@@ -51,7 +51,15 @@
     });
   }
 
+  // Forms that destroy something ask first (data-confirm holds the question).
+  function confirmSubmit(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-confirm]").forEach(confirmSubmit);
     document.querySelectorAll(".editor").forEach(gutter);
     document.querySelectorAll("textarea[data-validate-url]").forEach(liveValidate);
   });
