@@ -48,7 +48,8 @@ def main(ctx: click.Context, log_level: str, log_format: str | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, envvar="CONNECTOR_PORT",
+              help="Also CONNECTOR_PORT")
 @click.option("--threads", default=8, show_default=True, type=int,
               help="HTTP worker threads")
 def serve(host: str, port: int, threads: int) -> None:
@@ -274,9 +275,10 @@ def _add_subcommands() -> None:
     from connector.cli_hubspot import hubspot
     from connector.cli_sources import sources
     from connector.demo import demo
+    from connector.fake_hubspot_cli import fake_hubspot
     from connector.mapping.commands import mappings
 
-    for command in (mappings, hubspot, demo, sources):
+    for command in (mappings, hubspot, demo, sources, fake_hubspot):
         main.add_command(command)
 
 
