@@ -85,7 +85,8 @@ class Shell:
         marker = f"__block_{self._blocks}_done__"
         with self._changed:
             start = len(self.output)
-        self.process.stdin.write(block + f"\necho {marker} $?\n")
+        # on a line of its own even after output without a final newline (curl's)
+        self.process.stdin.write(block + f"\n__rc=$?; printf '\\n%s %s\\n' {marker} $__rc\n")
         self.process.stdin.flush()
         return start, marker
 
