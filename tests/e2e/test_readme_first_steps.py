@@ -160,7 +160,7 @@ def test_quickstart_and_first_steps_as_written(clone):
         one, two = shells["shell-1"].text, shells["shell-2"].text
         assert "instance/connector.env written with new secrets" in one
         assert one.count("database ready (migrated to 0007_account_sources)") == 1
-        assert "Running upgrade" not in one and "alembic" not in one
+        assert "Running upgrade" not in one and "alembic.runtime" not in one
         assert '"message":"The object was successfully assigned"' in two
         assert '"user":"jane@example.com"' in two
         assert "-> 204" in two
