@@ -43,6 +43,9 @@ def main(ctx: click.Context, log_level: str, log_format: str | None) -> None:
         secrets = secret_values(Config.from_env())
     except ConfigError:
         secrets = []
+    if ctx.invoked_subcommand in ("demo", "demo-salesforce") and \
+            ctx.get_parameter_source("log_level") == click.core.ParameterSource.DEFAULT:
+        log_level = "WARNING"  # the demos print what happens; INFO lines would bury it
     configure(log_format, log_level, secrets)
 
 
@@ -266,8 +269,8 @@ def demo_salesforce(conversations: int, records: int) -> None:
     re-offer, Outbound Message leads with OwnerId write-back)."""
     from connector.salesforce_demo import demo
 
-    result = demo(conversations, records, echo=click.echo)
-    click.echo(json.dumps(result))
+    demo(conversations, records, echo=click.echo,
+         progress=lambda length, label: click.progressbar(length=length, label=label))
 
 
 def _add_subcommands() -> None:
