@@ -115,13 +115,18 @@ def insert_user(session, account_id: str, data: UserIn) -> RepRow:
     values.setdefault("crm_ids", {})
     row = RepRow(account_id=account_id, **values)
     session.add(row)
+    flush_unique(session, "A user with this email already exists")
+    return row
+
+
+def flush_unique(session, conflict: str) -> None:
+    """Flush; a unique constraint broken by it is a 409 saying ``conflict``."""
     try:
         session.flush()
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
-        raise ApiError(409, "A user with this email already exists") from None
-    return row
+        raise ApiError(409, conflict) from None
 
 
 @bp.post("/users")
@@ -159,12 +164,7 @@ def patch_user(user_id: str):
                 raise ApiError(400, f"Invalid field '{key}': may not be null")
             setattr(row, key, value if value is not None else
                     ([] if key == "out_of_office" else {} if key == "crm_ids" else None))
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ApiError(409, "A user with this email already exists") from None
+        flush_unique(session, "A user with this email already exists")
         return jsonify(user_json(row))
 
 
@@ -340,12 +340,7 @@ def create_field():
     with container().db.session() as session:
         row = FieldDefinitionRow(account_id=g.account_id, **data.model_dump())
         session.add(row)
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ApiError(409, f"Field '{data.internal_name}' already exists") from None
+        flush_unique(session, f"Field '{data.internal_name}' already exists")
         return jsonify({"id": row.id, **data.model_dump()}), 201
 
 

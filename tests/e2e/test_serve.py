@@ -20,6 +20,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _healthz(process: subprocess.Popen, port: int) -> requests.Response:
+    """The first answer of a starting server (polled: it is another process)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        except requests.ConnectionError:
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "serve did not come up in 60 s"
+            time.sleep(0.2)
+
+
 def test_serve_migrates_an_empty_database_and_answers(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     port = _free_port()
@@ -28,15 +40,7 @@ def test_serve_migrates_an_empty_database_and_answers(tmp_path):
                                 str(port)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                reply = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stdout.read()
-                assert time.monotonic() < deadline, "serve did not come up in 60 s"
-                time.sleep(0.2)
+        reply = _healthz(process, port)
         assert reply.status_code == 200
         assert not Database(url).is_empty()
         unauthorised = requests.post(f"http://127.0.0.1:{port}/dispatch/router", json={},
@@ -61,15 +65,7 @@ def test_first_serve_keeps_its_secrets_for_the_next_commands(tmp_path):
                                 str(port)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stdout.read()
-                assert time.monotonic() < deadline, "serve did not come up in 60 s"
-                time.sleep(0.2)
+        _healthz(process, port)
         settings = tmp_path / "instance" / "connector.env"
         assert settings.stat().st_mode & 0o777 == 0o600
         account = subprocess.run([sys.executable, "-m", "connector.cli", "accounts", "create",
