@@ -32,7 +32,8 @@ BLOCK = re.compile(r"^```sh (shell-[12])\n(.*?)^```", re.S | re.M)
 PRIVATE_PREFIXES = ("CONNECTOR_", "HUBSPOT_", "SALESFORCE_", "BYOC_", "DATABASE_URL",
                     "REDIS_URL", "CELERY_", "VIRTUAL_ENV", "PYTHONPATH", "PYTEST_")
 
-pytestmark = pytest.mark.readme
+#: installing the project into a fresh virtualenv can take minutes on a cold pip cache
+pytestmark = [pytest.mark.readme, pytest.mark.timeout(900)]
 
 
 def _free_port() -> int:
