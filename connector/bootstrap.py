@@ -40,11 +40,12 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     """Build the container. ``migrate`` applies migrations to an empty database."""
     config = config or Config.from_env()
     db = overrides.pop("db", None) or Database(config.database_url)
-    if migrate and db.is_empty():
-        log.info("empty database: applying migrations")
-        db.migrate()
+    migrated_to = db.migrate() if migrate and db.is_empty() else None
     container = Container(config=config, db=db, owner_sync=overrides.pop("owner_sync", None),
                           mappings=overrides.pop("mappings", None) or MappingRegistry(db=db))
+    if migrated_to:
+        #: the commands print "database ready (migrated to ...)" from this
+        container.extras["migrated_to"] = migrated_to
     container.extras.update(overrides)
     from connector.service import dispatch_async
 

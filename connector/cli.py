@@ -21,20 +21,38 @@ def _config() -> Config:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
 @click.option("--log-format", default=None, type=click.Choice(["text", "json"]),
               help="Default: CONNECTOR_LOG_FORMAT, else text")
-def main(log_level: str, log_format: str | None) -> None:
-    """Lead-routing connector for HubSpot and Salesforce."""
+@click.pass_context
+def main(ctx: click.Context, log_level: str, log_format: str | None) -> None:
+    """Lead-routing connector for HubSpot and Salesforce.
+
+    Settings come from the environment and from instance/connector.env, which the first
+    `connector serve` in a directory writes with new secrets; the environment wins."""
+    from connector.instance import create_instance_file, instance_file
     from connector.logs import configure, secret_values
 
+    if ctx.invoked_subcommand == "serve":
+        path = instance_file()
+        try:
+            if create_instance_file(path):
+                click.echo(f"{path} written with new secrets (CONNECTOR_JWT_SECRET, "
+                           f"CONNECTOR_SECRET_KEY); commands run here read it")
+        except OSError as exc:
+            click.echo(f"could not write {path} ({exc.strerror}): settings come from the "
+                       f"environment only", err=True)
     try:
         secrets = secret_values(Config.from_env())
     except ConfigError:
         secrets = []
+    if ctx.invoked_subcommand in ("demo", "demo-salesforce") and \
+            ctx.get_parameter_source("log_level") == click.core.ParameterSource.DEFAULT:
+        log_level = "WARNING"  # the demos print what happens; INFO lines would bury it
     configure(log_format, log_level, secrets)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, envvar="CONNECTOR_PORT",
+              help="Also CONNECTOR_PORT")
 @click.option("--threads", default=8, show_default=True, type=int,
               help="HTTP worker threads")
 def serve(host: str, port: int, threads: int) -> None:
@@ -48,6 +66,7 @@ def serve(host: str, port: int, threads: int) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     container = app.config["CONTAINER"]
+    _echo_migrated(container)
     click.echo(f"connector serving on http://{host}:{port} "
                f"(database {container.db.engine.url.render_as_string(hide_password=True)}, "
                f"executor {container.config.executor})")
@@ -63,8 +82,16 @@ def migrate() -> None:
     from connector.store.db import Database
 
     db = Database(_config().database_url)
-    db.migrate()
-    click.echo("database is up to date")
+    try:
+        click.echo(f"database ready (migrated to {db.migrate()})")
+    finally:
+        db.dispose()
+
+
+def _echo_migrated(container) -> None:
+    """One line instead of Alembic's one per revision, when the start migrated."""
+    if migrated_to := container.extras.get("migrated_to"):
+        click.echo(f"database ready (migrated to {migrated_to})")
 
 
 @main.command()
@@ -119,6 +146,28 @@ def _jwt_secret() -> str:
         return check_jwt_secret(_config().jwt_secret)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+@accounts.command("list")
+def accounts_list() -> None:
+    """Every account: id, state, name, and the portals and orgs connected to it."""
+    from sqlalchemy import select
+
+    from connector.bootstrap import bootstrap
+    from connector.store import sources_repo
+    from connector.store.models import AccountRow
+
+    container = bootstrap(_config())
+    try:
+        with container.db.read_session() as session:
+            rows = list(session.scalars(select(AccountRow).order_by(AccountRow.created_at)))
+            for row in rows:
+                sources = ", ".join(f"{source} {key}" for source, key in
+                                    sources_repo.keys_for_account(session, row.id))
+                click.echo(f"{row.id}  {'active' if row.active else 'inactive':8}  "
+                           f"{row.name}" + (f"  ({sources})" if sources else ""))
+            if not rows:
+                click.echo("no accounts yet: connector accounts create --name NAME")
+    finally:
+        container.close()
 
 
 @main.command()
@@ -261,8 +310,8 @@ def demo_salesforce(conversations: int, records: int) -> None:
     re-offer, Outbound Message leads with OwnerId write-back)."""
     from connector.salesforce_demo import demo
 
-    result = demo(conversations, records, echo=click.echo)
-    click.echo(json.dumps(result))
+    demo(conversations, records, echo=click.echo,
+         progress=lambda length, label: click.progressbar(length=length, label=label))
 
 
 def _add_subcommands() -> None:
@@ -270,9 +319,10 @@ def _add_subcommands() -> None:
     from connector.cli_hubspot import hubspot
     from connector.cli_sources import sources
     from connector.demo import demo
+    from connector.fake_hubspot_cli import fake_hubspot
     from connector.mapping.commands import mappings
 
-    for command in (mappings, hubspot, demo, sources):
+    for command in (mappings, hubspot, demo, sources, fake_hubspot):
         main.add_command(command)
 
 

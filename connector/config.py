@@ -6,7 +6,6 @@ with its variable's name; nothing falls back to a default secret.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -152,7 +151,12 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        env = os.environ if env is None else env
+        """From ``env``, or else the process environment over the instance file
+        (``instance/connector.env``, see :mod:`connector.instance`)."""
+        if env is None:
+            from connector.instance import environ_with_instance
+
+            env = environ_with_instance()
         get = env.get
         return cls(
             database_url=get("DATABASE_URL") or cls.database_url,

@@ -32,6 +32,8 @@ def run_demo(contacts: int, reps: int, timeout: float, echo=click.echo) -> dict:
     """Run the demo; returns the figures it printed (tests read them)."""
     FakeHubSpot, WebhookSender, make_event = hubspot_fakes()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # the demo runs without Salesforce: that it is not configured is no news here
+    logging.getLogger("connector.web.salesforce").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="connector-demo-") as tmp, \
             FakeHubSpot(rate_limit=190) as fake:
         client_secret = secrets.token_urlsafe(24)
@@ -42,6 +44,8 @@ def run_demo(contacts: int, reps: int, timeout: float, echo=click.echo) -> dict:
                         hubspot_client_secret=client_secret, hubspot_access_token=fake.token,
                         hubspot_api_base=fake.url, hubspot_app_id=str(fake.app_id))
         container = bootstrap(config, start_executor=True)
+        if migrated_to := container.extras.get("migrated_to"):
+            echo(f"database ready (migrated to {migrated_to})")
         server = make_server("127.0.0.1", 0, create_app(container=container), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -160,49 +160,122 @@ def new_fake(keys: KeyPair | None = None, **kw: Any) -> tuple[FakeSalesforce, Ke
     return FakeSalesforce(certificate_pem=keys.certificate_pem, **kw).start(), keys
 
 
-def demo(conversations: int = 3, records: int = 5, echo: Callable[[str], None] = print
-         ) -> dict[str, Any]:
+def demo(conversations: int = 3, records: int = 5, echo: Callable[[str], None] = print,
+         progress: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
     """The whole Salesforce flow once: BYOC conversations routed to reps through v1/route
     and v1/agentWork, one declined and re-offered, then Outbound Message leads whose
-    OwnerId is written back. Returns what happened, for the caller to print."""
+    OwnerId is written back. ``progress(length, label)`` gives a context manager whose
+    ``update(n)`` is called as conversations are offered and owners written (the command
+    passes ``click.progressbar``); the summary is printed through ``echo``. Returns what
+    happened."""
     import logging
     import tempfile
     from pathlib import Path
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # the demo runs without HubSpot: that it is not configured is no news here
+    logging.getLogger("connector.web.hubspot").setLevel(logging.ERROR)
     fake, keys = new_fake()
     with tempfile.TemporaryDirectory() as tmp:
         env = start_env(Path(tmp), fake, keys)
         try:
+            if migrated_to := env.container.extras.get("migrated_to"):
+                echo(f"database ready (migrated to {migrated_to})")
             reps = [env.add_rep(f"{name}@example.com", crm_id=True)
                     for name in ("ana", "bob", "cleo")]
             env.add_router("conversation", reps, {"kind": "rep"})
             env.add_router("lead", reps, None)
-            echo(f"fake Salesforce on {fake.url}, connector on {env.url}")
-            ids = [f"demo-conv-{i}" for i in range(conversations)]
-            env.byoc.send([env.byoc.conversation_started(c) for c in ids])
-            for c in ids:
-                conv = env.wait_state(c, "offered")
-                echo(f"{c}: PSR {conv['psr_id']}, work item {conv['work_item_id']} offered "
-                     f"to Salesforce user {conv['salesforce_user_id']}")
-            first = env.conversation(ids[0]) or {}
-            env.byoc.send([env.byoc.work_result(ids[0], "Declined",
-                                                work_id=first.get("agent_work_id") or "")])
-            wait_for(lambda: len(fake.agent_works) > conversations, what="re-offer")
-            conv = env.wait_state(ids[0], "offered")
-            echo(f"{ids[0]}: declined, offered again to {conv['salesforce_user_id']}")
-            leads = [fake.add_record("Lead", {"Email": f"lead{i}@example.com"})
-                     for i in range(records)]
-            status, acked = env.outbound.send(
-                "Lead", [{"Id": lead, "Email": f"lead{i}@example.com"}
-                         for i, lead in enumerate(leads)])
-            echo(f"Outbound Message with {records} leads: HTTP {status}, Ack {acked}")
-            wait_for(lambda: all(fake.owner_of(lead) for lead in leads), what="owners")
-            for lead in leads:
-                echo(f"Lead {lead}: OwnerId {fake.owner_of(lead)}")
-            return {"route_calls": len(fake.requests_to("POST", "/api/v1/route")),
-                    "agent_works": len(fake.agent_works),
-                    "owner_batches": list(fake.owner_batches)}
+            echo(f"fake Salesforce on {fake.url}, connector on {env.url}; {len(reps)} reps, "
+                 f"{conversations} conversations, {records} leads")
+            bar = (progress or _no_progress)(conversations + 1 + records, "routed")
+            with bar:
+                ids = [f"demo-conv-{i}" for i in range(conversations)]
+                env.byoc.send([env.byoc.conversation_started(c) for c in ids])
+                offered = {}
+                for c in ids:
+                    offered[c] = env.wait_state(c, "offered")["salesforce_user_id"]
+                    bar.update(1)
+                first = env.conversation(ids[0]) or {}
+                env.byoc.send([env.byoc.work_result(ids[0], "Declined",
+                                                    work_id=first.get("agent_work_id") or "")])
+                wait_for(lambda: len(fake.agent_works) > conversations, what="re-offer")
+                reoffered = env.wait_state(ids[0], "offered")
+                bar.update(1)
+                leads = [fake.add_record("Lead", {"Email": f"lead{i}@example.com"})
+                         for i in range(records)]
+                status, acked = env.outbound.send(
+                    "Lead", [{"Id": lead, "Email": f"lead{i}@example.com"}
+                             for i, lead in enumerate(leads)])
+                written = [0]
+
+                def owners_written() -> bool:
+                    now = sum(1 for lead in leads if fake.owner_of(lead))
+                    bar.update(now - written[0])
+                    written[0] = now
+                    return now == len(leads)
+
+                wait_for(owners_written, what="owners")
+            result = {"route_calls": len(fake.requests_to("POST", "/api/v1/route")),
+                      "agent_works": len(fake.agent_works),
+                      "owner_batches": list(fake.owner_batches)}
+            _summary(echo, fake, offered, ids[0], reoffered, status, acked,
+                     [fake.owner_of(lead) for lead in leads], result)
+            return result
         finally:
             env.stop()
             fake.stop()
+
+
+class _no_progress:
+    """``progress`` when the caller shows none."""
+
+    def __init__(self, length: int, label: str) -> None:
+        pass
+
+    def __enter__(self) -> _no_progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _summary(echo: Callable[[str], None], fake: FakeSalesforce, offered: dict[str, str],
+             declined: str, reoffered: dict[str, Any], status: int, acked: bool,
+             owners: list[str | None], result: dict[str, Any]) -> None:
+    """Who got what, by rep: conversations, the transfer after the decline, lead owners,
+    and the Salesforce API calls it all took."""
+    from collections import Counter
+
+    names = {user_id: email for email, user_id in fake.users.items()}
+    width = max(len(n) for n in names.values()) if names else 10
+    echo("")
+    echo(f"{'conversation':<14}  {'offered to':<{width}}")
+    for conversation, user in offered.items():
+        echo(f"{conversation:<14}  {names.get(user, user):<{width}}")
+    again = reoffered.get("salesforce_user_id")
+    echo("")
+    echo(f"declined and routed again: {declined}, declined by "
+         f"{names.get(offered[declined], '?')}, now {reoffered.get('state')} to "
+         f"{names.get(again, again)}")
+    echo("")
+    per_rep = Counter(names.get(owner or "", owner or "nobody") for owner in owners)
+    echo(f"Outbound Message of {len(owners)} leads: HTTP {status}, Ack {acked}")
+    echo(f"{'rep':<{width}}  {'leads (OwnerId written)':>23}")
+    for email in sorted(names.values()):
+        echo(f"{email:<{width}}  {per_rep.get(email, 0):>23}")
+    calls = Counter(f"{r.method} {_collapse(r.path)}" for r in fake.requests)
+    echo("")
+    echo(f"{sum(calls.values())} Salesforce API calls: "
+         + ", ".join(f"{n} x {call}" for call, n in sorted(calls.items()))
+         + f"; OwnerId written in {len(result['owner_batches'])} batch(es)")
+
+
+def _collapse(path: str) -> str:
+    """``/services/data/v62.0/sobjects/Lead/00Q...`` as ``.../sobjects/Lead/{id}``: calls
+    are counted by kind, not by record."""
+    import re
+
+    return re.sub(r"/[0-9A-Za-z]{15,18}(?=/|$)", "/{id}", path)

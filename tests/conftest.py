@@ -20,6 +20,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def _instance_dir(tmp_path, monkeypatch) -> None:
+    """Commands and configs of a test read their own (empty) instance directory, never an
+    ``instance/connector.env`` left in the checkout by a local ``connector serve``."""
+    monkeypatch.setenv("CONNECTOR_INSTANCE_DIR", str(tmp_path / "instance"))
+
+
 @pytest.fixture
 def database_url(request, tmp_path) -> str:
     """SQLite by default; ``TEST_DATABASE=postgres`` runs the same tests on PostgreSQL."""

@@ -56,6 +56,8 @@ class Decision:
     #: the router or the record changes; None before the trigger was evaluated
     trigger: Mapping[str, Any] | None = None
     fields: Mapping[str, Any] | None = None
+    #: the email of the owner the record already had, when that kept it (cannot_overwrite)
+    owner: str | None = None
 
     @property
     def assigned(self) -> bool:
@@ -75,6 +77,7 @@ class Decision:
             "note": self.note,
             **({"trigger": self.trigger, "fields": self.fields}
                if self.trigger is not None else {}),
+            **({"owner": self.owner} if self.owner else {}),
         }
 
 
@@ -171,11 +174,13 @@ def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
         owner = reps.get(obj.owner_rep_id)
         if settings.overwrite == OverwriteMode.NEVER:
             return Decision(Outcome.CANNOT_OVERWRITE, matched_groups=groups,
-                            note="the record already has an owner and overwrite is off")
+                            note="the record already has an owner and overwrite is off",
+                            owner=owner.email if owner else None)
         if settings.overwrite == OverwriteMode.IF_OWNER_UNAVAILABLE and owner is not None \
                 and unavailability(owner, now) is None:
             return Decision(Outcome.CANNOT_OVERWRITE, matched_groups=groups,
-                            note=f"the current owner {owner.email} is available")
+                            note=f"the current owner {owner.email} is available",
+                            owner=owner.email)
 
     skipped: list[Skip] = []
     available = _available_members(router, reps, now, skipped)

@@ -149,6 +149,10 @@ def dispatch(
             return DispatchResult(decision, decision_id="")
         row = _persist(session, router_row, obj_row, account_id, decision, now)
         row.inbox_event_id = inbox_event_id
+        if router_row is None or obj_row is None:
+            # what was asked for, so the decision can say "no such router 'x'"
+            row.reason = {**(row.reason or {}),
+                          "requested": {"router_id": router_id, "object_id": object_id}}
         result = DispatchResult(decision, row.id, field_name=row.field_name,
                                 assigned_at=now if decision.assigned else None,
                                 sync_source=obj_row.source if obj_row is not None else None)

@@ -8,6 +8,7 @@ gives through ``SELECT ... FOR UPDATE`` on the router row.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: Revision ids before the history was renamed to read in order. The old bare numbers
+#: ran 0001 -> 0003 -> 0005 -> 0004 -> 0002 -> 0007 -> 0008; a database stamped with one
+#: of them is re-stamped with the new id of the same revision before anything runs.
+RENAMED_REVISIONS = {
+    "0001": "0001_initial_schema",
+    "0003": "0002_mappings",
+    "0005": "0003_admin",
+    "0004": "0004_salesforce",
+    "0002": "0005_hubspot",
+    "0007": "0006_integrity",
+    "0008": "0007_account_sources",
+}
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -97,18 +111,44 @@ class Database:
             session.rollback()
             session.close()
 
-    def migrate(self) -> None:
+    def migrate(self) -> str:
         """Bring the schema to the newest Alembic revision of every branch ("heads"), so
-        migrations added side by side on feature branches all apply."""
-        from alembic import command
+        migrations added side by side on feature branches all apply; returns the revision
+        the database is at now. The commands print one "database ready" line instead of
+        Alembic's one per revision."""
+        with _quiet_alembic():
+            from alembic import command
 
-        command.upgrade(alembic_config(self.url, self.engine), "heads")
+            command.upgrade(alembic_config(self.url, self.engine), "heads")
+        return self.revision()
+
+    def revision(self) -> str:
+        """The Alembic revision(s) the database is stamped with, comma-separated."""
+        with _quiet_alembic():
+            from alembic.runtime.migration import MigrationContext
+
+            with self.engine.connect() as connection:
+                heads = MigrationContext.configure(connection).get_current_heads()
+        return ", ".join(sorted(heads)) or "nothing"
 
     def is_empty(self) -> bool:
         return "alembic_version" not in inspect(self.engine).get_table_names()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic's INFO lines held back unless DEBUG logging is on."""
+    alembic_log = logging.getLogger("alembic")
+    previous = alembic_log.level
+    if not alembic_log.isEnabledFor(logging.DEBUG):
+        alembic_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(previous)
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

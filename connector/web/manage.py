@@ -107,23 +107,34 @@ def _get_user(session, user_id: str) -> RepRow:
     return row
 
 
+def insert_user(session, account_id: str, data: UserIn) -> RepRow:
+    """A new rep of ``account_id`` (the API's ``POST /users`` and the console's form);
+    409 when the email is taken."""
+    values = _user_values(data)
+    values.setdefault("out_of_office", [])
+    values.setdefault("crm_ids", {})
+    row = RepRow(account_id=account_id, **values)
+    session.add(row)
+    flush_unique(session, "A user with this email already exists")
+    return row
+
+
+def flush_unique(session, conflict: str) -> None:
+    """Flush; a unique constraint broken by it is a 409 saying ``conflict``."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise ApiError(409, conflict) from None
+
+
 @bp.post("/users")
 @require_account
 def create_user():
     data = parse(UserIn, json_body())
     with container().db.session() as session:
-        values = _user_values(data)
-        values.setdefault("out_of_office", [])
-        values.setdefault("crm_ids", {})
-        row = RepRow(account_id=g.account_id, **values)
-        session.add(row)
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ApiError(409, "A user with this email already exists") from None
-        return jsonify(user_json(row)), 201
+        return jsonify(user_json(insert_user(session, g.account_id, data))), 201
 
 
 @bp.get("/users")
@@ -153,34 +164,32 @@ def patch_user(user_id: str):
                 raise ApiError(400, f"Invalid field '{key}': may not be null")
             setattr(row, key, value if value is not None else
                     ([] if key == "out_of_office" else {} if key == "crm_ids" else None))
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ApiError(409, "A user with this email already exists") from None
+        flush_unique(session, "A user with this email already exists")
         return jsonify(user_json(row))
+
+
+def remove_user(session, account_id: str, row: RepRow) -> None:
+    """Deleting a rep takes them out of every router; others keep their rotation."""
+    routers = session.scalars(select(RouterRow).where(
+        RouterRow.account_id == account_id).with_for_update())
+    for router in routers:
+        settings = dict(router.settings or {})
+        if not settings:
+            continue
+        settings["users"] = [u for u in settings.get("users", [])
+                             if u["user_id"] != row.id]
+        backup = dict(settings.get("backup_user") or {})
+        if backup.get("user_id") == row.id:
+            settings["backup_user"] = {"enabled": False, "user_id": None}
+        router.settings = settings
+    session.delete(row)
 
 
 @bp.delete("/users/<user_id>")
 @require_account
 def delete_user(user_id: str):
-    """Deleting a rep takes them out of every router; others keep their rotation."""
     with container().db.session() as session:
-        row = _get_user(session, user_id)
-        routers = session.scalars(select(RouterRow).where(
-            RouterRow.account_id == g.account_id).with_for_update())
-        for router in routers:
-            settings = dict(router.settings or {})
-            if not settings:
-                continue
-            settings["users"] = [u for u in settings.get("users", [])
-                                 if u["user_id"] != user_id]
-            backup = dict(settings.get("backup_user") or {})
-            if backup.get("user_id") == user_id:
-                settings["backup_user"] = {"enabled": False, "user_id": None}
-            router.settings = settings
-        session.delete(row)
+        remove_user(session, g.account_id, _get_user(session, user_id))
     return "", 204
 
 
@@ -231,18 +240,22 @@ def _get_router(session, router_id: str) -> RouterRow:
     return row
 
 
+def insert_router(session, account_id: str, data: RouterIn) -> RouterRow:
+    """A new router of ``account_id`` (``POST /routers`` and the console's form)."""
+    settings = _settings_for_store(session, data.settings, None) if data.settings else None
+    row = RouterRow(account_id=account_id, name=data.name, object_type=data.object_type,
+                    published=data.published, settings=settings, current_weights={})
+    session.add(row)
+    session.flush()
+    return row
+
+
 @bp.post("/routers")
 @require_account
 def create_router():
     data = parse(RouterIn, json_body())
     with container().db.session() as session:
-        settings = _settings_for_store(session, data.settings, None) if data.settings else None
-        row = RouterRow(account_id=g.account_id, name=data.name,
-                        object_type=data.object_type, published=data.published,
-                        settings=settings, current_weights={})
-        session.add(row)
-        session.flush()
-        return jsonify(router_json(row)), 201
+        return jsonify(router_json(insert_router(session, g.account_id, data))), 201
 
 
 @bp.get("/routers")
@@ -327,12 +340,7 @@ def create_field():
     with container().db.session() as session:
         row = FieldDefinitionRow(account_id=g.account_id, **data.model_dump())
         session.add(row)
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ApiError(409, f"Field '{data.internal_name}' already exists") from None
+        flush_unique(session, f"Field '{data.internal_name}' already exists")
         return jsonify({"id": row.id, **data.model_dump()}), 201
 
 

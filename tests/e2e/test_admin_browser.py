@@ -260,3 +260,70 @@ def test_replay_a_dead_letter(page, live):
     expect(page.get_by_role("link", name="dead")).to_contain_text("0")
     expect(page.get_by_role("link", name="pending")).to_contain_text("1")
     assert page.get_by_role("row", name="field 'email': required").count() == 0
+
+
+def test_create_a_user_and_a_router_publish_and_simulate_it(page, live):
+    """An admin with nothing but the console: a new rep, a new router that takes every
+    record at first, a condition added on the page, publish, simulate, and a token."""
+    from playwright.sync_api import expect
+
+    _, seeded = live
+    sign_in(page, seeded.email)
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("Email").fill("kim@acme.example")
+    page.get_by_label("Name", exact=True).fill("Kim Lee")
+    page.get_by_label("Time zone").fill("Europe/Stockholm")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text("User Kim Lee added.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Kim Lee")).to_be_visible()
+    page.get_by_role("link", name="All users").click()
+    expect(page.get_by_role("row", name="Kim Lee")).to_contain_text("Europe/Stockholm")
+    shot(page, "15-user-created")
+
+    page.get_by_role("link", name="Routers").click()
+    page.get_by_label("Name", exact=True).fill("Nordic contacts")
+    page.get_by_label("Routes").select_option("contact")
+    page.get_by_role("button", name="Create router").click()
+    expect(page.get_by_role("heading", name="Nordic contacts")).to_be_visible()
+    expect(page.get_by_text("No conditions: this router takes every contact record.")) \
+        .to_be_visible()
+    page.get_by_label("include kim@acme.example").check()
+    page.get_by_label("field of condition 1").fill("country")
+    page.get_by_label("operator of condition 1").select_option(label="is one of")
+    page.get_by_label("value of condition 1").fill("SE, NO")
+    page.get_by_role("button", name="Add a condition").click()
+    page.get_by_label("group of condition 2").select_option("2")
+    page.get_by_label("field of condition 2").fill("email")
+    page.get_by_label("operator of condition 2").select_option(label="ends with")
+    page.get_by_label("value of condition 2").fill("@nordic.example")
+    shot(page, "16-router-created")
+    page.get_by_role("button", name="Save router").click()
+    expect(page.get_by_text("Router saved")).to_be_visible()
+    expect(page.get_by_label("field of condition 2")).to_have_value("email")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Router published: it routes new records now.")).to_be_visible()
+
+    page.get_by_label("country", exact=True).fill("SE")
+    page.get_by_role("button", name="Simulate").click()
+    result = page.get_by_role("region", name="Simulation result")
+    expect(result).to_contain_text("Assigned to Kim Lee <kim@acme.example>.")
+    shot(page, "17-router-simulate-form")
+    page.get_by_label("country", exact=True).fill("DE")
+    page.get_by_label("email", exact=True).fill("ola@nordic.example")
+    page.get_by_role("button", name="Simulate").click()
+    expect(result).to_contain_text("Assigned to Kim Lee <kim@acme.example>.")
+    expect(result).to_contain_text("group 2")
+
+    page.get_by_role("link", name="Account").click()
+    expect(page.get_by_role("heading", name="Account")).to_be_visible()
+    expect(page.get_by_text(seeded.account_id)).to_be_visible()
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_label("New token")).to_have_value(re.compile(r"^ey"))
+    shot(page, "18-account")
+
+    page.get_by_role("link", name="Routers").click()
+    page.get_by_role("link", name="Nordic contacts").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete this router").click()
+    expect(page.get_by_text("Router Nordic contacts deleted.")).to_be_visible()
+    expect(page.get_by_role("link", name="Nordic contacts")).to_have_count(0)

@@ -22,7 +22,8 @@ def env(tmp_path, monkeypatch):
 def test_migrate_creates_the_schema(env):
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "up to date" in result.output
+    assert "database ready (migrated to 0007_account_sources)" in result.output
+    assert "Running upgrade" not in result.output
     assert not Database(env).is_empty()
 
 

@@ -1,5 +1,5 @@
-"""Revision 0008 moves the portal-to-account mapping of hubspot_portals into
-account_sources, keeping the tokens, and can be undone."""
+"""Revision 0007_account_sources (once 0008) moves the portal-to-account mapping of
+hubspot_portals into account_sources, keeping the tokens, and can be undone."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_portals_move_into_the_one_mapping(url):
     db = Database(url)
     config = alembic_config(url, db.engine)
     try:
-        command.upgrade(config, "0002")
+        command.upgrade(config, "0005_hubspot")
         now = datetime.now(UTC)
         with db.engine.begin() as conn:
             for account in ("a1", "a2"):
@@ -53,7 +53,7 @@ def test_portals_move_into_the_one_mapping(url):
         assert "account_id" not in {c["name"] for c in
                                     inspect(db.engine).get_columns("hubspot_portals")}
 
-        command.downgrade(config, "0002")
+        command.downgrade(config, "0005_hubspot")
         with db.engine.connect() as conn:
             portals = set(conn.execute(text(
                 "SELECT portal_id, account_id FROM hubspot_portals")))

@@ -61,6 +61,7 @@ def register(app: Flask) -> None:
     """Mount the console. Without ``CONNECTOR_SECRET_KEY`` its pages answer 503 and say
     which variable to set; the API keeps working."""
     from . import (  # noqa: F401 - views
+        account,
         auth,
         conversations,
         decisions,

@@ -10,7 +10,8 @@ from markupsafe import Markup, escape
 
 PALETTE = ("#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
            "#4b5563", "#db2777", "#65a30d")
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 760, 240, 36, 28, 12
+#: a wide viewBox: the chart spans the page at a readable height
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 1280, 240, 36, 28, 12
 
 
 def per_rep_per_day(assignments: list[tuple[str, datetime]], days: int,

@@ -13,20 +13,41 @@ from ..common import container
 from . import bp
 from .chart import per_rep_per_day, svg
 from .explain import explain
+from .routers import rep_label
 from .security import AdminError, login_required
 
 CHART_DAYS = 14
 
 
 def _names(reps) -> dict[str, str]:
-    return {r.email: (f"{r.name} <{r.email}>" if r.name else r.email) for r in reps}
+    return {r.email: rep_label(r) for r in reps}
 
 
-def _record_label(obj) -> str:
+def _record_label(obj, row=None) -> str:
+    """A record's name; for a decision without one, whether the record was removed since,
+    never existed ("no such record"), or was not looked up (no such router)."""
     if obj is None:
-        return "(record removed)"
+        if row is None or row.object_id is not None:
+            return "(record removed)"
+        asked = ((row.reason or {}).get("requested") or {}).get("object_id")
+        if row.outcome == "object_not_found":
+            return f"no such record '{asked}'" if asked else "no such record"
+        return f"'{asked}' (not looked up)" if asked else "—"
     label = obj.email or obj.external_id or obj.source_id or obj.id
     return f"{obj.object_type} {label}" + (f" ({obj.source})" if obj.source != "api" else "")
+
+
+def _router_label(router, row) -> str:
+    """A router's name, "(deleted router)", or "no such router" when the dispatch named
+    one that never existed in this account."""
+    if router is not None:
+        return router.name
+    if row.router_id is not None:
+        return "(deleted router)"
+    asked = ((row.reason or {}).get("requested") or {}).get("router_id")
+    if row.outcome == "router_not_found":
+        return f"no such router '{asked}'" if asked else "no such router"
+    return "—"
 
 
 @bp.get("/decisions")
@@ -54,8 +75,9 @@ def decisions_list():
         objects = admin_repo.objects_by_id(session, g.account_id, {r.object_id for r in rows})
         routers = {r.id: r for r in admin_repo.routers(session, g.account_id)}
         names = _names(reps)
-        items = [{"row": r, "record": _record_label(objects.get(r.object_id)),
+        items = [{"row": r, "record": _record_label(objects.get(r.object_id), r),
                   "router": routers.get(r.router_id),
+                  "router_label": _router_label(routers.get(r.router_id), r),
                   "why": explain(r.reason or {}, (routers[r.router_id].settings
                                                   if r.router_id in routers else None), names)}
                  for r in rows]
@@ -83,4 +105,5 @@ def decision_detail(decision_id: str):
             row.object_id)
         why = explain(row.reason or {}, router.settings if router else None, _names(reps))
         return render_template("admin/decision.html", row=row, router=router, obj=obj,
-                               record=_record_label(obj), why=why)
+                               record=_record_label(obj, row), why=why,
+                               router_label=_router_label(router, row))

@@ -120,8 +120,10 @@ def _explain(reason: dict[str, Any], settings: dict[str, Any] | None,
         steps.append(f"The trigger needs {match} of these groups to match:")
         steps += [f"group {n}: {group_text(g)}" for n, g in enumerate(groups, start=1)]
     elif outcome == "cannot_overwrite":
-        headline = "Not routed: the record already has an owner and the router may not " \
-                   "overwrite it."
+        owner = reason.get("owner")
+        named = f", {names.get(owner, owner)}," if owner else ""
+        headline = f"Not routed: the record already has an owner{named} and the router " \
+                   "may not overwrite it."
         if reason.get("note"):
             steps.append(f"Detail: {reason['note']}.")
     elif outcome == "no_users_available":

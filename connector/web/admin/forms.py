@@ -21,11 +21,12 @@ from .wording import nth
 
 LIST_OPERATORS = ("in", "not_in", "between")
 NO_VALUE_OPERATORS = ("is_known", "is_unknown")
-EXTRA_CONDITION_ROWS = 3
+#: empty rows under the conditions; "Add a condition" adds more in the browser
+EXTRA_CONDITION_ROWS = 1
 
 
 def condition_rows(settings: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per condition (group number from 1), plus empty rows to add more."""
+    """One row per condition (group number from 1), plus an empty row to add one."""
     rows = []
     groups = ((settings or {}).get("trigger") or {}).get("groups", [])
     for number, group in enumerate(groups, start=1):

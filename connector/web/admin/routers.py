@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
+from pydantic import ValidationError
 
 from connector.mapping import ObjectMapping, usage
 from connector.service.objects import SYSTEM_FIELDS, field_specs
@@ -16,7 +17,8 @@ from connector.store import repositories as repo
 
 from ..common import container
 from ..errors import ApiError
-from ..manage import _settings_for_store
+from ..manage import _settings_for_store, insert_router
+from ..schemas import RouterIn, first_error
 from . import bp
 from .explain import explain
 from .forms import (
@@ -38,15 +40,51 @@ def _router_or_404(session, router_id: str, *, lock: bool = False):
 
 
 def _rep_labels(reps) -> dict[str, str]:
-    return {r.id: (f"{r.name} <{r.email}>" if r.name else r.email) for r in reps}
+    return {r.id: rep_label(r) for r in reps}
+
+
+OBJECT_TYPES = RouterIn.model_fields["object_type"].annotation.__args__
+
+
+def _list_page(*, errors=(), status: int = 200, form=None):
+    with container().db.read_session() as session:
+        rows = admin_repo.routers(session, g.account_id)
+        return render_template("admin/routers.html", routers=rows, object_types=OBJECT_TYPES,
+                               form=form or {}, errors=list(errors)), status
 
 
 @bp.get("/routers")
 @login_required
 def routers_list():
-    with container().db.read_session() as session:
-        rows = admin_repo.routers(session, g.account_id)
-        return render_template("admin/routers.html", routers=rows)
+    return _list_page()
+
+
+@bp.post("/routers")
+@login_required
+def router_create():
+    """A new, unpublished router with no settings yet: its page is where users, trigger
+    and distribution are set before publishing."""
+    try:
+        data = RouterIn.model_validate({"name": request.form.get("name", "").strip(),
+                                        "object_type": request.form.get("object_type", "")})
+    except ValidationError as exc:
+        return _list_page(errors=[first_error(exc)], status=400, form=request.form)
+    with container().db.session() as session:
+        router_id = insert_router(session, g.account_id, data).id
+    flash(f"Router {data.name} created. Choose its users and save, then publish it.")
+    return redirect(url_for("admin.router_edit", router_id=router_id))
+
+
+@bp.post("/routers/<router_id>/delete")
+@login_required
+def router_delete(router_id: str):
+    """Its decisions stay, labelled "(deleted router)"."""
+    with container().db.session() as session:
+        router = _router_or_404(session, router_id, lock=True)
+        name = router.name
+        session.delete(router)
+    flash(f"Router {name} deleted. Its past decisions stay in Decisions.")
+    return redirect(url_for("admin.routers_list"))
 
 
 def _known_fields(object_type: str) -> tuple[list[ObjectMapping], dict[str, None]]:
@@ -73,7 +111,8 @@ def _field_warnings(object_type: str, settings: dict[str, Any] | None,
 
 
 def _edit_page(router, reps, *, settings: dict[str, Any] | None, errors=(), status=200,
-               simulation=None, sample: str = "", sample_owner: str = "", fields=None):
+               simulation=None, sample: str = "", sample_owner: str = "", fields=None,
+               sample_mode: str = "fields"):
     """``fields`` is ``_known_fields`` of the router's type, read beforehand when the page
     is rendered inside a write session (reading the mappings opens sessions of its own)."""
     settings = settings or {}
@@ -81,12 +120,62 @@ def _edit_page(router, reps, *, settings: dict[str, Any] | None, errors=(), stat
     mappings, known = fields or _known_fields(router.object_type)
     if not sample:
         sample = json.dumps(usage.sample_record(mappings, router.settings), indent=2)
+    rows = condition_rows(settings)
+    groups = max((row["group"] for row in rows), default=1)
     return render_template(
         "admin/router_edit.html", router=router, reps=reps, settings=settings,
-        members=members, rows=condition_rows(settings), group_match=group_matches(settings),
+        members=members, rows=rows, group_match=group_matches(settings),
+        group_numbers=range(1, groups + 2), has_conditions=any(r["field"] for r in rows),
         operators=OPERATOR_LABELS, errors=list(errors), simulation=simulation,
-        sample=sample, sample_owner=sample_owner, mappings=mappings, known=list(known),
+        sample=sample, sample_values=_sample_values(sample, known), sample_owner=sample_owner,
+        sample_mode=sample_mode,
+        mappings=mappings, known=list(known), rep_label=rep_label,
         warnings=_field_warnings(router.object_type, settings, mappings, known)), status
+
+
+def rep_label(rep) -> str:
+    """"Jane Doe <jane@example.com>", or the bare email of a rep without a name."""
+    return f"{rep.name} <{rep.email}>" if rep.name else rep.email
+
+
+def _sample_values(sample: str, known) -> dict[str, str]:
+    """The simulate form's field inputs: each known field's value in ``sample`` as text."""
+    try:
+        record = json.loads(sample)
+    except json.JSONDecodeError:
+        record = {}
+    record = record if isinstance(record, dict) else {}
+    values = {}
+    for name in [*known, *(k for k in record if k not in known)]:
+        value = record.get(name)
+        values[name] = "" if value is None else \
+            (json.dumps(value) if isinstance(value, (bool, list, dict)) else str(value))
+    return values
+
+
+def _record_from_fields(form, mappings: list[ObjectMapping]) -> dict[str, Any]:
+    """The record the simulate form's field inputs describe: empty is null, and a mapped
+    number or boolean field is read as one (as the mapping would have coerced it)."""
+    types = {spec.name: spec.type for m in mappings for spec in m.fields}
+    record: dict[str, Any] = {}
+    for key in form:
+        if not key.startswith("field:"):
+            continue
+        name, raw = key.removeprefix("field:"), form.get(key, "").strip()
+        record[name] = _typed(raw, types.get(name, "string")) if raw else None
+    return record
+
+
+def _typed(raw: str, kind: str) -> Any:
+    if kind in ("number", "integer"):
+        try:
+            number = float(raw)
+        except ValueError:
+            return raw  # the trigger compares it as text, as it would an unmapped value
+        return int(number) if number.is_integer() else number
+    if kind == "boolean" and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    return raw
 
 
 @bp.get("/routers/<router_id>")
@@ -175,23 +264,30 @@ def router_simulate(router_id: str):
     with container().db.session() as session:
         router = _router_or_404(session, router_id)
         reps = admin_repo.reps(session, g.account_id)
-    try:
-        fields = json.loads(sample)
-    except json.JSONDecodeError as exc:
-        fields, error = None, f"Invalid field 'sample': not valid JSON ({exc.msg} at line " \
-                              f"{exc.lineno}, column {exc.colno})"
-    else:
-        error = None if isinstance(fields, dict) else \
-            "Invalid field 'sample': expected a JSON object of field names and values"
+    error = None
+    mode = "fields" if request.form.get("mode") == "fields" else "json"
+    if mode == "fields":  # the form of mapped fields
+        fields = _record_from_fields(request.form, _known_fields(router.object_type)[0])
+        sample = json.dumps(fields, indent=2)
+    else:  # a pasted record
+        try:
+            fields = json.loads(sample)
+        except json.JSONDecodeError as exc:
+            fields, error = None, f"Invalid field 'sample': not valid JSON ({exc.msg} at " \
+                                  f"line {exc.lineno}, column {exc.colno})"
+        else:
+            if not isinstance(fields, dict):
+                error = "Invalid field 'sample': expected a JSON object of field names " \
+                        "and values"
     if error:
         return _edit_page(router, reps, settings=router.settings, errors=[error], status=400,
-                          sample=sample, sample_owner=owner)
+                          sample=sample, sample_owner=owner, sample_mode=mode)
     decision = simulate(container().db, g.account_id, router_id, fields,
                         owner_rep_id=owner or None,
                         as_published=request.form.get("as_published") == "1")
-    names = {r.email: (f"{r.name} <{r.email}>" if r.name else r.email) for r in reps}
+    names = {r.email: rep_label(r) for r in reps}
     reason = decision.explain()
     simulation = {"decision": decision, "reason": reason,
                   "explanation": explain(reason, router.settings, names)}
     return _edit_page(router, reps, settings=router.settings, simulation=simulation,
-                      sample=sample, sample_owner=owner)
+                      sample=sample, sample_owner=owner, sample_mode=mode)

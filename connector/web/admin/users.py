@@ -21,7 +21,9 @@ from connector.core.codec import WEEKDAYS
 from connector.store import admin_repo
 
 from ..common import container
-from ..schemas import UserPatch
+from ..errors import ApiError
+from ..manage import insert_user, remove_user
+from ..schemas import UserIn, UserPatch, first_error
 from . import bp, wording
 from .security import AdminError, login_required
 
@@ -152,13 +154,52 @@ def validate(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     return data.model_dump(exclude_unset=True, mode="json"), []
 
 
-@bp.get("/users")
-@login_required
-def users_list():
+def _list_page(*, errors=(), status: int = 200, form=None):
     with container().db.read_session() as session:
         reps = admin_repo.reps(session, g.account_id)
         rows = [{"rep": r, "form": form_values(r)} for r in reps]
-        return render_template("admin/users.html", rows=rows, weekdays=WEEKDAYS)
+        return render_template("admin/users.html", rows=rows, weekdays=WEEKDAYS,
+                               form=form or {}, zones=sorted(available_timezones()),
+                               errors=list(errors)), status
+
+
+@bp.get("/users")
+@login_required
+def users_list():
+    return _list_page()
+
+
+@bp.post("/users")
+@login_required
+def user_create():
+    """A new rep, available at any time in the chosen time zone; availability is set on
+    the rep's page."""
+    body = {"email": request.form.get("email", "").strip(),
+            "name": request.form.get("name", "").strip(),
+            "timezone": request.form.get("timezone", "").strip() or "UTC"}
+    try:
+        data = UserIn.model_validate(body)
+    except ValidationError as exc:
+        return _list_page(errors=[first_error(exc)], status=400, form=request.form)
+    try:
+        with container().db.session() as session:
+            user_id = insert_user(session, g.account_id, data).id
+    except ApiError as exc:
+        return _list_page(errors=[exc.message], status=exc.status, form=request.form)
+    flash(f"User {data.name or data.email} added. Add them to a router to route records "
+          f"to them.")
+    return redirect(url_for("admin.user_edit", user_id=user_id))
+
+
+@bp.post("/users/<user_id>/delete")
+@login_required
+def user_delete(user_id: str):
+    with container().db.session() as session:
+        rep = _rep_or_404(session, user_id)
+        label = rep.name or rep.email
+        remove_user(session, g.account_id, rep)
+    flash(f"User {label} deleted and taken out of every router.")
+    return redirect(url_for("admin.users_list"))
 
 
 def _edit_page(rep, values: dict[str, Any], *, errors=(), status: int = 200):

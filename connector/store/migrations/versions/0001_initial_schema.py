@@ -1,7 +1,7 @@
 """initial schema
 
-Revision ID: 0001
-Revises: 
+Revision ID: 0001_initial_schema (before: 0001)
+Revises:
 Create Date: 2026-11-22 22:39:46.576730
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 import connector.store.models
 
-revision = '0001'
+revision = '0001_initial_schema'
 down_revision = None
 branch_labels = None
 depends_on = None

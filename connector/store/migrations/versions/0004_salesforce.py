@@ -1,15 +1,15 @@
 """BYOC conversations routed for Salesforce
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0004_salesforce (before: 0004)
+Revises: 0003_admin
 """
 import sqlalchemy as sa
 from alembic import op
 
 import connector.store.models
 
-revision = '0004'
-down_revision = '0005'
+revision = '0004_salesforce'
+down_revision = '0003_admin'
 branch_labels = None
 depends_on = None
 

@@ -51,7 +51,36 @@
     });
   }
 
+  // Forms that destroy something ask first (data-confirm holds the question).
+  function confirmSubmit(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+
+  // "Add a condition": another row like the last one, empty, numbered after it.
+  function addConditions(button) {
+    var body = document.querySelector("table.conditions tbody");
+    if (!body) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var rows = body.querySelectorAll("tr.condition"), last = rows[rows.length - 1];
+      var row = last.cloneNode(true), n = rows.length;
+      row.querySelectorAll("[name]").forEach(function (el) {
+        el.name = el.name.replace(/^cond-\d+-/, "cond-" + n + "-");
+        var label = el.getAttribute("aria-label");
+        if (label) el.setAttribute("aria-label", label.replace(/\d+$/, String(n + 1)));
+        if (el.tagName === "INPUT") el.value = "";
+      });
+      body.appendChild(row);
+      row.querySelector("input").focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var add = document.getElementById("add-condition");
+    if (add) addConditions(add);
+    document.querySelectorAll("form[data-confirm]").forEach(confirmSubmit);
     document.querySelectorAll(".editor").forEach(gutter);
     document.querySelectorAll("textarea[data-validate-url]").forEach(liveValidate);
   });

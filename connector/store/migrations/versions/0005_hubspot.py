@@ -1,7 +1,7 @@
 """hubspot portals and owner writes
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0005_hubspot (before: 0002)
+Revises: 0004_salesforce
 Create Date: 2026-11-23 07:50:00
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import connector.store.models
 
-revision = '0002'
-down_revision = '0004'
+revision = '0005_hubspot'
+down_revision = '0004_salesforce'
 branch_labels = None
 depends_on = None
 

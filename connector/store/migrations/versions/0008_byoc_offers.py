@@ -5,16 +5,16 @@ with its reason. ``byoc_conversations.offer_open_at`` marks an offer of the conn
 own that waits for an answer (the only thing the stale-routing sweep may delete), and
 ``transfer_event_id`` the RoutingRequested event last answered with a routingResult.
 
-Revision ID: 0009_byoc_offers
-Revises: 0008
+Revision ID: 0008_byoc_offers
+Revises: 0007_account_sources
 """
 import sqlalchemy as sa
 from alembic import op
 
 import connector.store.models
 
-revision = "0009_byoc_offers"
-down_revision = "0008"
+revision = "0008_byoc_offers"
+down_revision = "0007_account_sources"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """decisions remember their inbox event; mirrored objects their CRM tenant
 
-Revision ID: 0007
-Revises: 0002
+Revision ID: 0006_integrity (before: 0007)
+Revises: 0005_hubspot
 Create Date: 2026-11-23 08:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0002'
+revision = '0006_integrity'
+down_revision = '0005_hubspot'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """admin console: admin users and the CRM portals/orgs of each account
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0003_admin (before: 0005)
+Revises: 0002_mappings
 """
 import sqlalchemy as sa
 from alembic import op
 
 import connector.store.models
 
-revision = '0005'
-down_revision = '0003'
+revision = '0003_admin'
+down_revision = '0002_mappings'
 branch_labels = None
 depends_on = None
 

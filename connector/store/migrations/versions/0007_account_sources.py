@@ -7,8 +7,8 @@ portal: it was proved by an install or set by an operator for routing), and
 hubspot_portals keeps only the tokens. account_sources gets ``created_at`` so an
 account's first connected portal stays its default one.
 
-Revision ID: 0008
-Revises: 0002
+Revision ID: 0007_account_sources (before: 0008)
+Revises: 0006_integrity
 """
 from datetime import UTC, datetime
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import connector.store.models
 
-revision = '0008'
-down_revision = '0007'
+revision = '0007_account_sources'
+down_revision = '0006_integrity'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """hubspot_journal_offsets: how far each app's webhooks journal has been read
 
-Revision ID: 0013_hubspot_journal
-Revises: 0008
+Revision ID: 0010_hubspot_journal
+Revises: 0009_token_revocation
 """
 import sqlalchemy as sa
 from alembic import op
 
 import connector.store.models
 
-revision = "0013_hubspot_journal"
-down_revision = '0010_token_revocation'
+revision = "0010_hubspot_journal"
+down_revision = '0009_token_revocation'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """mapping versions
 
-Revision ID: 0003
-Revises: 0001
+Revision ID: 0002_mappings (before: 0003)
+Revises: 0001_initial_schema
 Create Date: 2026-11-23 08:00:00
 """
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import connector.store.models
 
-revision = '0003'
-down_revision = '0001'
+revision = '0002_mappings'
+down_revision = '0001_initial_schema'
 branch_labels = None
 depends_on = None
 

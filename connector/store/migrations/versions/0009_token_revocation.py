@@ -1,15 +1,15 @@
 """revoked_tokens: API tokens revoked without rotating the secret, used install states
 
-Revision ID: 0010_token_revocation
-Revises: 0008
+Revision ID: 0009_token_revocation
+Revises: 0008_byoc_offers
 """
 import sqlalchemy as sa
 from alembic import op
 
 import connector.store.models
 
-revision = '0010_token_revocation'
-down_revision = '0009_byoc_offers'
+revision = '0009_token_revocation'
+down_revision = '0008_byoc_offers'
 branch_labels = None
 depends_on = None
 
