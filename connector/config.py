@@ -92,6 +92,11 @@ class Config:
     hubspot_burst_limit: int = 190
     hubspot_signature_versions: tuple[str, ...] = ("v3",)
     salesforce_burst_limit: int = 100
+    #: /v1 API: refuse plain HTTP (``request.scheme``), requests per key per minute, and
+    #: how long a lead's email makes a new lead with that email a duplicate
+    require_https: bool = False
+    v1_rate_limit_per_minute: int = 600
+    v1_duplicate_window_seconds: int = 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -138,6 +143,12 @@ class Config:
             hubspot_signature_versions=_signature_versions(env, "HUBSPOT_SIGNATURE_VERSIONS"),
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
+            require_https=(get("CONNECTOR_REQUIRE_HTTPS") or "").strip().lower()
+            in ("1", "true", "yes"),
+            v1_rate_limit_per_minute=_int(env, "CONNECTOR_V1_RATE_LIMIT",
+                                          cls.v1_rate_limit_per_minute),
+            v1_duplicate_window_seconds=_int(env, "CONNECTOR_V1_DUPLICATE_WINDOW_SECONDS",
+                                             cls.v1_duplicate_window_seconds),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:
