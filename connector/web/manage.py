@@ -166,21 +166,10 @@ def patch_user(user_id: str):
 @require_account
 def delete_user(user_id: str):
     """Deleting a rep takes them out of every router; others keep their rotation."""
+    from connector.service.reps import remove_rep
+
     with container().db.session() as session:
-        row = _get_user(session, user_id)
-        routers = session.scalars(select(RouterRow).where(
-            RouterRow.account_id == g.account_id).with_for_update())
-        for router in routers:
-            settings = dict(router.settings or {})
-            if not settings:
-                continue
-            settings["users"] = [u for u in settings.get("users", [])
-                                 if u["user_id"] != user_id]
-            backup = dict(settings.get("backup_user") or {})
-            if backup.get("user_id") == user_id:
-                settings["backup_user"] = {"enabled": False, "user_id": None}
-            router.settings = settings
-        session.delete(row)
+        remove_rep(session, _get_user(session, user_id))
     return "", 204
 
 
