@@ -64,8 +64,18 @@ def get_rep(db: Database, account_id: str, rep_id: str) -> RepView:
         return _view(row, repo.profiles(session, [row.id]).get(row.id))
 
 
+def _flush(session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise V1Error(409, "A rep with this email already exists") from None
+
+
 def _apply(session, row: RepRow, values: dict[str, Any]) -> RepView:
-    profile = repo.profile_for_update(session, row)
+    with session.no_autoflush:
+        profile = repo.profile_for_update(session, row)
     for key, value in values.items():
         if key == "status":
             profile.status = value
@@ -78,12 +88,7 @@ def _apply(session, row: RepRow, values: dict[str, Any]) -> RepView:
             row.out_of_office = value or []
         else:
             setattr(row, key, value)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise V1Error(409, "A rep with this email already exists") from None
+    _flush(session)
     return _view(row, profile)
 
 
@@ -92,6 +97,7 @@ def create_rep(db: Database, account_id: str, values: dict[str, Any]) -> RepView
         row = RepRow(account_id=account_id, email=values["email"].lower(),
                      out_of_office=[], crm_ids={})
         session.add(row)
+        _flush(session)
         return _apply(session, row, {k: v for k, v in values.items() if k != "email"})
 
 

@@ -101,8 +101,8 @@ def datetime_arg(name: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         value = None
-    if value is None or value.tzinfo is None:
+    if value is None or value.tzinfo is None or value.year < 1970:
         raise V1Error(422, f"Invalid query parameter '{name}'",
-                      {name: "must be an ISO 8601 date-time with a time zone, "
-                             "e.g. 2026-12-01T00:00:00Z"})
+                      {name: "must be an ISO 8601 date-time with a time zone, from 1970 "
+                             "on, e.g. 2026-12-01T00:00:00Z"})
     return value
