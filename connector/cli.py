@@ -225,11 +225,12 @@ def demo_salesforce(conversations: int, records: int) -> None:
 def _add_subcommands() -> None:
     """Command groups that live in their own modules."""
     from connector.cli_hubspot import hubspot
+    from connector.cli_keys import keys
     from connector.cli_sources import sources
     from connector.demo import demo
     from connector.mapping.commands import mappings
 
-    for command in (mappings, hubspot, demo, sources):
+    for command in (mappings, hubspot, demo, sources, keys):
         main.add_command(command)
 
 

@@ -21,6 +21,7 @@ from connector.store import api_keys_repo as repo
 from connector.store.db import Database
 from connector.store.models import ApiKeyRow
 from connector.store.reads import detached
+from connector.store.repositories import get_account
 
 from .v1_errors import V1Error
 
@@ -79,6 +80,8 @@ def create_key(db: Database, account_id: str, scopes: Iterable[str],
     wanted = check_scopes(scopes)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     with db.session() as session:
+        if get_account(session, account_id) is None:
+            raise V1Error(404, "Account not found")
         row = repo.add(session, ApiKeyRow(account_id=account_id, name=name[:200],
                                           prefix=secret[:PREFIX_LENGTH],
                                           key_hash=hash_key(secret), scopes=wanted))

@@ -60,7 +60,7 @@ def _session_key(secret: str) -> bytes:
 def register(app: Flask) -> None:
     """Mount the console. Without ``CONNECTOR_SECRET_KEY`` its pages answer 503 and say
     which variable to set; the API keeps working."""
-    from . import auth, decisions, events, mappings, routers, users  # noqa: F401 - views
+    from . import auth, decisions, events, keys, mappings, routers, users  # noqa: F401 - views
 
     config = app.config["CONTAINER"].config
     if config.secret_key:
