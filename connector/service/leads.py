@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from connector.core import rulesets as core
 from connector.core.availability import unavailability
 from connector.core.model import Rep
+from connector.core.outcomes import Outcome as RouterOutcome
 from connector.store import leads_repo as repo
 from connector.store import repositories, reps_repo, rulesets_repo
 from connector.store.db import Database, is_unique_violation
@@ -254,7 +255,7 @@ def _direct_decision(db: Database, account_id: str, contact: ObjectRow, outcome:
     assert rep is not None
     with db.session() as session:
         row = DecisionRow(id=new_id(), account_id=account_id, object_id=contact.id,
-                          outcome="success", message="The owner was assigned",
+                          outcome="assigned", message=RouterOutcome.ASSIGNED.message,
                           assigned=True, rep_id=rep.id, rep_email=rep.email,
                           field_name="contact_owner", reason=outcome.reason,
                           created_at=now,

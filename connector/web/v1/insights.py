@@ -21,11 +21,19 @@ def routing_insights():
     """``from``/``to`` (ISO 8601, default the last 30 days), ``group_by`` rep (default),
     rule or day."""
     group_by = request.args.get("group_by", "rep")
+    bad: dict[str, str] = {}
     if group_by not in service.GROUPS:
-        raise V1Error(422, "Invalid query parameter 'group_by'",
-                      {"group_by": "must be one of rep, rule, day"})
-    end = datetime_arg("to") or now()
-    start = datetime_arg("from") or end - timedelta(days=30)
+        bad["group_by"] = "must be one of rep, rule, day"
+    times = {}
+    for name in ("from", "to"):
+        try:
+            times[name] = datetime_arg(name)
+        except V1Error as exc:
+            bad.update(exc.fields)
+    if bad:
+        raise V1Error(422, "Invalid query parameters", bad)
+    end = times["to"] or now()
+    start = times["from"] or end - timedelta(days=30)
     report = service.routing(container().db, g.account_id, start, end, group_by)
     report["from"], report["to"] = iso(start), iso(end)
     if group_by == "rep":
