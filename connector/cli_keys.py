@@ -21,7 +21,8 @@ def _run(action):
     try:
         return action(container.db)
     except V1Error as exc:
-        raise click.ClickException(exc.message) from None
+        details = "; ".join(f"{field}: {problem}" for field, problem in exc.fields.items())
+        raise click.ClickException(details or exc.message) from None
     finally:
         container.close()
 
