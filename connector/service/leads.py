@@ -38,6 +38,8 @@ from .rulesets import to_domain
 from .simulate import simulate
 from .v1_errors import V1Error
 
+#: the CRMs a rule's direct assignment is written back to (through ``OwnerSync``)
+WRITTEN_BACK = ("hubspot",)
 TOP_LEVEL = ("email", "first_name", "last_name", "phone", "company", "job_title", "country",
              "source", "external_id")
 
@@ -259,14 +261,14 @@ def _direct_decision(db: Database, account_id: str, contact: ObjectRow, outcome:
                           assigned=True, rep_id=rep.id, rep_email=rep.email,
                           field_name="contact_owner", reason=outcome.reason,
                           created_at=now,
-                          sync_status="pending" if contact.source != "api" else "none")
+                          sync_status="pending" if contact.source in WRITTEN_BACK else "none")
         repo.add(session, row)
         stored = repo.contact(session, account_id, contact.id)
         if stored is not None:
             stored.owner_rep_id, stored.owner_assigned_at, stored.updated_at = rep.id, now, now
             contact = stored
     error = None
-    if contact.source != "api" and sync is not None:
+    if contact.source in WRITTEN_BACK and sync is not None:
         error = dispatch_service.write_back(db, sync, account_id, contact, rep, row.id)
     return row.id, error
 
