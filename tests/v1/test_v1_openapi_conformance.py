@@ -7,10 +7,10 @@ paths must name existing records and time zones must exist, which JSON Schema ca
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from connector.service.api_keys import create_key
+from tests.support.schemathesis_run import failures_of
 
 EXAMPLES_PER_OPERATION = 15
 
@@ -19,21 +19,7 @@ def test_every_v1_operation_conforms_to_the_spec(app, container, account_id):
     _, key = create_key(container.db, account_id, ["*"])
     schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
     headers = {"Authorization": f"Bearer {key}"}
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  database=None, suppress_health_check=list(HealthCheck))
-        def check(case):
-            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
-
-        try:
-            check()
-        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collect them all
-            failures.append(f"{operation.label}: {str(exc)[:1500]}")
+    operations, failures = failures_of(schema, headers, examples=EXAMPLES_PER_OPERATION,
+                                       excluded=lambda case: [positive_data_acceptance])
     assert operations >= 20
     assert not failures, "\n\n".join(failures)

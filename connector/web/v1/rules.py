@@ -71,20 +71,23 @@ def delete_ruleset(ruleset_id: str):
     return "", 204
 
 
+def _set_active(ruleset_id: str, active: bool):
+    row = service.set_active(container().db, g.account_id, internal("ruleset", ruleset_id),
+                             active)
+    return jsonify(render.ruleset(row))
+
+
 @bp.post("/rules/<ruleset_id>/activate")
 @scoped("rules:write")
 def activate_ruleset(ruleset_id: str):
-    row = service.set_active(container().db, g.account_id, internal("ruleset", ruleset_id),
-                             True)
-    return jsonify(render.ruleset(row))
+    """The account's one active ruleset from now on (the one active before stops)."""
+    return _set_active(ruleset_id, True)
 
 
 @bp.post("/rules/<ruleset_id>/deactivate")
 @scoped("rules:write")
 def deactivate_ruleset(ruleset_id: str):
-    row = service.set_active(container().db, g.account_id, internal("ruleset", ruleset_id),
-                             False)
-    return jsonify(render.ruleset(row))
+    return _set_active(ruleset_id, False)
 
 
 @bp.get("/rules/<ruleset_id>/versions")
