@@ -15,18 +15,19 @@ from datetime import datetime
 from .availability import unavailability
 from .model import Rep, RepStatus
 
-#: at most this many hourly samples per rep (92 days), so a long period stays cheap
+#: at most this many samples per rep by default (hourly over 92 days)
 MAX_SAMPLES = 24 * 92
 
 
-def available_hours(rep: Rep, start: datetime, end: datetime) -> float:
+def available_hours(rep: Rep, start: datetime, end: datetime, *,
+                    max_samples: int = MAX_SAMPLES) -> float:
     """Hours of [start, end) within ``rep``'s working hours and not out of office, sampled
-    once an hour (more coarsely for periods over 92 days). The rep's status is left out:
-    it says how they are now, not how they were during the period."""
+    once an hour, or ``max_samples`` times at most over the period. The rep's status is
+    left out: it says how they are now, not how they were during the period."""
     if end <= start:
         return 0.0
     total_hours = (end - start).total_seconds() / 3600
-    samples = max(1, min(MAX_SAMPLES, math.ceil(total_hours)))
+    samples = max(1, min(max_samples, math.ceil(total_hours)))
     step = (end - start) / samples
     present = replace(rep, status=RepStatus.AVAILABLE)
     free = sum(1 for i in range(samples) if unavailability(present, start + step * i) is None)

@@ -23,6 +23,9 @@ from .v1_errors import V1Error
 
 GROUPS = ("rep", "rule", "day")
 MAX_DAYS = 366
+#: availability samples for all reps together, so many reps or a long period cost a
+#: bounded amount of CPU (coarser sampling instead)
+SAMPLE_BUDGET = 50_000
 
 
 def routing(db: Database, account_id: str, start: datetime, end: datetime,
@@ -72,7 +75,9 @@ def routing(db: Database, account_id: str, start: datetime, end: datetime,
     assigned_total = sum(g["assigned"] for g in groups.values())
     fair: dict[str, float] = {}
     if group_by == "rep":
-        hours = {rep_id: available_hours(rep, start, end) for rep_id, rep in domain.items()}
+        per_rep = max(24, SAMPLE_BUDGET // max(1, len(domain)))
+        hours = {rep_id: available_hours(rep, start, end, max_samples=per_rep)
+                 for rep_id, rep in domain.items()}
         fair = fair_shares(assigned_total, weights, hours)
         for rep_id in domain:
             groups.setdefault(rep_id, {"leads": 0, "assigned": 0, "minutes": [],

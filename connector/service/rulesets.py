@@ -44,9 +44,14 @@ def _check_references(session, account_id: str, rules: list[dict[str, Any]],
             if action.get("rep_id") and not repositories.reps_by_id(
                     session, account_id, [action["rep_id"]]):
                 bad[f"{where}.actions.{j}.rep_id"] = "no rep with this id"
-            if action.get("router_id") and repositories.get_router(
-                    session, account_id, action["router_id"]) is None:
-                bad[f"{where}.actions.{j}.router_id"] = "no router with this id"
+            if action.get("router_id"):
+                router = repositories.get_router(session, account_id, action["router_id"])
+                if router is None:
+                    bad[f"{where}.actions.{j}.router_id"] = "no router with this id"
+                elif router.object_type != "contact":
+                    bad[f"{where}.actions.{j}.router_id"] = (
+                        f"the router routes {router.object_type}s; leads need a contact "
+                        "router")
     if bad:
         raise V1Error(422, "The request body was invalid or contained errors.", bad)
 

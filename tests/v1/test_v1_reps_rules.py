@@ -116,3 +116,15 @@ def test_testing_a_ruleset_decides_and_writes_nothing(client, v1, container, hea
         assert session.query(LeadRow).count() == 0
         assert session.query(DecisionRow).count() == 0
         assert session.query(ObjectRow).count() == 0
+
+
+def test_a_ruleset_may_only_route_leads_through_a_contact_router(client, v1, headers):
+    router = client.post("/routers", headers=headers, json={
+        "name": "Tickets", "object_type": "ticket"}).json["id"]
+    response = client.post("/v1/rules", headers=v1, json={
+        "name": "R", "rules": [], "default_rule": {"actions": [
+            {"type": "ASSIGN_ROUTER", "router_id": router}]}})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "default_rule.actions.0.router_id":
+            "the router routes tickets; leads need a contact router"}
