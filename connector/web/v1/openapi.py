@@ -267,6 +267,33 @@ def spec() -> dict[str, Any]:
     }
 
 
+def _renamed(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: (_REF + "V1" + v.removeprefix(_REF)
+                    if k == "$ref" and isinstance(v, str) and v.startswith(_REF)
+                    else _renamed(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed(v) for v in node]
+    return node
+
+
+def for_root() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(paths, schemas) of /v1 as the root /openapi.json lists them: paths under /v1,
+    schemas prefixed ``V1``, each operation with the API-key security it takes."""
+    v1 = spec()
+    security = [{"apiKey": []}]
+    paths = {"/v1/openapi.json": {"get": {
+        "summary": "The /v1 API's own OpenAPI document", "security": [],
+        "responses": {"200": {"description": "OpenAPI 3.1", **_json(_OBJ)}}}}}
+    for path, operations in _renamed(v1["paths"]).items():
+        paths["/v1" + path] = {method: {**op, "security": security,
+                                        "operationId": "v1_" + op["operationId"]}
+                               for method, op in operations.items()}
+    schemas = {"V1" + name: schema for name, schema in
+               _renamed(v1["components"]["schemas"]).items()}
+    return paths, schemas
+
+
 @bp.get("/openapi.json")
 def openapi_json():
     return jsonify(spec())
