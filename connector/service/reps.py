@@ -43,7 +43,7 @@ def _view(rep: RepRow, profile: RepProfileRow | None) -> RepView:
     return RepView(rep, presence(rep, profile), profile.capacity if profile else None)
 
 
-def list_reps(db: Database, account_id: str, *, limit: int,
+def list_reps(db: Database, account_id: str, *, limit: int | None,
               after: tuple[str, str] | None) -> list[RepView]:
     with detached(db) as session:
         rows = repo.page(session, account_id, limit=limit, after=after)

@@ -15,14 +15,16 @@ def get(session: Session, account_id: str, rep_id: str) -> RepRow | None:
                                                 RepRow.account_id == account_id)).one_or_none()
 
 
-def page(session: Session, account_id: str, *, limit: int,
+def page(session: Session, account_id: str, *, limit: int | None,
          after: tuple[str, str] | None) -> list[RepRow]:
-    """Reps ordered by (email, id), the ``limit`` after the cursor ``(email, id)``."""
+    """Reps ordered by (email, id), the ``limit`` (None: all) after the cursor
+    ``(email, id)``."""
     query = select(RepRow).where(RepRow.account_id == account_id)
     if after is not None:
         query = query.where((RepRow.email > after[0])
                             | ((RepRow.email == after[0]) & (RepRow.id > after[1])))
-    return list(session.scalars(query.order_by(RepRow.email, RepRow.id).limit(limit)))
+    query = query.order_by(RepRow.email, RepRow.id)
+    return list(session.scalars(query if limit is None else query.limit(limit)))
 
 
 def for_account(session: Session, account_id: str) -> list[RepRow]:

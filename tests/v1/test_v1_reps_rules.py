@@ -27,6 +27,8 @@ def test_reps_page_with_a_cursor(client, v1):
     last = client.get(f"/v1/reps?limit=2&cursor={second.headers['X-Next-Cursor']}",
                       headers=v1)
     assert [r["id"] for r in last.json] == ids[4:] and "X-Next-Cursor" not in last.headers
+    everyone = client.get("/v1/reps", headers=v1)
+    assert [r["id"] for r in everyone.json] == ids and "Link" not in everyone.headers
 
 
 def test_rep_crud_and_the_status_the_routers_see(client, v1, headers):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, url_for
+from flask import g, jsonify, request, url_for
 
 from connector.service import reps as service
 
@@ -15,14 +15,15 @@ from .schemas import RepIn, RepPatch
 @bp.get("/reps")
 @scoped("reps:read")
 def list_reps():
-    """A JSON array, as the seed shows; when there is more, ``Link: <…>; rel="next"``
-    and ``X-Next-Cursor`` carry the cursor (pass it as ``?cursor=``)."""
-    limit = limit_arg(100, 500)
+    """A JSON array of all reps, as the seed shows. With ``?limit=`` it is one page; when
+    there is more, ``Link: <…>; rel="next"`` and ``X-Next-Cursor`` carry the cursor (pass
+    it as ``?cursor=``)."""
+    limit = limit_arg(100, 500) if "limit" in request.args else None
     after = cursor_arg(2)
     views = service.list_reps(container().db, g.account_id, limit=limit,
                               after=(after[0], after[1]) if after else None)
     response = jsonify([render.rep(v, full=False) for v in views])
-    if len(views) == limit:
+    if limit is not None and len(views) == limit:
         cursor = encode_cursor(views[-1].rep.email, views[-1].rep.id)
         response.headers["X-Next-Cursor"] = cursor
         response.headers["Link"] = f'<{url_for("v1.list_reps", limit=limit, cursor=cursor)}>; ' \
