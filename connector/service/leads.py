@@ -249,28 +249,34 @@ def _store(db: Database, account_id: str, values: dict[str, Any], key: str | Non
         return earlier, None, False
 
 
-def _direct_decision(db: Database, account_id: str, contact: ObjectRow, outcome: Outcome,
-                     now: datetime, sync: Any) -> tuple[str, str | None]:
-    """The decision of a rule that assigned a rep itself, the contact's new owner, and
-    the write-back to the CRM the contact came from (with the usual retries)."""
+def _record(db: Database, account_id: str, lead_id: str, contact: ObjectRow,
+            outcome: Outcome, now: datetime) -> DecisionRow | None:
+    """In one transaction: the lead's owner, rule and reason; for a rule that assigned a
+    rep itself (not through a router, which stored its own), the decision and the
+    contact's new owner. Returns that decision, whose write-back is still to do."""
     rep = outcome.assignment.rep
-    assert rep is not None
+    direct = rep is not None and outcome.assignment.action != core.ASSIGN_ROUTER
+    decision = None
     with db.session() as session:
-        row = DecisionRow(id=new_id(), account_id=account_id, object_id=contact.id,
-                          outcome="assigned", message=RouterOutcome.ASSIGNED.message,
-                          assigned=True, rep_id=rep.id, rep_email=rep.email,
-                          field_name="contact_owner", reason=outcome.reason,
-                          created_at=now,
-                          sync_status="pending" if contact.source in WRITTEN_BACK else "none")
-        repo.add(session, row)
-        stored = repo.contact(session, account_id, contact.id)
-        if stored is not None:
-            stored.owner_rep_id, stored.owner_assigned_at, stored.updated_at = rep.id, now, now
-            contact = stored
-    error = None
-    if contact.source in WRITTEN_BACK and sync is not None:
-        error = dispatch_service.write_back(db, sync, account_id, contact, rep, row.id)
-    return row.id, error
+        if direct:
+            decision = DecisionRow(
+                id=new_id(), account_id=account_id, object_id=contact.id,
+                outcome="assigned", message=RouterOutcome.ASSIGNED.message, assigned=True,
+                rep_id=rep.id, rep_email=rep.email, field_name="contact_owner",
+                reason=outcome.reason, created_at=now,
+                sync_status="pending" if contact.source in WRITTEN_BACK else "none")
+            repo.add(session, decision)
+            stored_contact = repo.contact(session, account_id, contact.id)
+            if stored_contact is not None:
+                stored_contact.owner_rep_id = rep.id
+                stored_contact.owner_assigned_at = stored_contact.updated_at = now
+        lead = repo.lead(session, account_id, lead_id)
+        lead.owner_rep_id = rep.id if rep is not None else None
+        lead.decision_id = decision.id if decision else outcome.assignment.decision_id
+        lead.rule_id, lead.ruleset_id = outcome.rule_id, outcome.ruleset_id
+        lead.ruleset_version = outcome.ruleset_version
+        lead.reason, lead.fields = outcome.reason, outcome.fields
+    return decision
 
 
 def ingest(db: Database, account_id: str, values: dict[str, Any], *, key: str | None,
@@ -281,19 +287,12 @@ def ingest(db: Database, account_id: str, values: dict[str, Any], *, key: str | 
             ruleset = rulesets_repo.active(session, account_id)
         fields = {**contact.fields, **lead.fields}
         outcome = decide(db, account_id, ruleset, fields, contact, now, dry=False, sync=sync)
-        decision_id = outcome.assignment.decision_id
-        if outcome.assignment.rep is not None and outcome.assignment.action != \
-                core.ASSIGN_ROUTER:
-            decision_id, error = _direct_decision(db, account_id, contact, outcome, now, sync)
-            outcome.assignment.sync_error = error
-        with db.session() as session:
-            stored = repo.lead(session, account_id, lead.id)
-            stored.owner_rep_id = outcome.assignment.rep.id if outcome.assignment.rep else None
-            stored.rule_id, stored.decision_id = outcome.rule_id, decision_id
-            stored.ruleset_id, stored.ruleset_version = outcome.ruleset_id, \
-                outcome.ruleset_version
-            stored.reason, stored.fields = outcome.reason, outcome.fields
-            lead = stored
+        decision = _record(db, account_id, lead.id, contact, outcome, now)
+        if decision is not None and contact.source in WRITTEN_BACK and sync is not None:
+            # the write-back of a rule's own assignment, with the routers' retries
+            contact.owner_rep_id = decision.rep_id
+            dispatch_service.write_back(db, sync, account_id, contact,
+                                        outcome.assignment.rep, decision.id)
     return load(db, account_id, lead.id, created=created)
 
 
