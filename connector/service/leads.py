@@ -38,6 +38,9 @@ from .rulesets import to_domain
 from .simulate import simulate
 from .v1_errors import V1Error
 
+#: the reason of a lead stored but not routed yet (routing failed midway): a resend with
+#: its Idempotency-Key routes it then
+NOT_ROUTED = {"message": "Not routed yet", "pending": True}
 #: the CRMs a rule's direct assignment is written back to (through ``OwnerSync``)
 WRITTEN_BACK = ("hubspot",)
 TOP_LEVEL = ("email", "first_name", "last_name", "phone", "company", "job_title", "country",
@@ -222,7 +225,7 @@ def _store(db: Database, account_id: str, values: dict[str, Any], key: str | Non
                     return earlier, None, False
             lead = LeadRow(id=new_id(), account_id=account_id, email=values.get("email"),
                            fields=fields, idempotency_key=key, request_hash=digest,
-                           created_at=now, reason={"message": "Not routed yet"})
+                           created_at=now, reason=dict(NOT_ROUTED))
             first = repo.recent_lead_with_email(session, account_id, lead.email, now - window) \
                 if lead.email else None
             if first is not None:
@@ -282,6 +285,9 @@ def _record(db: Database, account_id: str, lead_id: str, contact: ObjectRow,
 def ingest(db: Database, account_id: str, values: dict[str, Any], *, key: str | None,
            now: datetime, window: timedelta, sync: Any = None) -> LeadResult:
     lead, contact, created = _store(db, account_id, values, key, now, window)
+    if contact is None and lead.reason.get("pending") and lead.contact_id:
+        with detached(db) as session:
+            contact = repo.contact(session, account_id, lead.contact_id)
     if contact is not None:
         with detached(db) as session:
             ruleset = rulesets_repo.active(session, account_id)

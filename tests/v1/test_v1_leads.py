@@ -239,3 +239,27 @@ def test_a_lead_without_a_crm_record_writes_nothing_back(client, v1, container):
     make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_REP", "rep_id": alex}])
     body = _lead(client, v1).json
     assert crm.writes == [] and body["crm_sync"]["status"] == "none"
+
+
+def test_a_lead_whose_routing_failed_is_kept_and_routed_on_resend(client, v1, container,
+                                                                  monkeypatch):
+    from connector.service import leads
+
+    alex = make_rep(client, v1, "alex@company.com")
+    make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_REP", "rep_id": alex}])
+    real = leads.decide
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(leads, "decide", broken)
+    headers = {**v1, "Idempotency-Key": "form-1"}
+    failed = client.post("/v1/leads", json={"email": "p@example.com"}, headers=headers)
+    assert failed.status_code == 500
+    with container.db.session() as session:
+        kept = session.query(LeadRow).one()
+        assert (kept.email, kept.reason["message"]) == ("p@example.com", "Not routed yet")
+    monkeypatch.setattr(leads, "decide", real)
+    again = client.post("/v1/leads", json={"email": "p@example.com"}, headers=headers)
+    assert again.status_code == 200
+    assert again.json["id"] == f"lead_{kept.id}" and again.json["owner"]["id"] == alex
