@@ -317,12 +317,13 @@ def demo_salesforce(conversations: int, records: int) -> None:
 def _add_subcommands() -> None:
     """Command groups that live in their own modules."""
     from connector.cli_hubspot import hubspot
+    from connector.cli_keys import keys
     from connector.cli_sources import sources
     from connector.demo import demo
     from connector.fake_hubspot_cli import fake_hubspot
     from connector.mapping.commands import mappings
 
-    for command in (mappings, hubspot, demo, sources, fake_hubspot):
+    for command in (mappings, hubspot, demo, sources, fake_hubspot, keys):
         main.add_command(command)
 
 

@@ -148,6 +148,11 @@ class Config:
     #: how HubSpot events come in: webhooks | journal | both (see README, "No public URL")
     hubspot_ingest: str = "webhooks"
     hubspot_journal_poll_seconds: int = 5
+    #: /v1 API: refuse plain HTTP (``request.scheme``), requests per key per minute, and
+    #: how long a lead's email makes a new lead with that email a duplicate
+    require_https: bool = False
+    v1_rate_limit_per_minute: int = 600
+    v1_duplicate_window_seconds: int = 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -207,6 +212,12 @@ class Config:
             salesforce_outbound_secrets=_secrets(env, "SALESFORCE_OUTBOUND_SECRETS"),
             metrics_token=get("CONNECTOR_METRICS_TOKEN") or None,
             trusted_proxies=_int(env, "CONNECTOR_TRUSTED_PROXIES", cls.trusted_proxies),
+            require_https=(get("CONNECTOR_REQUIRE_HTTPS") or "").strip().lower()
+            in ("1", "true", "yes"),
+            v1_rate_limit_per_minute=_int(env, "CONNECTOR_V1_RATE_LIMIT",
+                                          cls.v1_rate_limit_per_minute),
+            v1_duplicate_window_seconds=_int(env, "CONNECTOR_V1_DUPLICATE_WINDOW_SECONDS",
+                                             cls.v1_duplicate_window_seconds),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:

@@ -180,3 +180,11 @@ def _sync(db: Database, sync: OwnerSync, account_id: str, obj: ObjectRow, rep: R
         row.sync_status, row.sync_error = "synced", None
         row.sync_attempts += 1
     return None
+
+
+def write_back(db: Database, sync: OwnerSync, account_id: str, obj: ObjectRow, rep: Rep,
+               decision_id: str) -> str | None:
+    """Write an assignment made outside a router (a /v1 ruleset's rule) back to the CRM
+    the object came from, with the same status, error and retries as a router's; the
+    error, or None when written."""
+    return _sync(db, sync, account_id, obj, rep, decision_id)

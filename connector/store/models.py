@@ -383,3 +383,103 @@ class HubSpotJournalOffsetRow(Base):
     gap_at: Mapped[datetime | None] = mapped_column(nullable=True)
     gap_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+# -- /v1 (Routeswit-compatible) API ---------------------------------------------------
+
+class ApiKeyRow(Base):
+    """An account's API key. Only the SHA-256 of the key is kept (a key is 256 random
+    bits, so a fast hash is as safe as a slow one and keeps every request cheap); the
+    prefix is what lists show."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RepProfileRow(Base):
+    """What /v1 says about a rep beyond the routers' available/unavailable: the presence
+    it was given (BUSY, AWAY, OFFLINE) and its routing capacity (leads per UTC day)."""
+
+    __tablename__ = "rep_profiles"
+    rep_id: Mapped[str] = mapped_column(ForeignKey("reps.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="AVAILABLE")
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RulesetRow(Base):
+    """The current version of a ruleset; every version is also in ``ruleset_versions``."""
+
+    __tablename__ = "rulesets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    default_rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RulesetVersionRow(Base):
+    __tablename__ = "ruleset_versions"
+    ruleset_id: Mapped[str] = mapped_column(ForeignKey("rulesets.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    default_rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeadRow(Base):
+    """A lead ingested through ``POST /v1/leads``: the contact it became, the rule that
+    decided and the decision (in ``decisions``, like every other assignment)."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key", name="uq_leads_idempotency"),
+        Index("ix_leads_email", "account_id", "email", "created_at"),
+        Index("ix_leads_list", "account_id", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    contact_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner_rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    ruleset_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    ruleset_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rule_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decision_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    duplicate_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActivityRow(Base):
+    """A call, meeting, email or note logged on a contact: its engagement history."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_contact", "account_id", "contact_id",
+                            "occurred_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -60,6 +60,9 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
 
     hubspot_web.register(app)
     app.register_blueprint(events_api.bp)
+    from . import v1
+
+    v1.register(app)
     for hook in container.extras.get("blueprints", []):
         hook(app)
     return app

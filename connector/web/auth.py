@@ -13,9 +13,11 @@ from functools import wraps
 from typing import Any
 
 import jwt
-from flask import current_app, g, request
+from flask import abort, current_app, g, request
 
-from .errors import ApiError
+from connector.service.api_keys import looks_like_key
+
+from .errors import ApiError, error_response
 
 
 def issue_token(secret: str, account_id: str | None, *, admin: bool = False,
@@ -37,10 +39,12 @@ def _claims() -> dict[str, Any]:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         raise ApiError(401, "Missing bearer token")
+    token = header[7:].strip()
+    if looks_like_key(token):
+        return _key_claims(token)
     container = current_app.config["CONTAINER"]
     try:
-        claims = jwt.decode(header[7:].strip(), container.config.jwt_secret,
-                            algorithms=["HS256"])
+        claims = jwt.decode(token, container.config.jwt_secret, algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "Invalid token: expired") from None
     except jwt.InvalidTokenError:
@@ -60,6 +64,27 @@ def _revoked(container: Any):
         revoked = current_app.extensions.setdefault("revoked_api_tokens",
                                                      RevokedApiTokens(container.db))
     return revoked
+
+
+def _key_claims(token: str) -> dict[str, Any]:
+    """An API key stands for its account here too; only a key with scope ``*`` may use
+    this API, whose endpoints do not map onto the /v1 scopes."""
+    from connector.service.v1_errors import V1Error
+    from connector.web.v1 import key_caller, require_https
+
+    try:
+        require_https()
+        caller = key_caller(token, allow_inactive=True)  # the views judge the account
+    except V1Error as exc:
+        if exc.status == 429:
+            response = error_response(429, exc.message)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            abort(response)
+        raise ApiError(exc.status, "Invalid API key" if exc.status == 401 else exc.message) \
+            from None
+    if not caller.allows("*"):
+        raise ApiError(403, "This API key's scopes do not include '*', which this API needs")
+    return {"account_id": caller.account_id, "sub": f"api-key:{caller.prefix}"}
 
 
 def token_account_id(claims: dict[str, Any]) -> str:

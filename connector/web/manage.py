@@ -170,19 +170,11 @@ def patch_user(user_id: str):
 
 def remove_user(session, account_id: str, row: RepRow) -> None:
     """Deleting a rep takes them out of every router; others keep their rotation."""
-    routers = session.scalars(select(RouterRow).where(
-        RouterRow.account_id == account_id).with_for_update())
-    for router in routers:
-        settings = dict(router.settings or {})
-        if not settings:
-            continue
-        settings["users"] = [u for u in settings.get("users", [])
-                             if u["user_id"] != row.id]
-        backup = dict(settings.get("backup_user") or {})
-        if backup.get("user_id") == row.id:
-            settings["backup_user"] = {"enabled": False, "user_id": None}
-        router.settings = settings
-    session.delete(row)
+    from connector.service.reps import remove_rep
+
+    if row.account_id != account_id:
+        raise ApiError(404, "User not found")
+    remove_rep(session, row)
 
 
 @bp.delete("/users/<user_id>")

@@ -212,11 +212,18 @@ def spec() -> dict[str, Any]:
     from .openapi_hubspot import paths as hubspot_paths
 
     paths.update(hubspot_paths())
+    from .v1.openapi import for_root
+
+    v1_paths, v1_schemas = for_root()
+    paths.update(v1_paths)
+    schemas.update(v1_schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM lead-routing connector", "version": "1"},
         "components": {"schemas": schemas, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "apiKey": {"type": "http", "scheme": "bearer",
+                       "description": "An API key (ck_...) for /v1; see /v1/openapi.json"}}},
         "security": [{"bearer": []}],
         "paths": paths,
     }

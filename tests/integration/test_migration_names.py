@@ -12,7 +12,6 @@ from sqlalchemy import inspect, text
 from connector.store.db import RENAMED_REVISIONS, Database, alembic_config
 
 
-
 def _head() -> str:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

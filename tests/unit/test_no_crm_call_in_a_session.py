@@ -20,6 +20,7 @@ CRM_CALLS = {
     "cancel_route", "queue_id", "refresh_owners", "exchange_code", "hub_id_for",
     "hubspot_owner_id", "route_records", "execute", "offer", "resume", "sync", "_sync",
     "_owner_id", "_owned_as_we_left_it", "_write", "dispatch", "dispatch_many", "choose",
+    "write_back",
 }
 #: modules whose functions of those names only touch the database
 STORE_PREFIXES = ("session.", "hs_repo.", "store.", "repo.", "admin_repo.", "sources_repo.")

@@ -1,0 +1,105 @@
+"""``GET /v1/insights/routing``: per rep, rule or day, the leads assigned, each rep's
+share against a fair share (weight × hours available), the time from assignment to the
+first activity (p50, p90) and the activities' outcomes.
+
+A rep's weight is their highest weight in the account's routers (1 when in none); the
+hours available come from their working hours and out of office in the period.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from connector.core.insights import available_hours, fair_shares, percentile
+from connector.store import leads_repo as repo
+from connector.store import repositories, reps_repo
+from connector.store.db import Database
+from connector.store.reads import detached
+
+from .activities import OUTCOMES
+from .v1_errors import V1Error
+
+GROUPS = ("rep", "rule", "day")
+MAX_DAYS = 366
+#: availability samples for all reps together, so many reps or a long period cost a
+#: bounded amount of CPU (coarser sampling instead)
+SAMPLE_BUDGET = 50_000
+
+
+def routing(db: Database, account_id: str, start: datetime, end: datetime,
+            group_by: str) -> dict[str, Any]:
+    if end <= start:
+        raise V1Error(422, "The request was invalid.", {"to": "must be after 'from'"})
+    if (end - start).days > MAX_DAYS:
+        raise V1Error(422, "The request was invalid.",
+                      {"to": f"the period may be at most {MAX_DAYS} days"})
+    with detached(db) as session:
+        leads = repo.leads_between(session, account_id, start, end)
+        activities = repo.activities_of_contacts(
+            session, account_id, sorted({x.contact_id for x in leads if x.contact_id}))
+        rep_rows = reps_repo.for_account(session, account_id)
+        weights: dict[str, float] = {r.id: 1.0 for r in rep_rows}
+        for router in reps_repo.routers_of(session, account_id):
+            for member in (router.settings or {}).get("users", []):
+                if member.get("user_id") in weights:
+                    weights[member["user_id"]] = max(weights[member["user_id"]],
+                                                     float(member.get("weight", 1)))
+        domain = {r.id: repositories.rep_to_domain(r) for r in rep_rows}
+    by_contact: dict[str, list[Any]] = defaultdict(list)
+    for activity in activities:
+        by_contact[activity.contact_id].append(activity)
+
+    def key_of(lead) -> str | None:
+        if group_by == "rep":
+            return lead.owner_rep_id
+        if group_by == "rule":
+            return lead.rule_id
+        return lead.created_at.date().isoformat()
+
+    groups: dict[str | None, dict[str, Any]] = {}
+    for lead in leads:
+        group = groups.setdefault(key_of(lead), {"leads": 0, "assigned": 0, "minutes": [],
+                                                 "outcomes": Counter()})
+        group["leads"] += 1
+        if lead.owner_rep_id is None:
+            continue
+        group["assigned"] += 1
+        after = [a for a in by_contact.get(lead.contact_id or "", [])
+                 if lead.created_at <= a.occurred_at < end]
+        if after:
+            group["minutes"].append((after[0].occurred_at - lead.created_at)
+                                    .total_seconds() / 60)
+        group["outcomes"].update(a.outcome for a in after if a.outcome)
+    assigned_total = sum(g["assigned"] for g in groups.values())
+    fair: dict[str, float] = {}
+    if group_by == "rep":
+        per_rep = max(24, SAMPLE_BUDGET // max(1, len(domain)))
+        hours = {rep_id: available_hours(rep, start, end, max_samples=per_rep)
+                 for rep_id, rep in domain.items()}
+        fair = fair_shares(assigned_total, weights, hours)
+        for rep_id in domain:
+            groups.setdefault(rep_id, {"leads": 0, "assigned": 0, "minutes": [],
+                                       "outcomes": Counter()})
+    rows = []
+    for key, group in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
+        row: dict[str, Any] = {
+            "key": key, "leads": group["leads"], "leads_assigned": group["assigned"],
+            "share": round(group["assigned"] / assigned_total, 4) if assigned_total else 0.0,
+            "first_activity_minutes": {"p50": _round(percentile(group["minutes"], 50)),
+                                       "p90": _round(percentile(group["minutes"], 90))},
+            "outcomes": {o: group["outcomes"].get(o, 0) for o in OUTCOMES},
+        }
+        if group_by == "rep" and key is not None:
+            expected = fair.get(key, 0.0)
+            row.update(fair_share=round(expected / assigned_total, 4) if assigned_total
+                       else 0.0, fair_share_leads=round(expected, 2),
+                       weight=weights.get(key, 1.0))
+        rows.append(row)
+    return {"from": start, "to": end, "group_by": group_by, "total_leads": len(leads),
+            "leads_assigned": assigned_total, "groups": rows}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)

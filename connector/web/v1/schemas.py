@@ -1,0 +1,189 @@
+"""Request bodies of /v1, validated with pydantic; every invalid field is reported (422
+``VALIDATION_ERROR`` with ``fields``). Rule conditions are the routers' trigger schema,
+so the core's operators and all/any groups are checked the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
+
+from connector.core import rulesets as core
+
+from ..schemas import OutOfOffice, Strict, TimeSpan, TriggerIn, UserIn
+
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _scalar(value: Any) -> Any:
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise ValueError("must be a text, a number, a boolean or null")
+    return value
+
+
+#: a field value: one error for anything else, not one per member of a union
+Scalar = Annotated[Any, AfterValidator(_scalar),
+                   WithJsonSchema({"type": ["string", "number", "boolean", "null"]})]
+Status = Literal["AVAILABLE", "BUSY", "AWAY", "OFFLINE"]
+
+
+class RepIn(Strict):
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
+    name: str = Field(default="", max_length=200)
+    status: Status = "AVAILABLE"
+    capacity: int | None = Field(default=None, ge=0, le=100000,
+                                 description="Leads a rep may get through /v1/leads rules "
+                                             "per UTC day; null for no limit")
+    timezone: str = "UTC"
+    working_hours: dict[str, list[TimeSpan]] | None = None
+    out_of_office: list[OutOfOffice] = Field(default_factory=list, max_length=100)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return UserIn._zone(value)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _days(cls, value):
+        return UserIn._days(value)
+
+
+class RepPatch(RepIn):
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
+    name: str | None = Field(default=None, max_length=200)
+    status: Status | None = None
+    timezone: str | None = None
+    out_of_office: list[OutOfOffice] | None = Field(default=None, max_length=100)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else UserIn._zone(value)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> RepPatch:
+        for name in ("email", "name", "status", "timezone"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' may not be null")
+        return self
+
+
+class ActionIn(Strict):
+    type: Literal["ASSIGN_REP", "ASSIGN_ROUTER", "ASSIGN_CONTACT_OWNER", "SET_FIELD",
+                  "NOTIFY"]
+    rep_id: str | None = Field(default=None, max_length=60)
+    router_id: str | None = Field(default=None, max_length=60)
+    field: str | None = Field(default=None, min_length=1, max_length=100)
+    value: Scalar = None
+    to: str | None = Field(default=None, max_length=320,
+                           description="NOTIFY: 'OWNER', a rep id or an email")
+    message: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _params(self) -> ActionIn:
+        needs = {core.ASSIGN_REP: "rep_id", core.ASSIGN_ROUTER: "router_id",
+                 core.SET_FIELD: "field"}.get(self.type)
+        if needs and not getattr(self, needs):
+            raise ValueError(f"{self.type} needs '{needs}'")
+        return self
+
+
+def _one_assignment(actions: list[ActionIn]) -> list[ActionIn]:
+    if sum(1 for a in actions if a.type in core.ASSIGNMENTS) > 1:
+        raise ValueError("a rule may have at most one ASSIGN_* action")
+    return actions
+
+
+class RuleIn(Strict):
+    id: str | None = Field(default=None, max_length=40)
+    name: str = Field(default="", max_length=200)
+    conditions: TriggerIn = Field(default_factory=TriggerIn)
+    actions: list[ActionIn] = Field(min_length=1, max_length=20)
+
+    _check = field_validator("actions")(_one_assignment)
+
+
+class DefaultRuleIn(Strict):
+    actions: list[ActionIn] = Field(default_factory=list, max_length=20)
+
+    _check = field_validator("actions")(_one_assignment)
+
+
+class RulesetIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    rules: list[RuleIn] = Field(max_length=200)
+    default_rule: DefaultRuleIn = Field(default_factory=DefaultRuleIn)
+    active: bool = False
+
+
+class RulesetPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    rules: list[RuleIn] | None = Field(default=None, max_length=200)
+    default_rule: DefaultRuleIn | None = None
+    active: bool | None = None
+
+
+class LeadIn(Strict):
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    company: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=100)
+    source: str | None = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    fields: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class LeadSample(LeadIn):
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return None if value is None else value.strip().lower()
+
+
+class ContactIn(Strict):
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    company: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    fields: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return None if value is None else value.strip().lower()
+
+    @model_validator(mode="after")
+    def _identified(self) -> ContactIn:
+        if not self.email and not self.external_id:
+            raise ValueError("give 'email' or 'external_id' to upsert by")
+        return self
+
+
+class ActivityIn(Strict):
+    type: Literal["CALL", "MEETING", "EMAIL", "NOTE"]
+    notes: str = Field(default="", max_length=10000)
+    outcome: Literal["POSITIVE", "NEUTRAL", "NEGATIVE", "NO_ANSWER"] | None = None
+    occurred_at: datetime | None = None
+    rep_id: str | None = Field(default=None, max_length=60)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a time zone offset, e.g. 2026-01-05T09:00:00Z")
+        return value
