@@ -12,6 +12,7 @@ import requests
 
 from connector.store.db import Database
 from tests.conftest import JWT_SECRET
+from tests.support.migrations import READY_LINE
 
 
 def _free_port() -> int:
@@ -84,5 +85,5 @@ def test_first_serve_keeps_its_secrets_for_the_next_commands(tmp_path):
         process.terminate()
         output = process.communicate(timeout=10)[0]
     assert f"{settings} written with new secrets" in output
-    assert "database ready (migrated to 0007_account_sources)" in output
+    assert READY_LINE in output
     assert "Running upgrade" not in output and "alembic" not in output

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from connector.cli import main
 from connector.store.db import Database
 from tests.conftest import JWT_SECRET
+from tests.support.migrations import READY_LINE
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def env(tmp_path, monkeypatch):
 def test_migrate_creates_the_schema(env):
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "database ready (migrated to 0007_account_sources)" in result.output
+    assert READY_LINE in result.output
     assert "Running upgrade" not in result.output
     assert not Database(env).is_empty()
 

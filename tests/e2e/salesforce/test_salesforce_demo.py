@@ -5,6 +5,7 @@ import re
 from click.testing import CliRunner
 
 from connector.cli import main
+from tests.support.migrations import READY_LINE
 
 
 def test_demo_command_runs_the_whole_salesforce_flow():
@@ -15,7 +16,7 @@ def test_demo_command_runs_the_whole_salesforce_flow():
     out = result.output
     lines = out.splitlines()
     # one line for the database, none of Alembic's or the app's INFO lines
-    assert lines[0] == "database ready (migrated to 0007_account_sources)"
+    assert lines[0] == READY_LINE
     assert "INFO" not in out and "alembic" not in out and "WARNING" not in out
     # the conversations and the rep each was offered to, by email, not raw ids
     offered = dict(re.findall(r"^(demo-conv-\d)\s+(\S+@example\.com)\s*$", out, re.M))
