@@ -189,3 +189,23 @@ def test_validate_stored_rechecks_the_current_versions_in_the_database(runner, e
     assert "hubspot/deal v1: ok" in lines
     assert "hubspot/ticket v1:1: missing 'object'" in lines
     assert lines[-1] == "1 mapping(s) invalid"
+
+
+def test_account_option_reads_and_changes_that_accounts_own_mapping(runner, env, tmp_path):
+    container = bootstrap(Config.from_env().with_overrides({"database_url": env["DATABASE_URL"]}))
+    with container.db.session() as session:
+        session.add(AccountRow(id="acc-1", name="Acme", active=True))
+    file_text = versions.get_version(container.db, "hubspot", "deal").yaml_text
+    container.close()
+    draft = tmp_path / "deal.yaml"
+    draft.write_text(file_text.replace("transforms: [trim]}", "transforms: [trim, upper]}", 1))
+    saved = run(runner, env, "save", "hubspot/deal", str(draft), "--author", "op",
+                "--account", "acc-1")
+    assert saved.exit_code == 0, saved.output
+    assert "saved hubspot/deal version 1" in saved.output
+    assert "upper" in run(runner, env, "export", "hubspot/deal", "--account", "acc-1").output
+    assert run(runner, env, "export", "hubspot/deal").output == file_text
+    assert "version 0: the default file" in run(runner, env, "show", "hubspot/deal").output
+    unknown = run(runner, env, "save", "hubspot/deal", str(draft), "--author", "op",
+                  "--account", "nope")
+    assert unknown.exit_code == 2 and "no account nope" in unknown.output
