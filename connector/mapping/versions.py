@@ -66,6 +66,8 @@ __all__ = ["MappingVersion", "UnknownMapping", "UnknownVersion", "current_mappin
 
 
 _SAVE_ATTEMPTS = 20
+#: the largest number the version column holds (32-bit on PostgreSQL)
+MAX_VERSION = 2**31 - 1
 
 
 class UnknownMapping(LookupError):
@@ -178,6 +180,8 @@ def get_version(db: Database, source: str, obj: str, version: int | None = None,
                 account_id: str | None = None) -> MappingVersion:
     """One version; ``None`` means the current (newest) one."""
     _file(source, obj, root)
+    if version is not None and not 0 <= version <= MAX_VERSION:
+        raise UnknownVersion(f"{source}/{obj} has no version {version}")
     with db.session() as session:
         number = (repo.latest_number(session, source, obj, account_id) if version is None
                   else version)

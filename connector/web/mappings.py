@@ -81,7 +81,7 @@ def _version_arg(raw: Any, name: str) -> int | None:
         value = int(raw)
     except (TypeError, ValueError):
         raise ApiError(400, f"Invalid '{name}': must be a version number") from None
-    if value < 0:
+    if not 0 <= value <= versions.MAX_VERSION:
         raise ApiError(400, f"Invalid '{name}': must be a version number")
     return value
 
