@@ -83,15 +83,16 @@ def check_request() -> None:
         problem = text_problem(key) or text_problem(value)
         if problem:
             raise ApiError(400, f"Invalid query parameter '{key[:60]}': {problem}")
+    if request.content_length == 0 or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    # read and kept first: form parsing then reads this copy, and a view that parses the
+    # body as JSON whatever the Content-Type still finds it
+    body = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH, as before
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in request.form.items(multi=True):
             problem = text_problem(key) or text_problem(value)
             if problem:
                 raise ApiError(400, f"Invalid field '{key[:60]}': {problem}")
-        return
-    if request.content_length == 0 or request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    body = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH, as before
     if not body or not _looks_like_json(body):
         return
     try:

@@ -124,7 +124,10 @@ def spec() -> dict[str, Any]:
 
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["message", "error"],
-                  "properties": {"message": {"type": "string"}, "error": {"type": "boolean"}}},
+                  "properties": {"message": {"type": "string"}, "error": {"type": "boolean"},
+                                 "error_id": {"type": "string", "description":
+                                              "500 only: the id the log holds the error "
+                                              "under"}}},
         "DispatchRequest": {"type": "object", "required": ["router_id", "object_id"],
                             "properties": {"router_id": {"type": "string", "minLength": 1},
                                            "object_id": {"type": "string", "minLength": 1}}},
