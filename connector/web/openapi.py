@@ -207,6 +207,7 @@ def spec() -> dict[str, Any]:
     from .openapi_hubspot import paths as hubspot_paths
 
     paths.update(hubspot_paths())
+    _document_request_limits(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "CRM lead-routing connector", "version": "1"},
@@ -215,6 +216,18 @@ def spec() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
     }
+
+
+def _document_request_limits(paths: dict[str, Any]) -> None:
+    """Every operation can answer 400 from the request guard (``web/limits.py``): a NUL
+    in the path or query, or a JSON body nested too deep or holding what no field can."""
+    limits = _resp("Invalid input: a NUL character in the path, query or body, an "
+                   "unpaired surrogate, JSON nested deeper than 32 levels or an integer "
+                   "beyond 64 bits", "Error")
+    for item in paths.values():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                operation.setdefault("responses", {}).setdefault("400", limits)
 
 
 def _operations_paths() -> dict[str, Any]:
