@@ -93,26 +93,34 @@ def validate_cmd(files: tuple[Path, ...], stored: bool) -> None:
 
 
 def _validate_stored() -> int:
-    """Saved versions were valid when saved; this re-checks the current ones (after an
-    upgrade, say). Returns how many failed."""
+    """Saved versions were valid when saved; this re-checks the current ones, of the
+    defaults and of every account (after an upgrade, say). Returns how many failed."""
+    from connector.store import mapping_repository
+
     from . import versions
 
     container = _container()
     failed = 0
     try:
-        for row in versions.list_mappings(container.db, root=container.mappings.root):
-            if row["version"] == 0:
-                continue
-            found = versions.get_version(container.db, row["source"], row["object"],
-                                         row["version"], root=container.mappings.root)
-            try:
-                found.mapping()
-            except MappingError as exc:
-                failed += 1
-                for line in exc.errors:
-                    click.echo(line, err=True)
-                continue
-            click.echo(f"{row['source']}/{row['object']} v{row['version']}: ok")
+        with container.db.read_session() as session:
+            scopes = mapping_repository.scopes(session)
+        for account_id in scopes:
+            whose = "" if account_id is None else f" (account {account_id})"
+            for row in versions.list_mappings(container.db, root=container.mappings.root,
+                                              account_id=account_id):
+                if row["version"] == 0:
+                    continue
+                found = versions.get_version(container.db, row["source"], row["object"],
+                                             row["version"], root=container.mappings.root,
+                                             account_id=account_id)
+                try:
+                    found.mapping()
+                except MappingError as exc:
+                    failed += 1
+                    for line in exc.errors:
+                        click.echo(f"{line}{whose}", err=True)
+                    continue
+                click.echo(f"{row['source']}/{row['object']} v{row['version']}{whose}: ok")
     finally:
         container.close()
     return failed

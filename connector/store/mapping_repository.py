@@ -53,6 +53,13 @@ def accounts_with_own(session: Session, source: str, obj: str) -> set[str]:
         MappingVersionRow.object == obj)))
 
 
+def scopes(session: Session) -> list[str | None]:
+    """The defaults (None) first, then every account with a saved version of its own."""
+    accounts = session.scalars(select(MappingVersionRow.account_id).distinct().where(
+        MappingVersionRow.account_id.is_not(None)).order_by(MappingVersionRow.account_id))
+    return [None, *accounts]
+
+
 def get_row(session: Session, source: str, obj: str, version: int,
             account_id: str | None = None) -> MappingVersionRow | None:
     return session.scalars(select(MappingVersionRow).where(

@@ -257,3 +257,14 @@ def test_a_nul_in_a_path_never_returns_sql(client, headers):
         text = response.get_data(as_text=True)
         assert response.status_code == 400, path
         assert "SELECT" not in text and "parameters" not in text.lower()
+
+
+def test_health_checks_name_no_exception(client, container):
+    from sqlalchemy import create_engine
+
+    container.db.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    for path in ("/healthz", "/readyz"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.get_json()["database"] == "unreachable"
+        assert "Error" not in response.get_data(as_text=True)
