@@ -111,24 +111,22 @@ def _bounds_issue(text: str, origin: str) -> MappingIssue | None:
     nodes = depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            line = event.start_mark.line + 1
+            problem = None
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                return MappingIssue(origin, line, None, "anchors and aliases (&name, *name) "
-                                                        "are not allowed; write the value "
-                                                        "out")
-            if isinstance(event, yaml.NodeEvent):
+                problem = "anchors and aliases (&name, *name) are not allowed; write the " \
+                          "value out"
+            elif isinstance(event, yaml.NodeEvent):
                 nodes += 1
                 if nodes > MAX_YAML_NODES:
-                    return MappingIssue(origin, line, None, f"more than {MAX_YAML_NODES} "
-                                                            "values; a mapping needs far "
-                                                            "fewer")
+                    problem = f"more than {MAX_YAML_NODES} values; a mapping needs far fewer"
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
-                    return MappingIssue(origin, line, None, f"nested deeper than "
-                                                            f"{MAX_YAML_DEPTH} levels")
+                    problem = problem or f"nested deeper than {MAX_YAML_DEPTH} levels"
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+            if problem:
+                return MappingIssue(origin, event.start_mark.line + 1, None, problem)
     except yaml.YAMLError:
         return None  # parse_yaml reports the syntax error with its line
     return None
