@@ -268,3 +268,14 @@ def test_health_checks_name_no_exception(client, container):
         assert response.status_code == 503
         assert response.get_json()["database"] == "unreachable"
         assert "Error" not in response.get_data(as_text=True)
+
+
+def test_text_that_only_looks_like_a_limit_is_accepted(client, headers):
+    """A literal backslash-u0000, a surrogate pair (an emoji) and a long number as text
+    are ordinary values."""
+    body = ('{"email": "ok@b.test", "name": "C:\\\\u0000 \\ud83d\\ude00", '
+            '"crm_ids": {"hubspot": "12345678901234567890123"}}')
+    response = client.post("/users", data=body, headers={
+        **headers, "Content-Type": "application/json"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["name"] == "C:\\u0000 \U0001F600"
