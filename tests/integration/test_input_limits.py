@@ -279,3 +279,20 @@ def test_text_that_only_looks_like_a_limit_is_accepted(client, headers):
         **headers, "Content-Type": "application/json"})
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["name"] == "C:\\u0000 \U0001F600"
+
+
+def test_the_console_shows_a_date_stored_before_the_limit(client, container, make_account):
+    from connector.service.admin_users import create_admin
+    from connector.store.models import RepRow
+    from tests.admin.seed import PASSWORD
+
+    account = make_account()
+    with container.db.session() as session:
+        session.add(RepRow(account_id=account, email="far@b.test",
+                           timezone="Pacific/Kiritimati", out_of_office=[
+                               {"start": "2026-01-01T00:00:00Z",
+                                "end": "9999-12-31T23:59:59Z"}]))
+    create_admin(container.db, "ops@acme.example", account, PASSWORD)
+    sign_in(client, "ops@acme.example")
+    page = client.get("/admin/users")
+    assert page.status_code == 200 and "9999-12-31 23:59:59Z" in page.get_data(as_text=True)
