@@ -1,6 +1,10 @@
 """``connector mappings ...``: validate the files, show the current version, preview a
 payload, list the history, diff and export versions. Only ``save`` and ``rollback``
-write (a new version); ``preview`` never writes anything."""
+write (a new version); ``preview`` never writes anything.
+
+The command line is the operator's: without ``--account`` a command reads or changes the
+defaults (version 0 is the file), which every account without a version of its own maps
+with; ``--account ID`` reads or changes that account's own mapping."""
 
 from __future__ import annotations
 
@@ -31,9 +35,17 @@ def _container():
 
 
 def _call(fn, *args, **kwargs) -> Any:
-    """Service errors as clean command-line errors."""
+    """Service errors as clean command-line errors; an ``account_id`` must name an
+    existing account."""
     from . import versions
 
+    account_id = kwargs.get("account_id")
+    if account_id is not None:
+        from connector.store.models import AccountRow
+
+        with args[0].read_session() as session:
+            if session.get(AccountRow, account_id) is None:
+                raise click.BadParameter(f"no account {account_id}", param_hint="--account")
     try:
         return fn(*args, **kwargs)
     except (versions.UnknownMapping, versions.UnknownVersion) as exc:
@@ -42,6 +54,11 @@ def _call(fn, *args, **kwargs) -> Any:
         for line in exc.errors:
             click.echo(line, err=True)
         raise click.exceptions.Exit(1) from None
+
+
+def _account_option(fn):
+    return click.option("--account", "account_id", default=None,
+                        help="An account's own mapping (default: the defaults)")(fn)
 
 
 @click.group()
@@ -76,36 +93,45 @@ def validate_cmd(files: tuple[Path, ...], stored: bool) -> None:
 
 
 def _validate_stored() -> int:
-    """Saved versions were valid when saved; this re-checks the current ones (after an
-    upgrade, say). Returns how many failed."""
+    """Saved versions were valid when saved; this re-checks the current ones, of the
+    defaults and of every account (after an upgrade, say). Returns how many failed."""
+    from connector.store import mapping_repository
+
     from . import versions
 
     container = _container()
     failed = 0
     try:
-        for row in versions.list_mappings(container.db, root=container.mappings.root):
-            if row["version"] == 0:
-                continue
-            found = versions.get_version(container.db, row["source"], row["object"],
-                                         row["version"], root=container.mappings.root)
-            try:
-                found.mapping()
-            except MappingError as exc:
-                failed += 1
-                for line in exc.errors:
-                    click.echo(line, err=True)
-                continue
-            click.echo(f"{row['source']}/{row['object']} v{row['version']}: ok")
+        with container.db.read_session() as session:
+            scopes = mapping_repository.scopes(session)
+        for account_id in scopes:
+            whose = "" if account_id is None else f" (account {account_id})"
+            for row in versions.list_mappings(container.db, root=container.mappings.root,
+                                              account_id=account_id):
+                if row["version"] == 0:
+                    continue
+                found = versions.get_version(container.db, row["source"], row["object"],
+                                             row["version"], root=container.mappings.root,
+                                             account_id=account_id)
+                try:
+                    found.mapping()
+                except MappingError as exc:
+                    failed += 1
+                    for line in exc.errors:
+                        click.echo(f"{line}{whose}", err=True)
+                    continue
+                click.echo(f"{row['source']}/{row['object']} v{row['version']}{whose}: ok")
     finally:
         container.close()
     return failed
 
 
 @mappings.command("show")
+@_account_option
 @click.argument("name", metavar="SOURCE/OBJECT")
 @click.option("--version", "version", type=int, default=None,
               help="A version number (default: the current one; 0 = the file)")
-def show_cmd(name: str, version: int | None) -> None:
+def show_cmd(name: str, version: int | None, account_id: str | None) -> None:
     """Print a version's YAML (current by default) and the properties it fetches."""
     from . import versions
 
@@ -113,12 +139,14 @@ def show_cmd(name: str, version: int | None) -> None:
     container = _container()
     try:
         found = _call(versions.get_version, container.db, source, obj, version,
-                      root=container.mappings.root)
+                      root=container.mappings.root, account_id=account_id)
         mapping = _call(found.mapping)
     finally:
         container.close()
     if found.is_default:
-        click.echo(f"# {source}/{obj} version 0: the default file {found.comment}")
+        click.echo(f"# {source}/{obj} version 0: "
+                   + (f"the default file {found.comment}" if account_id is None
+                      else f"{found.comment}, shared with every account without its own"))
     else:
         when = found.created_at.isoformat(timespec="seconds") if found.created_at else "-"
         click.echo(f"# {source}/{obj} version {found.version} by {found.author} at {when}"
@@ -129,10 +157,11 @@ def show_cmd(name: str, version: int | None) -> None:
 
 
 @mappings.command("export")
+@_account_option
 @click.argument("name", metavar="SOURCE/OBJECT")
 @click.option("--version", "version", type=int, default=None,
               help="A version number (default: the current one)")
-def export_cmd(name: str, version: int | None) -> None:
+def export_cmd(name: str, version: int | None, account_id: str | None) -> None:
     """Print a version's YAML exactly, e.g. to make it the new default file."""
     from . import versions
 
@@ -140,15 +169,16 @@ def export_cmd(name: str, version: int | None) -> None:
     container = _container()
     try:
         text = _call(versions.export, container.db, source, obj, version,
-                     root=container.mappings.root)
+                     root=container.mappings.root, account_id=account_id)
     finally:
         container.close()
     click.echo(text, nl=False)
 
 
 @mappings.command("history")
+@_account_option
 @click.argument("name", metavar="SOURCE/OBJECT")
-def history_cmd(name: str) -> None:
+def history_cmd(name: str, account_id: str | None) -> None:
     """List the versions, newest first."""
     from . import versions
 
@@ -156,7 +186,7 @@ def history_cmd(name: str) -> None:
     container = _container()
     try:
         found = _call(versions.list_versions, container.db, source, obj,
-                      root=container.mappings.root)
+                      root=container.mappings.root, account_id=account_id)
     finally:
         container.close()
     for v in found:
@@ -165,10 +195,11 @@ def history_cmd(name: str) -> None:
 
 
 @mappings.command("diff")
+@_account_option
 @click.argument("name", metavar="SOURCE/OBJECT")
 @click.argument("old", type=int)
 @click.argument("new", type=int, required=False)
-def diff_cmd(name: str, old: int, new: int | None) -> None:
+def diff_cmd(name: str, old: int, new: int | None, account_id: str | None) -> None:
     """Unified diff from version OLD to NEW (default: the current one)."""
     from . import versions
 
@@ -176,18 +207,19 @@ def diff_cmd(name: str, old: int, new: int | None) -> None:
     container = _container()
     try:
         text = _call(versions.diff, container.db, source, obj, old, new,
-                     root=container.mappings.root)
+                     root=container.mappings.root, account_id=account_id)
     finally:
         container.close()
     click.echo(text or "(no differences)", nl=not text)
 
 
 @mappings.command("save")
+@_account_option
 @click.argument("name", metavar="SOURCE/OBJECT")
 @click.argument("file", type=click.File("r"))
 @click.option("--author", required=True, help="Who makes the change")
 @click.option("--comment", default="", help="Why")
-def save_cmd(name: str, file, author: str, comment: str) -> None:
+def save_cmd(name: str, file, author: str, comment: str, account_id: str | None) -> None:
     """Validate FILE and save it as the new current version."""
     from . import versions
 
@@ -195,18 +227,20 @@ def save_cmd(name: str, file, author: str, comment: str) -> None:
     container = _container()
     try:
         saved = _call(versions.save_version, container.db, source, obj, file.read(), author,
-                      comment, root=container.mappings.root)
+                      comment, root=container.mappings.root, account_id=account_id)
     finally:
         container.close()
     click.echo(f"saved {source}/{obj} version {saved.version}")
 
 
 @mappings.command("rollback")
+@_account_option
 @click.argument("name", metavar="SOURCE/OBJECT")
 @click.argument("version", type=int)
 @click.option("--author", required=True, help="Who makes the change")
 @click.option("--comment", default=None, help="Why (default: 'rollback to vN')")
-def rollback_cmd(name: str, version: int, author: str, comment: str | None) -> None:
+def rollback_cmd(name: str, version: int, author: str, comment: str | None,
+                 account_id: str | None) -> None:
     """Make VERSION current again (saved as a new version)."""
     from . import versions
 
@@ -214,7 +248,7 @@ def rollback_cmd(name: str, version: int, author: str, comment: str | None) -> N
     container = _container()
     try:
         saved = _call(versions.rollback, container.db, source, obj, version, author, comment,
-                      root=container.mappings.root)
+                      root=container.mappings.root, account_id=account_id)
     finally:
         container.close()
     click.echo(f"saved {source}/{obj} version {saved.version} (a copy of version {version})")

@@ -78,12 +78,13 @@ def record_properties(mapping: ObjectMapping, payload: Mapping[str, Any]) -> Map
 def preview(db: Database, source: str, obj: str, payload: Mapping[str, Any], *,
             yaml_text: str | None = None, account_id: str | None = None,
             root: str | Path | None = None) -> PreviewResult:
-    """Map ``payload`` with the current version (or the draft ``yaml_text``) and evaluate
-    every published router of the mapping's object type (of ``account_id``, or of all
-    accounts). A draft that does not validate raises ``MappingError``; a record the
-    mapping rejects comes back with ``errors`` and no router evaluated."""
+    """Map ``payload`` with the current version (``account_id``'s own, or the defaults
+    when None) or the draft ``yaml_text``, and evaluate every published router of the
+    mapping's object type (of ``account_id``, or of all accounts). A draft that does not
+    validate raises ``MappingError``; a record the mapping rejects comes back with
+    ``errors`` and no router evaluated."""
     if yaml_text is None:
-        mapping = versions.current_mapping(db, source, obj, root=root)
+        mapping = versions.current_mapping(db, source, obj, root=root, account_id=account_id)
         version: int | None = mapping.version
     else:
         versions.validate(db, source, obj, yaml_text, root=root)

@@ -20,13 +20,15 @@ from . import versions
 from .engine import MappingError, ObjectMapping, parse_mapping_text
 
 
-def mappings_for(db: Database, object_type: str, *,
-                 root: str | Path | None = None) -> list[ObjectMapping]:
-    """The current mapping of every source/object that feeds ``object_type``."""
+def mappings_for(db: Database, object_type: str, *, root: str | Path | None = None,
+                 account_id: str | None = None) -> list[ObjectMapping]:
+    """The current mapping (``account_id``'s, or the defaults) of every source/object
+    that feeds ``object_type``."""
     out = []
-    for item in versions.list_mappings(db, root=root):
+    for item in versions.list_mappings(db, root=root, account_id=account_id):
         try:
-            mapping = versions.current_mapping(db, item["source"], item["object"], root=root)
+            mapping = versions.current_mapping(db, item["source"], item["object"], root=root,
+                                               account_id=account_id)
         except MappingError:
             continue
         if mapping.object_type == object_type:
@@ -69,23 +71,28 @@ class DroppedField:
 
 
 def dropped_fields(db: Database, source: str, obj: str, yaml_text: str, *,
-                   root: str | Path | None = None) -> list[DroppedField]:
-    """Routers (of every account) whose trigger uses a field that the current version of
-    ``source/obj`` maps and ``yaml_text`` does not (dropped or renamed). Empty when the
-    text does not parse: its errors say more."""
+                   root: str | Path | None = None,
+                   account_id: str | None = None) -> list[DroppedField]:
+    """Routers whose trigger uses a field that the current version of ``source/obj``
+    maps and ``yaml_text`` does not (dropped or renamed): ``account_id``'s routers for an
+    edit of its own mapping; for an edit of the defaults (None), the routers of every
+    account that maps with the defaults. Empty when the text does not parse: its errors
+    say more."""
     try:
         draft = parse_mapping_text(yaml_text, expected=(source, obj))
     except MappingError:
         return []
-    current = versions.current_mapping(db, source, obj, root=root)
+    current = versions.current_mapping(db, source, obj, root=root, account_id=account_id)
     kept = {f.name for f in draft.fields} if draft.object_type == current.object_type \
         else set()
     dropped = {f.name for f in current.fields} - kept
     if not dropped:
         return []
     with db.read_session() as session:
+        own = set() if account_id is not None else repo.accounts_with_own(session, source, obj)
         routers = [(r.id, r.account_id, r.name, r.published, r.settings)
-                   for r in repo.routers_of_type(session, current.object_type)]
+                   for r in repo.routers_of_type(session, current.object_type, account_id)
+                   if r.account_id not in own]
     return [DroppedField(router_id, account_id, name, published, field, f"{source}/{obj}")
             for router_id, account_id, name, published, settings in routers
             for field in trigger_fields(settings) if field in dropped]

@@ -17,7 +17,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .transforms import CoercionError, coerce
+from .transforms import CoercionError, coerce, regex_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "mappings" / "schema.json"
 
@@ -93,9 +93,51 @@ def _duplicate_keys(node: yaml.Node | None, found: list[tuple[str, int, int]]) -
             _duplicate_keys(item, found)
 
 
+#: a mapping file is a few KB; these caps keep any text, from the API, the console or a
+#: file, to a bounded amount of work
+MAX_YAML_CHARS = 64 * 1024
+MAX_YAML_NODES = 10_000
+MAX_YAML_DEPTH = 20
+
+
+def _bounds_issue(text: str, origin: str) -> MappingIssue | None:
+    """Refuse, before anything is built, texts that would cost more than a mapping can:
+    too long, too many nodes, too deep, or with anchors and aliases (``&a`` / ``*a``),
+    with which a few hundred bytes expand into billions of nodes (an alias bomb).
+    Scanning YAML events is linear in the text and builds nothing."""
+    if len(text) > MAX_YAML_CHARS:
+        return MappingIssue(origin, None, None, f"the text is {len(text)} characters "
+                                                f"long; at most {MAX_YAML_CHARS}")
+    nodes = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            problem = None
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                problem = "anchors and aliases (&name, *name) are not allowed; write the " \
+                          "value out"
+            elif isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_YAML_NODES:
+                    problem = f"more than {MAX_YAML_NODES} values; a mapping needs far fewer"
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    problem = problem or f"nested deeper than {MAX_YAML_DEPTH} levels"
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if problem:
+                return MappingIssue(origin, event.start_mark.line + 1, None, problem)
+    except yaml.YAMLError:
+        return None  # parse_yaml reports the syntax error with its line
+    return None
+
+
 def parse_yaml(text: str, origin: str) -> tuple[Any, _Lines, list[MappingIssue]]:
     """The document, a line locator, and the syntax problems (duplicate keys included:
     YAML would silently keep the last one)."""
+    bounds = _bounds_issue(text, origin)
+    if bounds is not None:
+        return None, _Lines(None), [bounds]
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -239,11 +281,9 @@ def _semantic_issues(data: Mapping[str, Any], out: _Collector,
             at = base + ("transforms", index)
             label = f"transform {index + 1}"
             if "regex" in transform:
-                try:
-                    re.compile(transform["regex"])
-                except re.error as exc:
-                    out.add(at + ("regex",), f"{label} (regex) is not a valid regular "
-                                             f"expression: {exc}")
+                problem = regex_problem(transform["regex"])
+                if problem:
+                    out.add(at + ("regex",), f"{label} (regex) {problem}")
             if "map" in transform:
                 for key in transform["map"]:
                     if key is None or isinstance(key, bool):

@@ -1,25 +1,32 @@
-"""Versioned field mappings: the default file is version 0, every admin edit a new
+"""Versioned field mappings, per account: the default file is version 0, every edit a new
 numbered version in the database. Nothing is ever overwritten, so any two versions can be
 compared and a rollback is simply a new version equal to an old one.
 
-Mappings are global (one per source and object, shared by every account): the connectors
-look them up by (source, object) only, and a CRM object's properties do not depend on
-which account routes it.
+Two kinds of history share these functions, chosen by ``account_id``:
+
+- ``account_id=None``: the defaults. Version 0 is the file under ``mappings/``; versions
+  1, 2, ... are the operator's edits (admin token, CLI). Every account without a version
+  of its own maps with the current default.
+- ``account_id="..."``: one account's own mapping. Version 0 is the current default
+  (whatever the operator last saved, or the file); versions 1, 2, ... are the account's
+  edits, which no other account sees or uses. Rolling back to 0 saves a copy of the
+  default as it is now.
 
 Usage (``db`` is ``container.db``; ``root`` defaults to the ``mappings/`` folder)::
 
     from connector.mapping import versions
 
-    versions.list_mappings(db)                       # [{"source", "object", "version", ...}]
-    versions.list_versions(db, "hubspot", "contact")  # newest first, version 0 = the file
-    current = versions.get_version(db, "hubspot", "contact")        # newest
-    v2 = versions.get_version(db, "hubspot", "contact", 2)          # MappingVersion
-    issues = versions.validate(db, "hubspot", "contact", yaml_text) # [MappingIssue]
+    versions.list_mappings(db, account_id=acme)      # [{"source", "object", "version", ...}]
+    versions.list_versions(db, "hubspot", "contact", account_id=acme)  # newest first
+    current = versions.get_version(db, "hubspot", "contact", account_id=acme)
+    issues = versions.validate(db, "hubspot", "contact", yaml_text)   # [MappingIssue]
     new = versions.save_version(db, "hubspot", "contact", yaml_text,
-                                author="ana@example.com", comment="map country codes")
-    versions.diff(db, "hubspot", "contact", 0, new.version)          # unified diff text
-    versions.rollback(db, "hubspot", "contact", 0, author="ana@example.com")
-    versions.export(db, "hubspot", "contact", 2)                     # YAML text
+                                author="ana@example.com", comment="map country codes",
+                                account_id=acme)
+    versions.diff(db, "hubspot", "contact", 0, new.version, account_id=acme)
+    versions.rollback(db, "hubspot", "contact", 0, author="ana@example.com",
+                      account_id=acme)
+    versions.export(db, "hubspot", "contact", 2)     # YAML text of default v2
 
 Every function takes ``root=`` (the folder of the default files); pass
 ``container.mappings.root`` when the registry was built on another folder than
@@ -38,7 +45,7 @@ from __future__ import annotations
 import difflib
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +66,8 @@ __all__ = ["MappingVersion", "UnknownMapping", "UnknownVersion", "current_mappin
 
 
 _SAVE_ATTEMPTS = 20
+#: the largest number the version column holds (32-bit on PostgreSQL)
+MAX_VERSION = 2**31 - 1
 
 
 class UnknownMapping(LookupError):
@@ -79,6 +88,8 @@ class MappingVersion:
     comment: str
     created_at: datetime | None
     restored_from: int | None = None
+    #: the account whose own version this is; None for the defaults
+    account_id: str | None = None
 
     @property
     def is_default(self) -> bool:
@@ -86,7 +97,9 @@ class MappingVersion:
 
     @property
     def label(self) -> str:
-        return "file" if self.version == 0 else f"v{self.version}"
+        if self.version == 0:
+            return "file" if self.account_id is None else "default"
+        return f"v{self.version}"
 
     def mapping(self) -> ObjectMapping:
         return parse_mapping_text(self.yaml_text, version_origin(self.source, self.object,
@@ -99,7 +112,7 @@ class MappingVersion:
             "label": self.label, "author": self.author, "comment": self.comment,
             "created_at": (self.created_at.isoformat().replace("+00:00", "Z")
                            if self.created_at else None),
-            "restored_from": self.restored_from}
+            "restored_from": self.restored_from, "account_id": self.account_id}
         if with_text:
             data["yaml"] = self.yaml_text
         return data
@@ -117,56 +130,74 @@ def _file(source: str, obj: str, root: str | Path | None) -> Path:
     return path
 
 
-def _default(source: str, obj: str, root: str | Path | None) -> MappingVersion:
+def _file_version(source: str, obj: str, root: str | Path | None) -> MappingVersion:
     path = _file(source, obj, root)
     return MappingVersion(source, obj, 0, path.read_text(), "file", display_path(path), None)
 
 
 def _from_row(row: MappingVersionRow) -> MappingVersion:
     return MappingVersion(row.source, row.object, row.version, row.yaml_text, row.author,
-                          row.comment, row.created_at, row.restored_from)
+                          row.comment, row.created_at, row.restored_from, row.account_id)
 
 
-def list_mappings(db: Database, *, root: str | Path | None = None) -> list[dict[str, Any]]:
+def _version_zero(db: Database, source: str, obj: str, root: str | Path | None,
+                  account_id: str | None) -> MappingVersion:
+    """The file for the defaults; the current default for an account."""
+    if account_id is None:
+        return _file_version(source, obj, root)
+    default = get_version(db, source, obj, root=root)
+    return replace(default, version=0, account_id=account_id, restored_from=None,
+                   comment=f"the default ({default.label})")
+
+
+def list_mappings(db: Database, *, root: str | Path | None = None,
+                  account_id: str | None = None) -> list[dict[str, Any]]:
     """Every mapping with a default file, and its current version (without text)."""
     base = _root(root)
     with db.session() as session:
-        latest = repo.latest_numbers(session)
+        latest = repo.latest_numbers(session, account_id)
     out = []
     for path in sorted(base.glob("*/*.yaml")):
         source, obj = path.parent.name, path.stem
-        out.append(get_version(db, source, obj, latest.get((source, obj), 0), root=root)
-                   .as_dict(with_text=False))
+        out.append(get_version(db, source, obj, latest.get((source, obj), 0), root=root,
+                               account_id=account_id).as_dict(with_text=False))
     return out
 
 
-def list_versions(db: Database, source: str, obj: str, *,
-                  root: str | Path | None = None) -> list[MappingVersion]:
-    """Every version, newest first; the last one is the default file (version 0)."""
-    default = _default(source, obj, root)
+def list_versions(db: Database, source: str, obj: str, *, root: str | Path | None = None,
+                  account_id: str | None = None) -> list[MappingVersion]:
+    """Every version, newest first; the last one is version 0 (the file, or for an
+    account the current default)."""
+    zero = _version_zero(db, source, obj, root, account_id)
     with db.session() as session:
-        rows = repo.list_rows(session, source, obj)
+        rows = repo.list_rows(session, source, obj, account_id)
         saved = [_from_row(r) for r in rows]
-    return saved + [default]
+    return saved + [zero]
 
 
 def get_version(db: Database, source: str, obj: str, version: int | None = None, *,
-                root: str | Path | None = None) -> MappingVersion:
+                root: str | Path | None = None,
+                account_id: str | None = None) -> MappingVersion:
     """One version; ``None`` means the current (newest) one."""
-    default = _default(source, obj, root)
+    _file(source, obj, root)
+    if version is not None and not 0 <= version <= MAX_VERSION:
+        raise UnknownVersion(f"{source}/{obj} has no version {version}")
     with db.session() as session:
-        number = repo.latest_number(session, source, obj) if version is None else version
-        if number == 0:
-            return default
-        row = repo.get_row(session, source, obj, number)
-        if row is None:
-            raise UnknownVersion(f"{source}/{obj} has no version {number}")
-        return _from_row(row)
+        number = (repo.latest_number(session, source, obj, account_id) if version is None
+                  else version)
+        row = repo.get_row(session, source, obj, number, account_id) if number else None
+        found = _from_row(row) if row is not None else None
+    if number == 0:
+        return _version_zero(db, source, obj, root, account_id)
+    if found is None:
+        raise UnknownVersion(f"{source}/{obj} has no version {number}")
+    return found
 
 
 def current_mapping(db: Database, source: str, obj: str, *,
-                    root: str | Path | None = None) -> ObjectMapping:
-    return get_version(db, source, obj, root=root).mapping()
+                    root: str | Path | None = None,
+                    account_id: str | None = None) -> ObjectMapping:
+    return get_version(db, source, obj, root=root, account_id=account_id).mapping()
 
 
 def validate(db: Database | None, source: str, obj: str, yaml_text: str, *,
@@ -179,8 +210,10 @@ def validate(db: Database | None, source: str, obj: str, yaml_text: str, *,
 
 def save_version(db: Database, source: str, obj: str, yaml_text: str, author: str,
                  comment: str = "", *, root: str | Path | None = None,
-                 restored_from: int | None = None) -> MappingVersion:
-    """Validate and store a new version; it is the current one from now on."""
+                 restored_from: int | None = None,
+                 account_id: str | None = None) -> MappingVersion:
+    """Validate and store a new version of the defaults (``account_id`` None: the
+    operator's) or of one account's own mapping; it is current from now on."""
     issues = validate(db, source, obj, yaml_text, root=root)
     if issues:
         raise MappingError.from_issues(issues)
@@ -190,7 +223,7 @@ def save_version(db: Database, source: str, obj: str, yaml_text: str, author: st
         try:
             with db.session() as session:
                 row = repo.add_row(session, source, obj, yaml_text, author.strip()[:200],
-                                   comment or "", restored_from)
+                                   comment or "", restored_from, account_id)
                 saved = _from_row(row)
             break
         except IntegrityError:
@@ -203,20 +236,22 @@ def save_version(db: Database, source: str, obj: str, yaml_text: str, author: st
 
 
 def rollback(db: Database, source: str, obj: str, version: int, author: str,
-             comment: str | None = None, *, root: str | Path | None = None) -> MappingVersion:
+             comment: str | None = None, *, root: str | Path | None = None,
+             account_id: str | None = None) -> MappingVersion:
     """Make ``version`` current again by saving a copy of it as a new version."""
-    old = get_version(db, source, obj, version, root=root)
+    old = get_version(db, source, obj, version, root=root, account_id=account_id)
     return save_version(db, source, obj, old.yaml_text, author,
                         comment if comment else f"rollback to {old.label}", root=root,
-                        restored_from=version)
+                        restored_from=version, account_id=account_id)
 
 
 def diff(db: Database, source: str, obj: str, a: int, b: int | None = None, *,
-         root: str | Path | None = None, context: int = 3) -> str:
+         root: str | Path | None = None, context: int = 3,
+         account_id: str | None = None) -> str:
     """A unified diff from version ``a`` to version ``b`` (current when None); empty
     text when they are the same."""
-    left = get_version(db, source, obj, a, root=root)
-    right = get_version(db, source, obj, b, root=root)
+    left = get_version(db, source, obj, a, root=root, account_id=account_id)
+    right = get_version(db, source, obj, b, root=root, account_id=account_id)
     return "".join(difflib.unified_diff(
         _lines(left.yaml_text), _lines(right.yaml_text),
         fromfile=f"{source}/{obj} {left.label}", tofile=f"{source}/{obj} {right.label}",
@@ -228,8 +263,8 @@ def _lines(text: str) -> list[str]:
 
 
 def export(db: Database, source: str, obj: str, version: int | None = None, *,
-           root: str | Path | None = None) -> str:
+           root: str | Path | None = None, account_id: str | None = None) -> str:
     """The YAML text of a version (current when None), ready to become the new default
     file: ``connector mappings show`` prints the same."""
-    text = get_version(db, source, obj, version, root=root).yaml_text
+    text = get_version(db, source, obj, version, root=root, account_id=account_id).yaml_text
     return text if text.endswith("\n") else text + "\n"

@@ -149,7 +149,7 @@ def _process(container: Any, portal: str, object_type: str | None,
         return {e.id: error for e in events}
     if object_type is None:
         return results  # conversations, custom objects: nothing to route
-    mapping = container.mappings.get("hubspot", object_type)
+    mapping = container.mappings.get("hubspot", object_type, account_id)
     now = datetime.now(UTC)
 
     records: dict[str, _Record] = defaultdict(_Record)

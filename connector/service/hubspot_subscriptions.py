@@ -31,13 +31,14 @@ def wanted_subscriptions(db: Database, mappings: Any) -> tuple[set[Key], list[st
     wanted: set[Key] = set()
     warnings: list[str] = []
     with db.session() as session:
-        routers = [(r.name, r.object_type, dict(r.settings or {})) for r in session.scalars(
-            select(RouterRow).where(RouterRow.published.is_(True)))]
-    for name, object_type, settings in routers:
+        routers = [(r.name, r.object_type, dict(r.settings or {}), r.account_id)
+                   for r in session.scalars(select(RouterRow)
+                                            .where(RouterRow.published.is_(True)))]
+    for name, object_type, settings, account_id in routers:
         if object_type not in HUBSPOT_OBJECTS:
             continue
         try:
-            mappings.get("hubspot", object_type)
+            mappings.get("hubspot", object_type, account_id)
         except MappingError as exc:
             warnings.append(f"router {name!r}: no HubSpot mapping for {object_type} ({exc})")
             continue

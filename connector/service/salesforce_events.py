@@ -191,7 +191,7 @@ def process(container: Any, ports: SalesforcePorts, account_id: str,
 def _conversation(container: Any, account_id: str, data: dict[str, Any]
                   ) -> tuple[str, str, str | None]:
     """Upsert the routable object and the conversation row: (row id, state, decision)."""
-    mapping = container.mappings.get("salesforce", "conversation")
+    mapping = container.mappings.get("salesforce", "conversation", account_id)
     fields = mapping.apply(data)
     identifier = data["conversationIdentifier"]
     with container.db.session() as session:

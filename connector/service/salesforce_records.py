@@ -142,7 +142,7 @@ def route_records(container: Any, ports: SalesforcePorts, account_id: str,
             log.warning("Outbound Message for unsupported object %r ignored", sobject)
             continue
         try:
-            mapping = container.mappings.get("salesforce", obj)
+            mapping = container.mappings.get("salesforce", obj, account_id)
             fields = mapping.apply(record)
         except MappingError as exc:
             results[event.id] = Permanent(f"mapping failed: {exc}")

@@ -248,13 +248,23 @@ class AccountSourceRow(Base):
 
 
 class MappingVersionRow(Base):
-    """A field-mapping version an admin saved; version 0 is the default file and never
-    stored. Mappings are global (one per source and object), not per account."""
+    """A field-mapping version that was saved; version 0 is the default file and never
+    stored. ``account_id`` NULL: a version of the defaults, which only the operator
+    saves; otherwise a version of that account's own mapping. Numbers count per account
+    (the defaults being one more scope), hence the two unique indexes: NULLs never
+    collide in a plain unique constraint."""
 
     __tablename__ = "mapping_versions"
-    __table_args__ = (UniqueConstraint("source", "object", "version",
-                                       name="uq_mapping_versions"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "source", "object", "version",
+                         name="uq_mapping_versions_account"),
+        Index("uq_mapping_versions_default", "source", "object", "version", unique=True,
+              sqlite_where=text("account_id IS NULL"),
+              postgresql_where=text("account_id IS NULL")),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True)
     source: Mapped[str] = mapped_column(String(20))
     object: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer)

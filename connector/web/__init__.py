@@ -36,9 +36,10 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app.config["MAX_CONTENT_LENGTH"] = container.config.max_body_bytes
     app.json.sort_keys = False
 
-    from . import api, errors, health, manage, openapi
+    from . import api, errors, health, limits, manage, openapi
 
     errors.register(app)
+    limits.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(manage.bp)

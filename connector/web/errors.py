@@ -1,10 +1,17 @@
-"""JSON errors: ``{"message": ..., "error": true}`` with the status the seeds give."""
+"""JSON errors: ``{"message": ..., "error": true}`` with the status the seeds give.
+
+An unexpected error answers 500 with a generic message and an ``error_id``; the log has
+the same id with the traceback. Nothing of the exception (its name, its text, SQL or bound
+parameters) reaches the client: a driver's message quotes the statement and the values
+it was given, which may be another tenant's data or a secret.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -36,5 +43,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, f"{type(exc).__name__}: {exc}")
+        error_id = secrets.token_hex(8)
+        log.exception("unhandled error %s on %s %s", error_id, request.method, request.path)
+        response = jsonify({"message": "Internal error. Quote this error id to the operator: "
+                                       f"{error_id}", "error": True, "error_id": error_id})
+        response.status_code = 500
+        return response

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from .common import container
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
 
@@ -14,6 +18,7 @@ def healthz():
     try:
         with container().db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means not healthy
-        return jsonify({"status": "error", "database": type(exc).__name__}), 503
+    except Exception:  # noqa: BLE001 - any failure means not healthy
+        log.warning("health check: the database is unreachable", exc_info=True)
+        return jsonify({"status": "error", "database": "unreachable"}), 503
     return jsonify({"status": "ok", "database": "ok"})

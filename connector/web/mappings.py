@@ -1,10 +1,12 @@
 """Management API for field mappings: list, show with history, validate a draft, preview
 a payload, save a version, diff, roll back, export.
 
-Mappings are global (shared by every account), so every endpoint needs an admin token
-(``"admin": true``); the token's ``sub`` claim is recorded as the author of a saved
-version. Validation problems answer 400 with ``errors``: a list of ``{line, field,
-message, text}`` so an editor can point at the line.
+Mappings are per account. An account's token manages that account's own mapping: its
+saved versions are used for its records only, and version 0 is the current default. An
+admin token (``"admin": true``) manages the defaults, which every account without a
+version of its own maps with; version 0 is the file. The token's ``sub`` claim is recorded
+as the author of a saved version. Validation problems answer 400 with ``errors``: a list
+of ``{line, field, message, text}`` so an editor can point at the line.
 """
 
 from __future__ import annotations
@@ -16,24 +18,35 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from connector.mapping import MappingError, preview, usage, versions
 
-from .auth import _claims
+from .auth import _claims, check_account, token_account_id
 from .common import container, json_body
 from .errors import ApiError
 
 bp = Blueprint("mappings", __name__)
 
 
-def require_mapping_admin(view):
-    """An admin token; remembers its subject as the author of saved versions."""
+def require_mapping_scope(view):
+    """An admin token (the defaults) or an active account's token (its own mapping);
+    sets ``g.mapping_account`` (None for the defaults) and ``g.subject``, the author of
+    saved versions."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         claims = _claims()
-        if claims.get("admin") is not True:
-            raise ApiError(403, "This token may not manage mappings")
-        g.subject = str(claims.get("sub") or "admin")
+        if claims.get("admin") is True:
+            g.mapping_account = None
+        else:
+            g.mapping_account = token_account_id(claims)
+            check_account(g.mapping_account)
+        g.subject = str(claims.get("sub") or ("admin" if g.mapping_account is None
+                                              else "api"))
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _at() -> dict[str, Any]:
+    """Where versions are read and saved: the default files' folder and the scope."""
+    return {"root": _root(), "account_id": g.mapping_account}
 
 
 def _db():
@@ -55,10 +68,10 @@ def _invalid(exc: MappingError, message: str = "Invalid mapping"):
 
 
 def _warnings(source: str, obj: str, text: str) -> list[dict[str, Any]]:
-    """Routers (of every account: mappings are global) whose trigger uses a field this
-    text no longer maps. Warnings only; the text can still be saved."""
-    return [w.as_dict() for w in usage.dropped_fields(_db(), source, obj, text,
-                                                      root=_root())]
+    """Routers (the account's; for the defaults, of every account using them) whose
+    trigger uses a field this text no longer maps. Warnings only; the text can still be
+    saved."""
+    return [w.as_dict() for w in usage.dropped_fields(_db(), source, obj, text, **_at())]
 
 
 def _version_arg(raw: Any, name: str) -> int | None:
@@ -68,7 +81,7 @@ def _version_arg(raw: Any, name: str) -> int | None:
         value = int(raw)
     except (TypeError, ValueError):
         raise ApiError(400, f"Invalid '{name}': must be a version number") from None
-    if value < 0:
+    if not 0 <= value <= versions.MAX_VERSION:
         raise ApiError(400, f"Invalid '{name}': must be a version number")
     return value
 
@@ -101,15 +114,15 @@ def _unknown_version(exc):
 
 
 @bp.get("/mappings")
-@require_mapping_admin
+@require_mapping_scope
 def list_mappings():
-    return jsonify({"results": versions.list_mappings(_db(), root=_root())})
+    return jsonify({"results": versions.list_mappings(_db(), **_at())})
 
 
 @bp.get("/mappings/<source>/<obj>")
-@require_mapping_admin
+@require_mapping_scope
 def show_mapping(source: str, obj: str):
-    history = versions.list_versions(_db(), source, obj, root=_root())
+    history = versions.list_versions(_db(), source, obj, **_at())
     current = history[0]
     data = current.as_dict()
     try:
@@ -126,22 +139,22 @@ def show_mapping(source: str, obj: str):
 
 
 @bp.get("/mappings/<source>/<obj>/versions/<int:version>")
-@require_mapping_admin
+@require_mapping_scope
 def show_version(source: str, obj: str, version: int):
-    return jsonify(versions.get_version(_db(), source, obj, version, root=_root()).as_dict())
+    return jsonify(versions.get_version(_db(), source, obj, version, **_at()).as_dict())
 
 
 @bp.get("/mappings/<source>/<obj>/export")
-@require_mapping_admin
+@require_mapping_scope
 def export_version(source: str, obj: str):
     version = _version_arg(request.args.get("version"), "version")
-    text = versions.export(_db(), source, obj, version, root=_root())
+    text = versions.export(_db(), source, obj, version, **_at())
     return Response(text, mimetype="application/yaml", headers={
         "Content-Disposition": f'attachment; filename="{obj}.yaml"'})
 
 
 @bp.post("/mappings/<source>/<obj>/validate")
-@require_mapping_admin
+@require_mapping_scope
 def validate_mapping(source: str, obj: str):
     text = _text_field(_body(), "yaml")
     issues = versions.validate(_db(), source, obj, text, root=_root())
@@ -156,7 +169,7 @@ def validate_mapping(source: str, obj: str):
 
 
 @bp.post("/mappings/<source>/<obj>/preview")
-@require_mapping_admin
+@require_mapping_scope
 def preview_mapping(source: str, obj: str):
     body = _body()
     payload = body.get("payload")
@@ -165,6 +178,8 @@ def preview_mapping(source: str, obj: str):
                        if "payload" in body else "Missing 'payload'")
     text = _text_field(body, "yaml", required=False)
     account = _text_field(body, "account_id", required=False)
+    if g.mapping_account is not None:
+        account = g.mapping_account  # an account previews its own routers only
     try:
         result = preview.preview(_db(), source, obj, payload, yaml_text=text,
                                  account_id=account, root=_root())
@@ -176,7 +191,7 @@ def preview_mapping(source: str, obj: str):
 
 @bp.route("/mappings/<source>/<obj>", methods=["PUT"])
 @bp.post("/mappings/<source>/<obj>/versions")
-@require_mapping_admin
+@require_mapping_scope
 def save_mapping(source: str, obj: str):
     body = _body()
     text = _text_field(body, "yaml")
@@ -184,7 +199,7 @@ def save_mapping(source: str, obj: str):
     warnings = _warnings(source, obj, text)  # against the version being replaced
     try:
         saved = versions.save_version(_db(), source, obj, text, g.subject, comment,
-                                      root=_root())
+                                      **_at())
     except MappingError as exc:
         return _invalid(exc)
     container().mappings.invalidate(source, obj)
@@ -192,22 +207,22 @@ def save_mapping(source: str, obj: str):
 
 
 @bp.get("/mappings/<source>/<obj>/diff")
-@require_mapping_admin
+@require_mapping_scope
 def diff_versions(source: str, obj: str):
     if "from" not in request.args:
         raise ApiError(400, "Missing query parameter 'from'")
     left = _version_arg(request.args.get("from"), "from")
     right = _version_arg(request.args.get("to"), "to")
-    db, root = _db(), _root()
-    left_label = versions.get_version(db, source, obj, left, root=root).version
-    right_label = versions.get_version(db, source, obj, right, root=root).version
+    db = _db()
+    left_label = versions.get_version(db, source, obj, left, **_at()).version
+    right_label = versions.get_version(db, source, obj, right, **_at()).version
     return jsonify({"from": left_label, "to": right_label,
                     "diff": versions.diff(db, source, obj, left_label, right_label,
-                                          root=root)})
+                                          **_at())})
 
 
 @bp.post("/mappings/<source>/<obj>/rollback")
-@require_mapping_admin
+@require_mapping_scope
 def rollback_mapping(source: str, obj: str):
     body = _body()
     version = _version_arg(body.get("version"), "version")
@@ -216,7 +231,7 @@ def rollback_mapping(source: str, obj: str):
     comment = _text_field(body, "comment", required=False)
     try:
         saved = versions.rollback(_db(), source, obj, version, g.subject, comment,
-                                  root=_root())
+                                  **_at())
     except MappingError as exc:
         return _invalid(exc, "Version no longer validates")
     container().mappings.invalidate(source, obj)
@@ -237,7 +252,7 @@ def openapi_paths() -> dict[str, Any]:
         out: dict[str, Any] = {"summary": summary, "parameters": name + (params or []),
                                "responses": {status: {"description": ok},
                                              "401": {"description": "No token", **error},
-                                             "403": {"description": "Not an admin token",
+                                             "403": {"description": "Account not active",
                                                      **error},
                                              "404": {"description": "Unknown mapping or "
                                                                     "version", **error},
@@ -257,7 +272,8 @@ def openapi_paths() -> dict[str, Any]:
         "/mappings/{source}/{object}": {
             "get": op("A mapping: current version (YAML, properties, owner) and history",
                       "Mapping"),
-            "put": op("Save a new version (admin token; its subject is the author)",
+            "put": op("Save a new version of the token's account's own mapping (with an "
+                      "admin token, of the defaults); the token's subject is the author",
                       "Saved, with warnings about routers whose trigger fields it drops",
                       body=draft, status="201", extra={"400": invalid})},
         "/mappings/{source}/{object}/versions": {

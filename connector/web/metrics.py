@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 
 from .common import container
 from .errors import ApiError
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
@@ -41,8 +45,9 @@ def readyz():
         with c.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        checks["database"] = f"unreachable: {type(exc).__name__}"
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        log.warning("readiness: the database is unreachable", exc_info=True)
+        checks["database"] = "unreachable"  # the reason is in the log, not for clients
     if c.config.executor == "celery":
         reachable = getattr(c.executor, "broker_reachable", None)
         if reachable is None:

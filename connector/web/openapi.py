@@ -124,7 +124,10 @@ def spec() -> dict[str, Any]:
 
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["message", "error"],
-                  "properties": {"message": {"type": "string"}, "error": {"type": "boolean"}}},
+                  "properties": {"message": {"type": "string"}, "error": {"type": "boolean"},
+                                 "error_id": {"type": "string", "description":
+                                              "500 only: the id the log holds the error "
+                                              "under"}}},
         "DispatchRequest": {"type": "object", "required": ["router_id", "object_id"],
                             "properties": {"router_id": {"type": "string", "minLength": 1},
                                            "object_id": {"type": "string", "minLength": 1}}},
@@ -212,6 +215,7 @@ def spec() -> dict[str, Any]:
     from .openapi_hubspot import paths as hubspot_paths
 
     paths.update(hubspot_paths())
+    _document_request_limits(paths)
     from .v1.openapi import for_root
 
     v1_paths, v1_schemas = for_root()
@@ -227,6 +231,18 @@ def spec() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
     }
+
+
+def _document_request_limits(paths: dict[str, Any]) -> None:
+    """Every operation can answer 400 from the request guard (``web/limits.py``): a NUL
+    in the path or query, or a JSON body nested too deep or holding what no field can."""
+    limits = _resp("Invalid input: a NUL character in the path, query or body, an "
+                   "unpaired surrogate, JSON nested deeper than 32 levels or an integer "
+                   "beyond 64 bits", "Error")
+    for item in paths.values():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                operation.setdefault("responses", {}).setdefault("400", limits)
 
 
 def _operations_paths() -> dict[str, Any]:

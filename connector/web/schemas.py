@@ -24,6 +24,8 @@ from pydantic import (
 from connector.core.codec import WEEKDAYS
 from connector.core.triggers import check_condition, check_operator
 
+OOO_EARLIEST = datetime(1970, 1, 1)
+OOO_LATEST = datetime(9998, 12, 31)
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
@@ -52,6 +54,15 @@ class OutOfOffice(Strict):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("must include a time zone offset, e.g. 2026-01-05T09:00:00Z")
+        # a day of margin on both ends: shown in any rep's time zone (up to 14 h from
+        # UTC), or compared after conversion, the date must still exist
+        try:
+            utc = value.replace(tzinfo=None) - value.utcoffset()
+        except OverflowError:
+            utc = None
+        if utc is None or not OOO_EARLIEST <= utc <= OOO_LATEST:
+            raise ValueError(f"must be between {OOO_EARLIEST:%Y-%m-%d} and "
+                             f"{OOO_LATEST:%Y-%m-%d}")
         return value
 
     @model_validator(mode="after")

@@ -158,9 +158,9 @@ def test_mapping_edit_error_fix_preview_save_and_rollback(page, live):
         .to_be_visible()
     shot(page, "06-mapping-history")
 
-    page.get_by_role("button", name="Roll back to file").click()
-    expect(page.get_by_text("v2 is a copy of the file and is now current")).to_be_visible()
-    expect(page.get_by_text("rollback to file · restores the file")).to_be_visible()
+    page.get_by_role("button", name="Roll back to default").click()
+    expect(page.get_by_text("v2 is a copy of the default and is now current")).to_be_visible()
+    expect(page.get_by_text("rollback to default · restores the default")).to_be_visible()
     shot(page, "07-mapping-rollback")
     page.get_by_role("link", name="edit hubspot/contact").click()
     assert page.get_by_label("Mapping YAML").input_value().strip() == original.strip()

@@ -124,7 +124,7 @@ def test_token_signed_with_another_secret_is_refused(client, account_id):
     assert response.status_code == 401
 
 
-def test_processing_error_is_500_with_detail(client, headers, container, monkeypatch):
+def test_processing_error_is_500_with_an_error_id(client, headers, container, monkeypatch):
     from connector.web import api
 
     def broken(*args, **kwargs):
@@ -133,8 +133,10 @@ def test_processing_error_is_500_with_detail(client, headers, container, monkeyp
     monkeypatch.setattr(api, "dispatch", broken)
     response = dispatch(client, headers, "r", "o")
     assert response.status_code == 500
-    assert response.get_json() == {"message": "RuntimeError: database went away",
-                                   "error": True}
+    body = response.get_json()
+    assert body == {"message": "Internal error. Quote this error id to the operator: "
+                               f"{body['error_id']}", "error": True,
+                    "error_id": body["error_id"]}
 
 
 def test_hubspot_sync_failure_is_reported_with_the_assignment(client, headers, container):

@@ -201,8 +201,8 @@ def test_unknown_field_on_ticket_patch_is_400(client, headers):
 
 @pytest.mark.parametrize("plural,fields", [("contacts", {"first_name": "Ada"}),
                                            ("tickets", TICKET)])
-def test_a_store_failure_is_500_with_the_error_detail(client, headers, monkeypatch, plural,
-                                                      fields):
+def test_a_store_failure_is_500_with_an_error_id(client, headers, monkeypatch, plural,
+                                                 fields):
     from connector.service import objects
 
     def broken(*args, **kwargs):
@@ -212,8 +212,10 @@ def test_a_store_failure_is_500_with_the_error_detail(client, headers, monkeypat
     response = post(client, headers, plural, fields)
     assert response.status_code == 500
     assert response.is_json
-    assert response.get_json() == {"message": "RuntimeError: database went away",
-                                   "error": True}
+    body = response.get_json()
+    assert body == {"message": "Internal error. Quote this error id to the operator: "
+                               f"{body['error_id']}", "error": True,
+                    "error_id": body["error_id"]}
 
 
 @pytest.mark.parametrize("object_type,name", [

@@ -89,3 +89,28 @@ def test_inbox_events_and_the_account_itself(client, tenants):
     assert client.get("/accounts", headers=other).status_code == 403
     assert client.patch(f"/accounts/{t['b_id']}", json={"active": False},
                         headers=t["a"]).status_code == 403
+
+
+def test_mappings_an_account_saves_are_its_own(client, tenants, container):
+    t = tenants
+    default = client.get("/mappings/hubspot/contact", headers=t["b"]).get_json()
+    text = default["current"]["yaml"]
+    edited = text.replace("lifecycle_stage: {source: lifecyclestage}",
+                          "lifecycle_stage: {source: lifecyclestage, transforms: [upper]}")
+    assert edited != text
+    saved = client.put("/mappings/hubspot/contact", json={"yaml": edited, "comment": "a"},
+                       headers=t["a"])
+    assert saved.status_code == 201
+    theirs = client.get("/mappings/hubspot/contact", headers=t["b"]).get_json()
+    assert theirs["current"]["yaml"] == text and len(theirs["versions"]) == 1
+    assert client.get("/mappings/hubspot/contact/versions/1",
+                      headers=t["b"]).status_code == 404
+    assert client.get("/mappings/hubspot/contact/diff?from=0&to=1",
+                      headers=t["b"]).status_code == 404
+    rollback = client.post("/mappings/hubspot/contact/rollback", json={"version": 1},
+                           headers=t["b"])
+    assert rollback.status_code == 404
+    preview = client.post("/mappings/hubspot/contact/preview", headers=t["b"], json={
+        "payload": {"email": "x@y.test"}, "account_id": "anything"}).get_json()
+    assert {r["account_id"] for r in preview["routers"]} <= {t["b_id"]}
+    assert container.mappings.get("hubspot", "contact", t["b_id"]).version == 0

@@ -164,3 +164,53 @@ def test_fuzzed_outbound_messages_need_the_url_secret_and_never_store_a_dtd(conf
     finally:
         container.close()
     assert {200, 401, 500} <= answers
+
+
+def _nested(depth: int, leaf) -> object:
+    for n in range(depth):
+        leaf = [leaf] if n % 2 else {"k": leaf}
+    return leaf
+
+
+#: a value no field may hold: NUL, an unpaired surrogate, nesting past the cap, an
+#: integer beyond 64 bits
+hostile_values = st.one_of(
+    st.text(max_size=10).map(lambda t: t + "\x00"),
+    st.sampled_from(["\ud800", "a\udfffb", "\udbff"]),
+    st.integers(33, 2000).map(lambda d: _nested(d, 1)),
+    st.integers(2**63, 2**80), st.integers(-(2**80), -(2**63) - 1),
+)
+
+
+@st.composite
+def hostile_batches(draw):
+    batch = draw(st.lists(events(), min_size=1, max_size=5))
+    target = draw(st.integers(0, len(batch) - 1))
+    key = draw(st.sampled_from(["propertyValue", "sourceId", "objectId", "eventId",
+                                "mergedObjectIds"]))
+    batch[target][key] = draw(hostile_values)
+    return json.dumps(batch).encode()
+
+
+def test_hostile_values_anywhere_in_a_batch_get_a_400_and_store_nothing(config):
+    """The request limits hold for webhooks too: the whole batch is refused with a 400
+    naming the field, whatever the position of the bad value."""
+    container = bootstrap(replace(config, hubspot_client_secret=SECRET))
+    client = create_app(container=container).test_client()
+    sender = WebhookSender(URL, SECRET)
+
+    @given(body=hostile_batches())
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(body: bytes) -> None:
+        response = client.post("/webhooks/hubspot", data=body,
+                               headers=sender.signed_headers(body))
+        assert response.status_code == 400, response.get_data(as_text=True)
+        message = response.get_json()["message"]
+        assert message.startswith(("Invalid field '", "Invalid JSON body: nested deeper"))
+        assert _count(container) == 0
+
+    try:
+        check()
+    finally:
+        container.close()

@@ -100,5 +100,30 @@ def test_sign_in_throttle_counts_failures_in_a_sliding_window_per_key():
     now[0] = 60.5
     assert throttle.retry_after("email:a") == 0
     throttle.failed("email:c")
+    assert len(throttle) == 1  # email:a and ip:1 expired when email:c failed
     throttle.succeeded("email:c")
-    assert throttle._failures.get("email:c") is None
+    assert len(throttle) == 0
+
+
+def test_sign_in_throttle_memory_stays_bounded():
+    """Huge emails cost a digest each, old keys expire, and the number of keys is
+    capped (today: 200 failed sign-ins with 500 KB emails kept 114 MB)."""
+    import sys
+
+    from connector.web.admin.security import LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(limit=3, window=60, clock=lambda: now[0], max_keys=100)
+    for n in range(50):
+        throttle.failed(f"email:{n}{'x' * 500_000}", "ip:1")
+    sizes = [sys.getsizeof(k) for k in throttle._failures]
+    assert max(sizes) < 100 and len(throttle) == 51
+    assert throttle.retry_after(f"email:7{'x' * 500_000}") == 0  # two failures only
+    assert throttle.retry_after("ip:1") == 61
+    for n in range(300):
+        throttle.failed(f"email:other{n}")
+    assert len(throttle) == 100  # the cap: least recently failed keys went first
+    assert max(len(v) for v in throttle._failures.values()) <= 3
+    now[0] = 1000.0
+    throttle.failed("email:late")
+    assert len(throttle) == 1  # everything older than the window expired

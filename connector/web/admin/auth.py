@@ -10,6 +10,8 @@ from ..common import container
 from . import bp
 from .security import login_required, safe_next, throttle
 
+MAX_EMAIL = 254  # RFC 5321's longest address path
+
 
 @bp.get("/login")
 def login():
@@ -20,6 +22,10 @@ def login():
 def login_submit():
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
+    if len(email) > MAX_EMAIL:
+        return render_template("admin/login.html", next=request.form.get("next", ""),
+                               error=f"Invalid field 'email': at most {MAX_EMAIL} "
+                                     "characters."), 400
     keys = (f"email:{email}", f"ip:{request.remote_addr}")
     wait = throttle().retry_after(*keys)
     if wait:

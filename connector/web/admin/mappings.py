@@ -2,8 +2,9 @@
 payload or a recent inbox event, save with a comment, history with diffs, rollback.
 
 Everything goes through ``connector.mapping.versions`` and ``preview``, the same code the
-management API and the CLI use; a saved version is what executors map the next event
-with.
+management API and the CLI use. The console edits the signed-in account's own mapping:
+a saved version is what executors map that account's next event with, and no other
+account sees it. Version 0 is the default, which only the operator changes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .security import AdminError, login_required
 
 def _version_or_404(source: str, obj: str, version: int | None = None):
     try:
-        return versions.get_version(container().db, source, obj, version)
+        return versions.get_version(container().db, source, obj, version,
+                                    account_id=g.account_id)
     except versions.UnknownMapping:
         raise AdminError(404, f"There is no mapping for {source}/{obj}.") from None
     except versions.UnknownVersion:
@@ -36,16 +38,10 @@ def _issues(exc: MappingError) -> list[str]:
 
 
 def _warnings(source: str, obj: str, text: str) -> list[str]:
-    """Routers whose trigger uses a field this text no longer maps: this account's by
-    name; other accounts' (mappings are shared) only counted, never named."""
-    found = usage.dropped_fields(container().db, source, obj, text)
-    mine = [w.text for w in found if w.account_id == g.account_id]
-    others = len({w.router_id for w in found if w.account_id != g.account_id})
-    if others:
-        mine.append(f"{others} router{'s' if others > 1 else ''} of other accounts on this "
-                    f"connector also use{'' if others > 1 else 's'} fields this version no "
-                    "longer maps")
-    return mine
+    """This account's routers whose trigger uses a field this text no longer maps."""
+    found = usage.dropped_fields(container().db, source, obj, text,
+                                 account_id=g.account_id)
+    return [w.text for w in found]
 
 
 def _draft() -> str:
@@ -91,7 +87,7 @@ def _event_record(source: str, obj: str, event_id: str, draft: str) -> dict[str,
 @bp.get("/mappings")
 @login_required
 def mappings_list():
-    rows = versions.list_mappings(container().db)
+    rows = versions.list_mappings(container().db, account_id=g.account_id)
     return render_template("admin/mappings.html", mappings=rows)
 
 
@@ -137,7 +133,8 @@ def mapping_save(source: str, obj: str):
     try:
         warnings = _warnings(source, obj, text)  # against the version being replaced
         saved = versions.save_version(container().db, source, obj, text,
-                                      author=g.admin.email, comment=comment)
+                                      author=g.admin.email, comment=comment,
+                                      account_id=g.account_id)
     except versions.UnknownMapping:
         raise AdminError(404, f"There is no mapping for {source}/{obj}.") from None
     except MappingError as exc:
@@ -188,17 +185,19 @@ def mapping_preview(source: str, obj: str):
 def mapping_history(source: str, obj: str):
     db = container().db
     try:
-        history = versions.list_versions(db, source, obj)
+        history = versions.list_versions(db, source, obj, account_id=g.account_id)
     except versions.UnknownMapping:
         raise AdminError(404, f"There is no mapping for {source}/{obj}.") from None
-    diffs = {v.version: versions.diff(db, source, obj, older.version, v.version)
+    diffs = {v.version: versions.diff(db, source, obj, older.version, v.version,
+                                      account_id=g.account_id)
              for v, older in zip(history, history[1:], strict=False)}
     compare = None
     a, b = request.args.get("a", type=int), request.args.get("b", type=int)
     if a is not None and b is not None:
         _version_or_404(source, obj, a)
         _version_or_404(source, obj, b)
-        compare = {"a": a, "b": b, "text": versions.diff(db, source, obj, a, b)}
+        compare = {"a": a, "b": b, "text": versions.diff(db, source, obj, a, b,
+                                                         account_id=g.account_id)}
     return render_template("admin/mapping_history.html", source=source, obj=obj,
                            history=history, diffs=diffs, compare=compare)
 
@@ -210,9 +209,10 @@ def mapping_rollback(source: str, obj: str):
     if version is None:
         raise AdminError(400, "Invalid field 'version': choose a version to roll back to.")
     _version_or_404(source, obj, version)
-    saved = versions.rollback(container().db, source, obj, version, author=g.admin.email)
+    saved = versions.rollback(container().db, source, obj, version, author=g.admin.email,
+                              account_id=g.account_id)
     flash(f"Rolled back: {saved.label} is a copy of "
-          f"{'the file' if version == 0 else f'v{version}'} and is now current.")
+          f"{'the default' if version == 0 else f'v{version}'} and is now current.")
     return redirect(url_for("admin.mapping_history", source=source, obj=obj))
 
 
@@ -221,6 +221,6 @@ def mapping_rollback(source: str, obj: str):
 def mapping_export(source: str, obj: str):
     version = request.args.get("version", type=int)
     _version_or_404(source, obj, version)
-    text = versions.export(container().db, source, obj, version)
+    text = versions.export(container().db, source, obj, version, account_id=g.account_id)
     return text, 200, {"Content-Type": "text/yaml; charset=utf-8",
                        "Content-Disposition": f'attachment; filename="{obj}.yaml"'}

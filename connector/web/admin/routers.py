@@ -90,7 +90,7 @@ def router_delete(router_id: str):
 def _known_fields(object_type: str) -> tuple[list[ObjectMapping], dict[str, None]]:
     """The current mappings feeding ``object_type``, and every field name a record of
     that type can carry here: mapped fields, then the API's own and custom fields."""
-    mappings = usage.mappings_for(container().db, object_type)
+    mappings = usage.mappings_for(container().db, object_type, account_id=g.account_id)
     names: dict[str, None] = {f.name: None for m in mappings for f in m.fields}
     if object_type in SYSTEM_FIELDS:
         with container().db.read_session() as session:

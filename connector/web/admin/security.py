@@ -8,11 +8,12 @@ deactivating an admin ends their sessions at once.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from functools import wraps
 
@@ -73,38 +74,73 @@ def login_required(view: Callable) -> Callable:
 
 class LoginThrottle:
     """At most ``limit`` failed sign-ins per email and per client address in a sliding
-    ``window`` of seconds; in memory, per process (enough to slow guessing down)."""
+    ``window`` of seconds; in memory, per process (enough to slow guessing down).
+
+    Its memory is bounded whatever is sent: keys are stored as 16-byte digests (an email
+    of 500 KB costs what a short one does), a key whose failures are all older than the
+    window is dropped, and past ``max_keys`` the least recently failed key goes first.
+    Hand-written rather than a rate-limit library because it counts failures only, not
+    requests, and must be told of a success."""
 
     def __init__(self, limit: int = 5, window: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 max_keys: int = 10_000) -> None:
         self.limit, self.window, self.clock = limit, window, clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self.max_keys = max_keys
+        #: digest -> failure times, least recently failed first
+        self._failures: OrderedDict[bytes, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        entries = self._failures[key]
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    @staticmethod
+    def _digest(key: str) -> bytes:
+        return hashlib.sha256(key.encode("utf-8", "replace")).digest()[:16]
+
+    def _recent(self, digest: bytes, now: float) -> deque[float]:
+        entries = self._failures.get(digest) or deque()
         while entries and entries[0] <= now - self.window:
             entries.popleft()
         return entries
+
+    def _expire(self, now: float) -> None:
+        """Drop keys from the least recently failed end while all their failures are
+        older than the window; the first recent one stops the scan."""
+        while self._failures:
+            digest, entries = next(iter(self._failures.items()))
+            if entries and entries[-1] > now - self.window:
+                break
+            del self._failures[digest]
 
     def retry_after(self, *keys: str) -> int:
         """Seconds until another attempt is allowed for these keys (0: go ahead)."""
         now = self.clock()
         with self._lock:
             waits = [int(e[0] + self.window - now) + 1 for e in
-                     (self._recent(k, now) for k in keys) if len(e) >= self.limit]
+                     (self._recent(self._digest(k), now) for k in keys)
+                     if len(e) >= self.limit]
         return max(waits, default=0)
 
     def failed(self, *keys: str) -> None:
         now = self.clock()
         with self._lock:
+            self._expire(now)
             for key in keys:
-                self._recent(key, now).append(now)
+                digest = self._digest(key)
+                entries = self._recent(digest, now)
+                entries.append(now)
+                while len(entries) > self.limit:  # more than the limit tells nothing new
+                    entries.popleft()
+                self._failures[digest] = entries
+                self._failures.move_to_end(digest)
+            while len(self._failures) > self.max_keys:
+                self._failures.popitem(last=False)
 
     def succeeded(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
-                self._failures.pop(key, None)
+                self._failures.pop(self._digest(key), None)
 
 
 def throttle() -> LoginThrottle:

@@ -51,12 +51,14 @@ def hours_text(spans: list[dict[str, str]] | None) -> str:
 
 
 def _local(value: str, zone: ZoneInfo) -> str:
-    """A stored ISO time as the rep's local ``YYYY-MM-DDTHH:MM`` (a datetime-local)."""
+    """A stored ISO time as the rep's local ``YYYY-MM-DDTHH:MM`` (a datetime-local); a
+    time that has no local date (stored before the API kept dates within 1970-9998) is
+    shown as stored rather than breaking the page."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (TypeError, ValueError):
+        return moment.astimezone(zone).strftime(_LOCAL)
+    except (TypeError, ValueError, OverflowError):
         return str(value)
-    return moment.astimezone(zone).strftime(_LOCAL)
 
 
 def form_values(rep) -> dict[str, Any]:

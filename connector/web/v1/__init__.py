@@ -9,6 +9,7 @@ needs. Errors are ``{"error": {"code", "message", "fields"}}``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -18,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from connector.service.api_keys import Caller, RateLimiter, authenticate, looks_like_key
 from connector.service.v1_errors import V1Error
+from connector.web.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,17 @@ def _v1_error(exc: V1Error):
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@bp.errorhandler(ApiError)
+def _request_refused(exc: ApiError):
+    """The app-wide request limits (connector/web/limits.py) in this API's error model: a
+    value no field can hold is a 422 naming the field."""
+    if exc.status != 400:
+        return error_body(exc.status, exc.message)
+    found = re.match(r"Invalid (?:field|query parameter) '([^']*)': (.*)", exc.message, re.S)
+    fields = {found.group(1): found.group(2)} if found else {}
+    return error_body(422, exc.message, fields)
 
 
 @bp.errorhandler(HTTPException)

@@ -132,8 +132,10 @@ def _op(endpoint: str, summary: str, ok: dict[str, Any], *, body: str | None = N
         op["parameters"] = list(params)
     if body:
         op["requestBody"] = {"required": True, **_json(_ref(body))}
-        if "422" not in errors:
-            responses["422"] = {"description": _ERROR_TEXT["422"], **_json(_ref("Error"))}
+    if (body or params or "{" in endpoint) and "422" not in errors:
+        # a value no field can hold (a NUL, an unpaired surrogate, JSON nested too deep, an
+        # integer beyond 64 bits) is refused before any view, in the path and query too
+        responses["422"] = {"description": _ERROR_TEXT["422"], **_json(_ref("Error"))}
     return op
 
 
