@@ -33,7 +33,8 @@ class WriteLock:
     and the few acknowledgements ahead of it (the acknowledgement lane has a handful of
     threads), never for the queue of dispatches, and a stream of acknowledgements never
     starves the API. Each lane is served in arrival order. Re-entrant for the thread that
-    holds it, like the RLock it replaces. ``threading`` has no lock with priorities or FIFO order, hence this class.
+    holds it, like the RLock it replaces. ``threading`` has no lock with priorities or
+    arrival order, hence this class.
     """
 
     #: fast-lane holders in a row before an ordinary waiter gets its turn
