@@ -141,6 +141,12 @@ class RouterSettings:
         loaded once per version and reused), not on every decision."""
         return tuple(sorted(self.members, key=lambda m: m.position))
 
+    @cached_property
+    def capped_rep_ids(self) -> frozenset[str]:
+        """Members with a daily or weekly cap: the only ones whose counts a decision reads."""
+        return frozenset(m.rep_id for m in self.members
+                         if m.daily_cap is not None or m.weekly_cap is not None)
+
 
 @dataclass(frozen=True)
 class Router:

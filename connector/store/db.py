@@ -125,6 +125,11 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(read_only=True),
                                            expire_on_commit=False)
+        from .router_cache import RouterCache, bump_routing_versions
+
+        event.listen(self._sessions, "before_flush", bump_routing_versions)
+        #: routers' settings and reps, valid while their account's routing version holds
+        self.router_cache = RouterCache()
         #: SQLite has one writer: threads of this process take turns here (see WriteLock)
         self._sqlite_lock = WriteLock() if url.startswith("sqlite") else None
 
