@@ -60,34 +60,16 @@ def _free_port() -> int:
 def _seed(url: str, fake: FakeHubSpot, reps: int, objects: int) -> tuple[str, str, list[str]]:
     """Migrate, then add an account, its reps, a published round-robin router over all of
     them, ``objects`` API objects, and the fake portal connected to the account."""
+    from bench.dispatch import seed_router
     from connector.bootstrap import bootstrap
     from connector.config import Config
-    from connector.store.models import AccountRow, ObjectRow, RepRow, RouterRow
 
     config = Config(database_url=url, executor="inline", jwt_secret=JWT_SECRET,
                     hubspot_client_secret=SECRET, hubspot_access_token=fake.token,
                     hubspot_api_base=fake.url)
     container = bootstrap(config)
     try:
-        with container.db.session() as session:
-            account = AccountRow(name="Bench", active=True)
-            session.add(account)
-            session.flush()
-            rep_rows = [RepRow(account_id=account.id, email=f"rep{i}@example.com",
-                               out_of_office=[], crm_ids={}) for i in range(reps)]
-            session.add_all(rep_rows)
-            session.flush()
-            router = RouterRow(account_id=account.id, name="All", object_type="contact",
-                               published=True, current_weights={},
-                               settings={"users": [{"user_id": r.id, "position": i,
-                                                    "weight": 1}
-                                                   for i, r in enumerate(rep_rows)]})
-            session.add(router)
-            rows = [ObjectRow(account_id=account.id, object_type="contact", fields={"n": i})
-                    for i in range(objects)]
-            session.add_all(rows)
-            session.flush()
-            ids = account.id, router.id, [r.id for r in rows]
+        ids = seed_router(container, reps, objects)
         container.extras["hubspot"].portals.connect(str(fake.portal_id), ids[0])
         return ids
     finally:

@@ -21,10 +21,7 @@ import argparse
 import itertools
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import requests  # noqa: E402
 
 from bench.bare_app import create_write_app  # noqa: E402
-from bench.common import percentile, print_table  # noqa: E402
+from bench.common import percentile, print_table, served  # noqa: E402
 from connector.bootstrap import bootstrap  # noqa: E402
 from connector.config import Config  # noqa: E402
 from connector.core.distribution import RotationState  # noqa: E402
@@ -49,7 +46,6 @@ from connector.core.model import Rep as CoreRep  # noqa: E402
 from connector.store.models import AccountRow, ObjectRow, RepRow, RouterRow  # noqa: E402
 from connector.web import create_app  # noqa: E402
 from connector.web.auth import issue_token  # noqa: E402
-from connector.web.server import make_server  # noqa: E402
 
 SECRET = "bench-" + "s" * 32
 
@@ -106,7 +102,7 @@ def core_ratio(small: int, large: int, n: int, rounds: int = 10) -> float:
     return percentile(samples[large], 50) / percentile(samples[small], 50)
 
 
-def _seed(container, users: int, objects: int) -> tuple[str, str, list[str]]:
+def seed_router(container, users: int, objects: int) -> tuple[str, str, list[str]]:
     with container.db.session() as session:
         account = AccountRow(name="Bench")
         session.add(account)
@@ -127,21 +123,6 @@ def _seed(container, users: int, objects: int) -> tuple[str, str, list[str]]:
         return account.id, router.id, [r.id for r in rows]
 
 
-@contextmanager
-def waitress_served(app) -> Iterator[str]:
-    """``app`` under waitress on 127.0.0.1, as ``connector serve`` runs it."""
-    server = make_server(app, host="127.0.0.1", port=0, threads=8, ack_threads=4,
-                         connection_limit=100)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(5)
-
-
 def bench_http(users: int, n: int) -> tuple[list[float], list[float]]:
     """Seconds per ``POST /dispatch/router`` and per bare write, taken in turns."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,12 +130,12 @@ def bench_http(users: int, n: int) -> tuple[list[float], list[float]]:
                         jwt_secret=SECRET)
         container = bootstrap(config)
         try:
-            account_id, router_id, object_ids = _seed(container, users, n)
+            account_id, router_id, object_ids = seed_router(container, users, n)
             app = create_app(container=container)
             headers = {"Authorization": f"Bearer {issue_token(SECRET, account_id)}"}
             dispatches, writes = [], []
-            with waitress_served(app) as url, \
-                    waitress_served(create_write_app(f"{tmp}/bare.db")) as bare, \
+            with served(app, waitress=True) as url, \
+                    served(create_write_app(f"{tmp}/bare.db"), waitress=True) as bare, \
                     requests.Session() as http:
                 for object_id in object_ids:
                     start = time.perf_counter()
