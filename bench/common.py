@@ -54,14 +54,27 @@ def database(postgres_admin_url: str | None, tmp: str | Path, prefix: str = "ben
 
 
 @contextmanager
-def served(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 (a free port) in a thread; yields its base URL."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def served(app: Any, *, waitress: bool = False) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 (a free port) in a thread; yields its base URL.
+    ``waitress``: under waitress, as ``connector serve`` runs it, instead of Werkzeug."""
+    if waitress:
+        from connector.web.server import make_server as make_waitress
+
+        server = make_waitress(app, host="127.0.0.1", port=0, threads=8, ack_threads=4,
+                               connection_limit=100)
+        run, port = server.run, server.effective_port
+
+        def stop() -> None:
+            server.close()
+            server.task_dispatcher.shutdown()
+    else:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        run, port, stop = server.serve_forever, server.server_port, server.shutdown
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.shutdown()
+        stop()
         thread.join(5)

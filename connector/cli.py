@@ -54,13 +54,20 @@ def main(ctx: click.Context, log_level: str, log_format: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, envvar="CONNECTOR_PORT",
               help="Also CONNECTOR_PORT")
 @click.option("--threads", default=8, show_default=True, type=int,
-              help="HTTP worker threads")
-def serve(host: str, port: int, threads: int) -> None:
+              help="HTTP worker threads for the API, the console and everything else")
+@click.option("--ack-threads", default=4, show_default=True, type=int,
+              help="HTTP worker threads kept for webhook deliveries and /healthz, so they "
+                   "are acknowledged at once however busy the API is")
+@click.option("--connection-limit", default=1000, show_default=True, type=int,
+              help="Open HTTP connections served at once")
+def serve(host: str, port: int, threads: int, ack_threads: int, connection_limit: int) -> None:
     """Serve the web app with the in-process executor (migrates an empty database)."""
-    from waitress import serve as waitress_serve
-
     from connector.web import create_app
+    from connector.web.server import make_server
 
+    if threads < 1 or ack_threads < 1 or connection_limit < 1:
+        raise click.BadParameter("--threads, --ack-threads and --connection-limit must be "
+                                 "at least 1")
     try:
         app = create_app(start_executor=True)
     except ConfigError as exc:
@@ -71,7 +78,8 @@ def serve(host: str, port: int, threads: int) -> None:
                f"(database {container.db.engine.url.render_as_string(hide_password=True)}, "
                f"executor {container.config.executor})")
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="connector")
+        make_server(app, host=host, port=port, threads=threads, ack_threads=ack_threads,
+                    connection_limit=connection_limit).run()
     finally:
         container.close()
 

@@ -11,7 +11,8 @@ does not "catch up" when back: the rotation simply moves past them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .model import DistributionModel, RouterMember
@@ -22,6 +23,19 @@ class RotationState:
     last_position: int | None = None
     #: smooth weighted round robin "current weight" per rep id
     current_weights: Mapping[str, int] = field(default_factory=dict)
+
+
+def walk_from(
+    rotation: Sequence[RouterMember], last_position: int | None
+) -> Iterator[RouterMember]:
+    """``rotation`` (members sorted by position) in turn, starting with the first after
+    ``last_position`` and wrapping round once. Lazy, and found by bisection: a caller that
+    stops at the first member it can use looks at the members passed over, not at every
+    member of the router."""
+    start = 0 if last_position is None else \
+        bisect_right(rotation, last_position, key=lambda m: m.position)
+    for index in range(start, start + len(rotation)):
+        yield rotation[index % len(rotation)]
 
 
 def _rotation_order(

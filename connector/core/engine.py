@@ -15,8 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from .availability import SkipReason, period_keys, unavailability
-from .distribution import RotationState, pick_member
-from .model import Account, OverwriteMode, Rep, RoutableObject, Router, RouterMember, Trigger
+from .distribution import RotationState, pick_member, walk_from
+from .model import (
+    Account,
+    DistributionModel,
+    OverwriteMode,
+    Rep,
+    RoutableObject,
+    Router,
+    RouterMember,
+    RouterSettings,
+    Trigger,
+)
 from .outcomes import Outcome
 from .triggers import evaluate
 
@@ -94,30 +104,51 @@ def _cap_reason(member: RouterMember, rep: Rep, state: RouterState, now: datetim
     return None
 
 
-def _available_members(
-    router: Router, reps: Mapping[str, Rep], now: datetime, skipped: list[Skip]
-) -> list[RouterMember]:
-    settings = router.settings
-    assert settings is not None
-    available, off_hours = [], []
-    for member in settings.members:
+@dataclass(frozen=True)
+class Walk:
+    """What a walk of the rotation found, in rotation order."""
+
+    #: members available and under their caps
+    eligible: tuple[RouterMember, ...]
+    #: members passed over, and why
+    skipped: tuple[Skip, ...]
+    #: members whose only reason was being outside working hours
+    off_hours: tuple[RouterMember, ...]
+    #: whether any member was available (capped or not)
+    any_available: bool
+
+
+def walk_rotation(settings: RouterSettings, reps: Mapping[str, Rep], state: RouterState,
+                  now: datetime, *, first_only: bool) -> Walk:
+    """Check members in rotation order, from the one after the last pick, for
+    availability and caps. ``first_only`` (round robin) stops at the first eligible member:
+    the rule needs nothing more, so the cost and the decision's reason cover the members
+    passed over, however many the router has. Without it (weighted, load balanced, whose
+    pick weighs every eligible member) the walk goes all the way round. A walk that finds
+    nobody has gone all the way round too, so ``any_available`` and ``off_hours`` are
+    complete whenever ``eligible`` is empty."""
+    eligible: list[RouterMember] = []
+    skipped: list[Skip] = []
+    off_hours: list[RouterMember] = []
+    any_available = False
+    for member in walk_from(settings.rotation, state.rotation.last_position):
         rep = reps.get(member.rep_id)
         if rep is None:
             skipped.append(Skip(member.rep_id, "", SkipReason.NOT_A_USER))
             continue
         reason = unavailability(rep, now)
         if reason is None:
-            available.append(member)
+            any_available = True
+            reason = _cap_reason(member, rep, state, now)
+            if reason is None:
+                eligible.append(member)
+                if first_only:
+                    break
+                continue
         elif reason == SkipReason.OUTSIDE_WORKING_HOURS:
             off_hours.append(member)
-            skipped.append(Skip(rep.id, rep.email, reason))
-        else:
-            skipped.append(Skip(rep.id, rep.email, reason))
-    if not available and off_hours and settings.ignore_working_hours_when_none_available:
-        ids = {m.rep_id for m in off_hours}
-        skipped[:] = [s for s in skipped if s.rep_id not in ids]
-        return off_hours
-    return available
+        skipped.append(Skip(rep.id, rep.email, reason))
+    return Walk(tuple(eligible), tuple(skipped), tuple(off_hours), any_available)
 
 
 def decide(
@@ -182,9 +213,22 @@ def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
                             note=f"the current owner {owner.email} is available",
                             owner=owner.email)
 
-    skipped: list[Skip] = []
-    available = _available_members(router, reps, now, skipped)
-    if not available:
+    walk = walk_rotation(settings, reps, state, now,
+                         first_only=settings.model == DistributionModel.ROUND_ROBIN)
+    skipped, eligible = list(walk.skipped), list(walk.eligible)
+    if not walk.any_available and walk.off_hours \
+            and settings.ignore_working_hours_when_none_available:
+        # nobody is available: those outside working hours count as available after all
+        ids = {m.rep_id for m in walk.off_hours}
+        skipped = [s for s in skipped if s.rep_id not in ids]
+        for member in walk.off_hours:
+            rep = reps[member.rep_id]
+            reason = _cap_reason(member, rep, state, now)
+            if reason is None:
+                eligible.append(member)
+            else:
+                skipped.append(Skip(rep.id, rep.email, reason))
+    elif not walk.any_available:
         backup = reps.get(settings.backup_rep_id) if settings.backup_rep_id else None
         if settings.backup_enabled and backup is not None:
             return Decision(Outcome.ASSIGNED, rep=backup, via_backup=True,
@@ -193,15 +237,6 @@ def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
                             note="no user was available; assigned to the backup user")
         return Decision(Outcome.NO_USERS_AVAILABLE, model=settings.model.value,
                         matched_groups=groups, skipped=tuple(skipped))
-
-    eligible = []
-    for member in available:
-        rep = reps[member.rep_id]
-        reason = _cap_reason(member, rep, state, now)
-        if reason is None:
-            eligible.append(member)
-        else:
-            skipped.append(Skip(rep.id, rep.email, reason))
     if not eligible:
         return Decision(Outcome.LIMIT_REACHED, model=settings.model.value,
                         matched_groups=groups, skipped=tuple(skipped))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -133,6 +134,18 @@ class RouterSettings:
     backup_enabled: bool = False
     ignore_working_hours_when_none_available: bool = False
     load_window_hours: int = 24
+
+    @cached_property
+    def rotation(self) -> tuple[RouterMember, ...]:
+        """The members by position, sorted once per settings (a router's settings are
+        loaded once per version and reused), not on every decision."""
+        return tuple(sorted(self.members, key=lambda m: m.position))
+
+    @cached_property
+    def capped_rep_ids(self) -> frozenset[str]:
+        """Members with a daily or weekly cap: the only ones whose counts a decision reads."""
+        return frozenset(m.rep_id for m in self.members
+                         if m.daily_cap is not None or m.weekly_cap is not None)
 
 
 @dataclass(frozen=True)

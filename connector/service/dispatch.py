@@ -16,7 +16,7 @@ from email.utils import format_datetime
 from typing import Any, Protocol
 
 from connector.core.engine import Decision, RouterState, decide
-from connector.core.model import DistributionModel, Rep, RepStatus
+from connector.core.model import DistributionModel, Rep, RepStatus, Router
 from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import DecisionRow, ObjectRow, RouterRow, new_id
@@ -52,15 +52,30 @@ class DispatchResult:
         return body
 
 
-def _rep_ids(router: RouterRow, obj: ObjectRow | None) -> set[str]:
-    settings = router.settings or {}
-    ids = {u["user_id"] for u in settings.get("users", [])}
-    backup = (settings.get("backup_user") or {}).get("user_id")
-    if backup:
-        ids.add(backup)
-    if obj is not None and obj.owner_rep_id:
-        ids.add(obj.owner_rep_id)
-    return ids
+def router_and_reps(db: Database, session, account_id: str, router_row: RouterRow,
+                    owner_rep_ids: Collection[str] = ()) -> tuple[Router, dict[str, Rep]]:
+    """The router and the reps its decisions may name (members, backup user and the
+    given current owners), from the router cache while the account's routing version
+    holds; call with the router row locked. The dict is the caller's to change."""
+    router, cached = db.router_cache.load(session, account_id, router_row)
+    reps = dict(cached)
+    missing = {rep_id for rep_id in owner_rep_ids if rep_id and rep_id not in reps}
+    if missing:
+        reps.update(repo.reps_by_id(session, account_id, missing))
+    return router, reps
+
+
+def load_state(session, router_row: RouterRow, router: Router, rep_ids: Collection[str],
+               now: datetime) -> RouterState:
+    """The router's rotation, the counters its caps read and, for load balancing, the
+    assignments in its window."""
+    settings = router.settings
+    assert settings is not None
+    window = None
+    if settings.model == DistributionModel.LOAD_BALANCED:
+        window = now - timedelta(hours=settings.load_window_hours)
+    return repo.load_router_state(session, router_row, list(rep_ids), window,
+                                  capped_rep_ids=settings.capped_rep_ids)
 
 
 def decision_row(router: RouterRow | None, obj: ObjectRow | None, owner_field: str | None,
@@ -90,8 +105,7 @@ def decision_row(router: RouterRow | None, obj: ObjectRow | None, owner_field: s
 
 
 def _persist(session, router: RouterRow | None, obj: ObjectRow | None, account_id: str,
-             decision: Decision, now: datetime) -> DecisionRow:
-    owner_field = repo.router_to_domain(router).owner_field if router is not None else None
+             decision: Decision, now: datetime, owner_field: str | None) -> DecisionRow:
     row = decision_row(router, obj, owner_field, account_id, decision, now)
     if row.field_name is not None and router is not None and decision.rep is not None:
         repo.count_assignment(session, router.id, decision.rep.id, dict(decision.periods))
@@ -128,26 +142,27 @@ def dispatch(
         reps: dict[str, Rep] = {}
         state = RouterState()
         if account is not None and account.active:
-            router_row = repo.get_router(session, account_id, router_id, lock=True)
+            router_row = repo.get_router(session, account_id, router_id, lock=True,
+                                         settings=False)
         if router_row is not None:
-            router = repo.router_to_domain(router_row)
             find = lookup or (lambda s, a, o: repo.get_object(s, a, o))
             obj_row = find(session, account_id, object_id)
             obj = repo.object_to_domain(obj_row) if obj_row is not None else None
+            router, reps = router_and_reps(db, session, account_id, router_row,
+                                           [obj_row.owner_rep_id] if obj_row else [])
             if router.settings is not None and obj is not None:
-                reps = repo.reps_by_id(session, account_id, _rep_ids(router_row, obj_row))
                 for rep_id in exclude_rep_ids:
                     if rep_id in reps:
                         reps[rep_id] = replace(reps[rep_id], status=RepStatus.UNAVAILABLE)
-                window = None
-                if router.settings.model == DistributionModel.LOAD_BALANCED:
-                    window = now - timedelta(hours=router.settings.load_window_hours)
-                state = repo.load_router_state(session, router_row, list(reps), window)
+                state = load_state(session, router_row, router, reps, now)
+            else:
+                reps = {}
         decision = decide(account=account, router=router, obj=obj, reps=reps, state=state,
                           now=now)
         if account is None:
             return DispatchResult(decision, decision_id="")
-        row = _persist(session, router_row, obj_row, account_id, decision, now)
+        row = _persist(session, router_row, obj_row, account_id, decision, now,
+                       router.owner_field if router is not None else None)
         row.inbox_event_id = inbox_event_id
         if router_row is None or obj_row is None:
             # what was asked for, so the decision can say "no such router 'x'"

@@ -13,17 +13,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from connector.core.engine import Decision, RouterState, decide
-from connector.core.model import DistributionModel
 from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import AssignmentCounterRow, ObjectRow
 
-from .dispatch import DispatchResult, _rep_ids, decision_row, dispatch
+from .dispatch import DispatchResult, decision_row, dispatch, load_state, router_and_reps
 
 
 def _advance(state: RouterState, decision: Decision) -> RouterState:
@@ -71,23 +70,21 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
     now = now or datetime.now(UTC)
     with db.session() as session:
         account_row = repo.get_account(session, account_id)
-        router_row = repo.get_router(session, account_id, router_id, lock=True) \
+        router_row = repo.get_router(session, account_id, router_id, lock=True,
+                                     settings=False) \
             if account_row is not None and account_row.active else None
-        if router_row is None or router_row.settings is None or not router_row.published:
+        router = router_and_reps(db, session, account_id, router_row)[0] \
+            if router_row is not None else None
+        if router is None or router.settings is None or not router.published:
             simple = True
         else:
             simple = False
             account = repo.account_to_domain(account_row)
-            router = repo.router_to_domain(router_row)
             rows = {r.id: r for r in session.scalars(select(ObjectRow).where(
                 ObjectRow.account_id == account_id, ObjectRow.id.in_(list(object_ids))))}
-            wanted = _rep_ids(router_row, None) | {r.owner_rep_id for r in rows.values()
-                                                   if r.owner_rep_id}
-            reps = repo.reps_by_id(session, account_id, wanted)
-            window = None
-            if router.settings.model == DistributionModel.LOAD_BALANCED:
-                window = now - timedelta(hours=router.settings.load_window_hours)
-            state = repo.load_router_state(session, router_row, list(reps), window)
+            router, reps = router_and_reps(db, session, account_id, router_row,
+                                           [r.owner_rep_id for r in rows.values()])
+            state = load_state(session, router_row, router, reps, now)
             results = []
             added: Counter = Counter()
             with session.no_autoflush:

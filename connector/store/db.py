@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,69 @@ RENAMED_REVISIONS = {
     "0007": "0006_integrity",
     "0008": "0007_account_sources",
 }
+
+
+class WriteLock:
+    """The process's turn at SQLite's single write lock, with a fast lane.
+
+    Threads queue here instead of polling SQLite's busy handler, which starves short
+    transactions behind a stream of others. Holders taken with ``priority=True`` (the
+    inbox insert behind every webhook acknowledgement: a few rows, milliseconds) go before
+    ordinary waiters (dispatches, batches); after ``PRIORITY_STREAK`` of them in a row an
+    ordinary waiter gets a turn. So an acknowledgement waits for the transaction in progress
+    and the few acknowledgements ahead of it (the acknowledgement lane has a handful of
+    threads), never for the queue of dispatches, and a stream of acknowledgements never
+    starves the API. Each lane is served in arrival order. Re-entrant for the thread that
+    holds it, like the RLock it replaces. ``threading`` has no lock with priorities or
+    arrival order, hence this class.
+    """
+
+    #: fast-lane holders in a row before an ordinary waiter gets its turn
+    PRIORITY_STREAK = 8
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        #: waiters as (gate, thread id); the holder hands the lock to the first of
+        #: ``_priority``, else of ``_ordinary``, by releasing its gate (no thundering herd)
+        self._priority: deque[tuple[threading.Lock, int]] = deque()
+        self._ordinary: deque[tuple[threading.Lock, int]] = deque()
+        self._streak = 0  # fast-lane holders in a row since the last ordinary one
+
+    def acquire(self, *, priority: bool = False) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return
+            if self._owner is None:
+                self._owner, self._depth = me, 1
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            (self._priority if priority else self._ordinary).append((gate, me))
+        gate.acquire()  # the holder made us the owner before releasing the gate
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a write lock this thread does not hold")
+            self._depth -= 1
+            if self._depth:
+                return
+            # the fast lane goes first, but hands over to an ordinary waiter after
+            # PRIORITY_STREAK of its writes in a row, so acknowledgements never starve the API
+            if self._priority and (not self._ordinary or self._streak < self.PRIORITY_STREAK):
+                queue, self._streak = self._priority, self._streak + 1
+            else:
+                queue, self._streak = self._ordinary, 0
+            if not queue:
+                self._owner = None
+                return
+            gate, self._owner = queue.popleft()
+            self._depth = 1
+            gate.release()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -65,6 +129,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+
 class Database:
     """One engine and its session factory; built by ``bootstrap``, never at import."""
 
@@ -74,20 +139,25 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(read_only=True),
                                            expire_on_commit=False)
-        #: SQLite has one writer: threads of this process queue here instead of polling
-        #: SQLite's busy handler, which starves short transactions (a webhook's insert)
-        #: behind a stream of others.
-        self._sqlite_lock = threading.RLock() if url.startswith("sqlite") else None
+        from .router_cache import RouterCache, bump_routing_versions
+
+        event.listen(self._sessions, "before_flush", bump_routing_versions)
+        #: routers' settings and reps, valid while their account's routing version holds
+        self.router_cache = RouterCache()
+        #: SQLite has one writer: threads of this process take turns here (see WriteLock)
+        self._sqlite_lock = WriteLock() if url.startswith("sqlite") else None
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on any error."""
+    def session(self, *, priority: bool = False) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error. ``priority``: a
+        short write that someone is waiting on (an acknowledgement); on SQLite it takes the
+        write lock ahead of the queue. Keep such transactions to a few rows."""
         if self._sqlite_lock is not None:
-            self._sqlite_lock.acquire()
+            self._sqlite_lock.acquire(priority=priority)
         session = self._sessions()
         try:
             yield session

@@ -60,6 +60,10 @@ class AccountRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: one more on every change to the account's reps or routers (rotation state apart),
+    #: in the same transaction; a process keeps a router's settings and reps while this
+    #: is the version it loaded them at (``connector.store.router_cache``)
+    routing_version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class RepRow(Base):

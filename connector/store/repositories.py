@@ -3,12 +3,12 @@ unit of work can span several of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, defer
 
 from connector.core.codec import (
     out_of_office_from_list,
@@ -51,9 +51,13 @@ def get_account(session: Session, account_id: str) -> AccountRow | None:
 
 
 def get_router(session: Session, account_id: str, router_id: str,
-               *, lock: bool = False) -> RouterRow | None:
+               *, lock: bool = False, settings: bool = True) -> RouterRow | None:
+    """``settings=False`` leaves the settings column unread until used (a dispatch
+    usually has them in its router cache)."""
     query = select(RouterRow).where(RouterRow.id == router_id,
                                     RouterRow.account_id == account_id)
+    if not settings:
+        query = query.options(defer(RouterRow.settings))
     if lock:
         query = query.with_for_update()
     return session.scalars(query).one_or_none()
@@ -85,13 +89,17 @@ def reps_by_id(session: Session, account_id: str, ids: Iterable[str]) -> dict[st
 
 
 def load_router_state(session: Session, router: RouterRow, rep_ids: Sequence[str],
-                      window_start: datetime | None) -> RouterState:
-    """Rotation, cap counters and load-window counts; call with the router row locked."""
-    counters = session.execute(
-        select(AssignmentCounterRow.rep_id, AssignmentCounterRow.period,
-               AssignmentCounterRow.period_key, AssignmentCounterRow.count)
+                      window_start: datetime | None,
+                      capped_rep_ids: Collection[str] | None = None) -> RouterState:
+    """Rotation, cap counters and load-window counts; call with the router row locked.
+    ``capped_rep_ids``: only caps read counters, so only those reps' are loaded (none for
+    a router without caps); None loads every counter of the router."""
+    query = select(AssignmentCounterRow.rep_id, AssignmentCounterRow.period,
+                   AssignmentCounterRow.period_key, AssignmentCounterRow.count) \
         .where(AssignmentCounterRow.router_id == router.id)
-    )
+    if capped_rep_ids is not None:
+        query = query.where(AssignmentCounterRow.rep_id.in_(sorted(capped_rep_ids)))
+    counters = session.execute(query) if capped_rep_ids is None or capped_rep_ids else ()
     period_counts = {(r, p, k): c for r, p, k, c in counters}
     window_counts: dict[str, int] = {}
     if window_start is not None and rep_ids:
@@ -109,23 +117,29 @@ def load_router_state(session: Session, router: RouterRow, rep_ids: Sequence[str
 def count_assignment(session: Session, router_id: str, rep_id: str,
                      periods: dict[str, str]) -> None:
     """Add one to the rep's day and week counters (under the router lock), and drop
-    counters of periods that have passed."""
+    counters of periods that have passed. One UPDATE of both in the usual case; Core
+    statements on the connection, as the ORM's bulk update path costs more than the
+    write itself."""
+    if not periods:
+        return
+    table = AssignmentCounterRow.__table__
+    c = table.c
+    mine = (c.router_id == router_id) & (c.rep_id == rep_id)
+    current = or_(*[(c.period == period) & (c.period_key == key)
+                    for period, key in periods.items()])
+    connection = session.connection()
+    updated = connection.execute(update(table).where(mine, current)
+                                 .values(count=c.count + 1)).rowcount
+    if updated == len(periods):
+        return
     for period, key in periods.items():
-        updated = session.execute(
-            update(AssignmentCounterRow)
-            .where(AssignmentCounterRow.router_id == router_id,
-                   AssignmentCounterRow.rep_id == rep_id,
-                   AssignmentCounterRow.period == period,
-                   AssignmentCounterRow.period_key == key)
-            .values(count=AssignmentCounterRow.count + 1))
-        if updated.rowcount == 0:
-            session.execute(
-                AssignmentCounterRow.__table__.delete().where(
-                    AssignmentCounterRow.router_id == router_id,
-                    AssignmentCounterRow.rep_id == rep_id,
-                    AssignmentCounterRow.period == period))
-            session.add(AssignmentCounterRow(router_id=router_id, rep_id=rep_id,
-                                             period=period, period_key=key, count=1))
+        existing = connection.execute(select(c.period_key).where(
+            mine, c.period == period)).scalars().all()
+        if existing == [key]:
+            continue  # counted by the UPDATE above
+        connection.execute(table.delete().where(mine, c.period == period))
+        connection.execute(table.insert().values(router_id=router_id, rep_id=rep_id,
+                                                 period=period, period_key=key, count=1))
 
 
 def decisions_for(session: Session, account_id: str, *, object_id: str | None = None,
