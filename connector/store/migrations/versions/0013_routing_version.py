@@ -1,13 +1,13 @@
 """accounts.routing_version: the version a router's cached settings and reps are valid at
 
-Revision ID: 0016_perf
-Revises: 0008
+Revision ID: 0013_routing_version
+Revises: 0012_account_mappings
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016_perf'
-down_revision = '0008'
+revision = '0013_routing_version'
+down_revision = "0012_account_mappings"
 branch_labels = None
 depends_on = None
 
