@@ -191,6 +191,26 @@ def _company_domains(company: Company, splitter: DomainSplitter) -> set[str]:
     return domains
 
 
+@dataclass(frozen=True)
+class CompanyIndex:
+    """Companies with their registrable domains and normalised names worked out once, so
+    matching many leads does not consult the public suffix list per company per lead."""
+
+    companies: tuple[Company, ...]
+    by_domain: Mapping[str, tuple[int, ...]]
+    names: tuple[str, ...]
+
+
+def index_companies(companies: Iterable[Company], splitter: DomainSplitter) -> CompanyIndex:
+    listed = tuple(companies)
+    by_domain: dict[str, list[int]] = {}
+    for i, company in enumerate(listed):
+        for domain in _company_domains(company, splitter):
+            by_domain.setdefault(domain, []).append(i)
+    return CompanyIndex(listed, {d: tuple(ids) for d, ids in by_domain.items()},
+                        tuple(normalise_name(c.name) if c.name else "" for c in listed))
+
+
 def _lead_domains(lead: Lead, splitter: DomainSplitter, free: Collection[str],
                   ignored: list[str]) -> list[tuple[MatchKey, str]]:
     keys: list[tuple[MatchKey, str]] = []
@@ -211,38 +231,37 @@ def _lead_domains(lead: Lead, splitter: DomainSplitter, free: Collection[str],
     return keys
 
 
-def candidates(lead: Lead, companies: Iterable[Company], *, splitter: DomainSplitter,
-               scorer: NameScorer, settings: MatchSettings = MatchSettings(),
+def candidates(lead: Lead, companies: Iterable[Company] | CompanyIndex, *,
+               splitter: DomainSplitter, scorer: NameScorer,
+               settings: MatchSettings = MatchSettings(),
                free_domains: Collection[str] | None = None,
                ) -> tuple[list[Candidate], list[str]]:
     """Every company the lead matches, each on its best key (a domain match scores 100 and
     beats a name match of equal score), best first; and why lead keys were ignored."""
+    index = companies if isinstance(companies, CompanyIndex) \
+        else index_companies(companies, splitter)
     free = free_email_domains() if free_domains is None else free_domains
     ignored: list[str] = []
-    lead_domains = _lead_domains(lead, splitter, free, ignored)
+    best: dict[int, Candidate] = {}
+    for key, value in _lead_domains(lead, splitter, free, ignored):
+        for i in index.by_domain.get(value, ()):
+            best.setdefault(i, Candidate(index.companies[i], key, value, 100.0,
+                                         f"{key.value.replace('_', ' ')} {value} is the "
+                                         f"company's domain"))
     lead_name = normalise_name(lead.company) if lead.company else ""
-    found: list[Candidate] = []
-    for company in companies:
-        best: Candidate | None = None
-        if lead_domains:
-            domains = _company_domains(company, splitter)
-            for key, value in lead_domains:
-                if value in domains:
-                    best = Candidate(company, key, value, 100.0,
-                                     f"{key.value.replace('_', ' ')} {value} is the "
-                                     f"company's domain")
-                    break
-        if best is None and lead_name and company.name:
-            company_name = normalise_name(company.name)
+    if lead_name:
+        for i, company_name in enumerate(index.names):
+            if i in best or not company_name:
+                continue
             score = round(scorer.similarity(lead_name, company_name), 1)
             if score >= settings.name_threshold:
-                best = Candidate(company, MatchKey.NAME, lead_name, score,
-                                 f"name {lead.company!r} is {score:g}% like "
-                                 f"{company.name!r} (threshold {settings.name_threshold:g})")
-        if best is not None:
-            found.append(best)
+                company = index.companies[i]
+                best[i] = Candidate(company, MatchKey.NAME, lead_name, score,
+                                    f"name {lead.company!r} is {score:g}% like "
+                                    f"{company.name!r} (threshold "
+                                    f"{settings.name_threshold:g})")
     key_rank = {MatchKey.EMAIL_DOMAIN: 0, MatchKey.WEBSITE: 1, MatchKey.NAME: 2}
-    found.sort(key=lambda c: (-c.score, key_rank[c.key], c.company.id))
+    found = sorted(best.values(), key=lambda c: (-c.score, key_rank[c.key], c.company.id))
     return found, ignored
 
 
@@ -257,7 +276,8 @@ def _tie_value(rule: TieBreaker, company: Company, available: Collection[str]) -
 
 def _break_tie(tied: Sequence[Candidate], rules: Sequence[TieBreaker],
                available: Collection[str]) -> tuple[Candidate, str]:
-    names = ", ".join(c.company.name for c in tied)
+    names = ", ".join(c.company.name for c in tied[:5]) + (
+        f" and {len(tied) - 5} more" if len(tied) > 5 else "")
     remaining = list(tied)
     for rule in rules:
         best = max(_tie_value(rule, c.company, available) for c in remaining)
@@ -271,7 +291,7 @@ def _break_tie(tied: Sequence[Candidate], rules: Sequence[TieBreaker],
     return pick, f"tie between {names} not settled by the tie-breakers; lowest company id"
 
 
-def match(lead: Lead, companies: Iterable[Company], *, splitter: DomainSplitter,
+def match(lead: Lead, companies: Iterable[Company] | CompanyIndex, *, splitter: DomainSplitter,
           scorer: NameScorer, settings: MatchSettings = MatchSettings(),
           available_rep_ids: Collection[str] = frozenset(),
           free_domains: Collection[str] | None = None) -> MatchResult:
@@ -280,6 +300,7 @@ def match(lead: Lead, companies: Iterable[Company], *, splitter: DomainSplitter,
     Candidates at the top score on the same kind of key tie; ``settings.tie_breakers`` are
     applied in the admin's order, each keeping only the best under it, until one is left.
     ``available_rep_ids`` are the reps who can take a record now (for "owner available").
+    Pass a :class:`CompanyIndex` when matching many leads against the same companies.
     """
     found, ignored = candidates(lead, companies, splitter=splitter, scorer=scorer,
                                 settings=settings, free_domains=free_domains)

@@ -12,6 +12,7 @@ from connector.core.matching import (
     assignee_for,
     free_email_domains,
     host_of,
+    index_companies,
     match,
     normalise_name,
 )
@@ -204,3 +205,19 @@ def test_normalisation():
     assert normalise_name("Ltd") == "ltd"
     assert host_of("https://www.Acme.com:8443/a?b") == "www.acme.com"
     assert host_of("nodot") is None
+
+
+def test_an_index_matches_as_the_plain_list_does():
+    index = index_companies(COMPANIES, SPLITTER)
+    for email, website, company, _, _ in TABLE:
+        lead = Lead(email, website, company)
+        assert match(lead, index, splitter=SPLITTER, scorer=SCORER) == \
+            match(lead, COMPANIES, splitter=SPLITTER, scorer=SCORER)
+
+
+def test_a_tie_between_many_companies_names_five():
+    many = [Company(f"d{i:02d}", f"Dupe {i}", domain="dupe.com") for i in range(12)]
+    result = match(Lead("x@dupe.com"), many, splitter=SPLITTER, scorer=SCORER)
+    assert result.matched.company.id == "d00"
+    assert result.tie_break == ("tie between Dupe 0, Dupe 1, Dupe 2, Dupe 3, Dupe 4 and 7 "
+                                "more not settled by the tie-breakers; lowest company id")
