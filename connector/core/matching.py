@@ -27,6 +27,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, Protocol
 
+from .availability import SkipReason, unavailability
+from .model import Rep
+
 
 class DomainSplitter(Protocol):
     def registrable_domain(self, host: str) -> str | None:
@@ -313,6 +316,37 @@ def match(lead: Lead, companies: Iterable[Company] | CompanyIndex, *, splitter: 
         return MatchResult(tuple(found), top, ignored=tuple(ignored))
     pick, note = _break_tie(tied, settings.tie_breakers, available_rep_ids)
     return MatchResult(tuple(found), pick, tie_break=note, ignored=tuple(ignored))
+
+
+@dataclass(frozen=True)
+class AccountAssignment:
+    """The outcome of "assign to the matched company's owner (or team member)": a rep, or
+    None with the reason the router's own model decides instead."""
+
+    rep_id: str | None
+    reason: str
+
+
+def assign_to_account(result: MatchResult, role: str | None, reps: Mapping[str, Rep],
+                      now: datetime) -> AccountAssignment:
+    """The router action: the matched company's owner, or its account team member in
+    ``role``, when that rep exists and is available now; otherwise fall through, saying
+    why, so the decision's reason shows both the match and the fall-through."""
+    place = role or "owner"
+    if result.matched is None:
+        return AccountAssignment(None, f"{result.message}; the router's model decides")
+    company = result.matched.company
+    rep_id = assignee_for(company, role)
+    if rep_id is None:
+        return AccountAssignment(None, f"{result.message}; the company has no {place}; "
+                                       "the router's model decides")
+    rep = reps.get(rep_id)
+    why = unavailability(rep, now) if rep is not None else SkipReason.NOT_A_USER
+    if why is not None:
+        return AccountAssignment(None, f"{result.message}; its {place} {rep_id} cannot "
+                                       f"take it ({why}); the router's model decides")
+    return AccountAssignment(rep_id, f"{result.message}; assigned to its {place} "
+                                     f"{rep.email}")
 
 
 def assignee_for(company: Company, role: str | None = None) -> str | None:

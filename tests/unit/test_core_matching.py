@@ -4,11 +4,13 @@ import pytest
 
 from adapters.matching import PublicSuffixSplitter, RapidfuzzNameScorer
 from connector.core.matching import (
+    AccountAssignment,
     Company,
     Lead,
     MatchKey,
     MatchSettings,
     TieBreaker,
+    assign_to_account,
     assignee_for,
     free_email_domains,
     host_of,
@@ -16,6 +18,7 @@ from connector.core.matching import (
     match,
     normalise_name,
 )
+from connector.core.model import Rep, RepStatus
 
 SPLITTER = PublicSuffixSplitter()
 SCORER = RapidfuzzNameScorer()
@@ -221,3 +224,24 @@ def test_a_tie_between_many_companies_names_five():
     assert result.matched.company.id == "d00"
     assert result.tie_break == ("tie between Dupe 0, Dupe 1, Dupe 2, Dupe 3, Dupe 4 and 7 "
                                 "more not settled by the tie-breakers; lowest company id")
+
+
+def test_assign_to_account_falls_through_with_the_reason():
+    now = when(30)
+    reps = {"r1": Rep("r1", "ann@acme.co.uk"),
+            "r2": Rep("r2", "bob@acme.com", status=RepStatus.UNAVAILABLE)}
+    uk = match(Lead("x@acme.co.uk"), COMPANIES, splitter=SPLITTER, scorer=SCORER)
+    assert assign_to_account(uk, None, reps, now) == AccountAssignment(
+        "r1", "matched Acme Ltd (acme-uk) on email domain acme.co.uk, score 100; assigned "
+              "to its owner ann@acme.co.uk")
+    us = match(Lead("x@acme.com"), COMPANIES, splitter=SPLITTER, scorer=SCORER)
+    assert assign_to_account(us, None, reps, now).reason.endswith(
+        "its owner r2 cannot take it (unavailable); the router's model decides")
+    assert assign_to_account(us, "sdr", reps, now) == AccountAssignment(
+        None, "matched Acme Inc. (acme-us) on email domain acme.com, score 100; the company "
+              "has no sdr; the router's model decides")
+    globex = match(Lead("x@globex.com"), COMPANIES, splitter=SPLITTER, scorer=SCORER)
+    assert assign_to_account(globex, None, reps, now).reason.endswith(
+        "its owner r3 cannot take it (user no longer exists); the router's model decides")
+    none = match(Lead("x@gmail.com"), COMPANIES, splitter=SPLITTER, scorer=SCORER)
+    assert assign_to_account(none, None, reps, now).rep_id is None
