@@ -174,24 +174,19 @@ def record_from(fields: Mapping[str, Any], *, country: str = "country",
 def _why_in(t: Territory, record: TerritoryRecord) -> list[str] | None:
     """The matching values, one per listed dimension, or None when the record is out."""
     why = []
-    if t.countries:
-        if record.country not in t.countries:
+    for label, listed, value in (("country", t.countries, record.country),
+                                 ("region", t.regions, record.region),
+                                 ("industry", t.industries, record.industry)):
+        if listed and value not in listed:
             return None
-        why.append(f"country {record.country}")
-    if t.regions:
-        if record.region not in t.regions:
-            return None
-        why.append(f"region {record.region}")
+        if listed:
+            why.append(f"{label} {value}")
     if t.postcodes:
         held = next((r for r in t.postcodes if record.postcode and r.holds(record.postcode)),
                     None)
         if held is None:
             return None
         why.append(f"postcode {record.postcode} in {held}")
-    if t.industries:
-        if record.industry not in t.industries:
-            return None
-        why.append(f"industry {record.industry}")
     if t.has_size_band:
         n = record.employees
         if n is None or (t.min_employees is not None and n < t.min_employees) or \
