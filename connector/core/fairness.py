@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from .distribution import RotationState, _rotation_order, pick_member
+from .distribution import RotationState, pick_member
 from .model import DistributionModel, RouterMember
 
 #: a calibration larger than this is a typing mistake, not a correction
@@ -145,12 +145,20 @@ def _settle_owed_turn(ledger: FairnessLedger, rep_id: str) -> FairnessLedger:
     return replace(ledger, calibration=_add(ledger.calibration, rep_id, -1))
 
 
+def _in_turn(members: Sequence[RouterMember], last_position: int | None
+             ) -> list[RouterMember]:
+    """Members in the order the rotation would reach them after ``last_position``, so that
+    among equals the one whose turn comes first is chosen."""
+    return sorted(members, key=lambda m: (last_position is not None
+                                          and m.position <= last_position, m.position))
+
+
 def _weight(model: DistributionModel, member: RouterMember) -> int:
     return max(member.weight, 0) if model is DistributionModel.WEIGHTED else 1
 
 
 def _keep_position(model, eligible, rotation, window_counts, members, ledger):
-    owed = [m for m in _rotation_order(eligible, rotation.last_position)
+    owed = [m for m in _in_turn(eligible, rotation.last_position)
             if ledger.owed(m.rep_id) > 0]
     if owed:
         pick = max(owed, key=lambda m: ledger.owed(m.rep_id))  # first of equals: next in turn
@@ -194,7 +202,7 @@ def _catch_up(model, eligible, rotation, window_counts, members, ledger):
     def behind(m: RouterMember) -> float:
         return per_weight * weights[m.rep_id] - ledger.effective(m.rep_id)
 
-    lagging = [m for m in _rotation_order(eligible, rotation.last_position)
+    lagging = [m for m in _in_turn(eligible, rotation.last_position)
                if weights[m.rep_id] > 0 and behind(m) >= 1]
     if lagging:
         pick = max(lagging, key=behind)  # first of equals: next in turn

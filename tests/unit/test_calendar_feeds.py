@@ -251,3 +251,17 @@ def test_only_web_addresses_are_fetched():
     result = fetcher().fetch("file:///etc/passwd")
     assert result.status is FetchStatus.FAILED
     assert "must start with https://" in result.error
+
+
+def test_floating_times_are_the_reps_wall_clock_and_duration_gives_the_end():
+    feed = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+            "BEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20270101T000000Z\r\n"
+            "DTSTART:20270311T100000\r\nDURATION:PT2H\r\nSUMMARY:Doctor\r\n"
+            "X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\nEND:VEVENT\r\n"
+            "BEGIN:VEVENT\r\nUID:2\r\nDTSTAMP:20270101T000000Z\r\n"
+            "DTSTART;VALUE=DATE:20270312\r\nSUMMARY:Off\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    doctor, off = events_between(feed, utc(2027, 3, 1), utc(2027, 4, 1),
+                                 default_tz="Europe/Berlin")
+    assert (doctor.start.astimezone(UTC), doctor.end.astimezone(UTC)) == (
+        utc(2027, 3, 11, 9), utc(2027, 3, 11, 11))
+    assert (off.start.isoformat(), off.end.isoformat()) == ("2027-03-12", "2027-03-13")
