@@ -6,6 +6,7 @@ tests pass fakes in through ``overrides``. Nothing here runs at import time.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,9 +300,12 @@ def wire_hubspot(container: Container) -> None:
     handlers = container.extras.setdefault("handlers", {})
     handlers.setdefault(hubspot_processing.KIND_EVENTS, hubspot_processing.handle_events)
     handlers.setdefault(hubspot_workflow.KIND, hubspot_workflow.handle_actions)
-    from adapters.hubspot.callbacks import complete_callbacks
+    from adapters.hubspot.callbacks import DATED_VERSION, complete_callbacks
 
-    container.extras.setdefault("hubspot_callbacks", complete_callbacks)
+    # the callbacks API has one dated version (2026-03); a legacy app keeps the v4 path
+    callbacks_version = "legacy" if config.hubspot_api_version == "legacy" else DATED_VERSION
+    container.extras.setdefault("hubspot_callbacks", functools.partial(
+        complete_callbacks, version=callbacks_version))
     handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
     container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):

@@ -83,3 +83,27 @@ def test_a_validation_refusal_keeps_the_property_hubspot_names():
     assert batch_error_message({"category": "VALIDATION_ERROR", "message": "x" * 600,
                                 "errors": nested}).startswith("VALIDATION_ERROR: xxx")
     assert len(batch_error_message({"message": "x" * 600})) == 500
+
+
+@pytest.mark.parametrize("version, path", [
+    ("2026-09", "/automation/actions/callbacks/2026-03/complete"),
+    ("2026-03", "/automation/actions/callbacks/2026-03/complete"),
+    ("legacy", "/automation/v4/actions/callbacks/complete"),
+])
+def test_workflow_callbacks_follow_the_api_version(config, version, path):
+    """The callbacks API has one dated version; an app on ``legacy`` keeps the v4 path."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from connector.bootstrap import bootstrap
+
+    sent = []
+    client = SimpleNamespace(transport=SimpleNamespace(
+        request=lambda method, url, json: sent.append((method, url, json))))
+    container = bootstrap(replace(config, hubspot_api_version=version))
+    try:
+        container.extras["hubspot_callbacks"](client, {"cb-1": {"owner_id": 7}})
+    finally:
+        container.close()
+    assert sent == [("POST", path, {"inputs": [{"callbackId": "cb-1",
+                                                 "outputFields": {"owner_id": "7"}}]})]
