@@ -1,10 +1,10 @@
 """What checking an Outbound Message's session with Salesforce costs the acknowledgement
 (``SALESFORCE_OUTBOUND_VERIFY_SESSION``): acks without the check, with the check and one
 session (confirmed once, then remembered), and with a new session on every message (one
-call to the org each). The org is the fake Salesforce on 127.0.0.1 (Python's HTTP server,
-whose answers on a kept-alive connection wait for a delayed TCP acknowledgement: about 40
-ms a call here, against 2.5 ms on a fresh connection); a real org costs its network round trip instead, once per
-session for the second column. Example::
+call to the org each). The org is the fake Salesforce on 127.0.0.1 (Python's HTTP
+server, whose answers on a kept-alive connection wait for a delayed TCP acknowledgement:
+about 40 ms a call here, against 2.5 ms on a fresh connection); a real org costs its
+network round trip instead, once per session for the second column. Example::
 
     python bench/outbound_session_check.py --messages 200
 """
