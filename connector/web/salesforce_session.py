@@ -22,7 +22,12 @@ What keeps the acknowledgement fast and the connector safe:
   same session make no call;
 * the call has a short timeout; when Salesforce cannot be reached the message is refused
   with a fault Salesforce retries (it retries an Outbound Message for 24 hours), so
-  nothing is accepted unchecked and nothing is lost.
+  nothing is accepted unchecked and nothing is lost;
+* calls are bounded: a few at a time and a budget per minute. Salesforce reuses the
+  definition user's session for hours, so real traffic needs a call now and then; messages
+  made up with a leaked URL secret and a new session each would otherwise hold request
+  threads and spend the org's API requests. Beyond the bound a message gets the same
+  retried fault.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +56,8 @@ DEFAULT_MAX_ENTRIES = 4096
 #: (connect, read) seconds: Salesforce waits for the Ack, and retries if it is slow
 DEFAULT_TIMEOUT = (2.0, 3.0)
 MAX_ANSWER_BYTES = 64 * 1024
+DEFAULT_MAX_IN_FLIGHT = 4
+DEFAULT_CALLS_PER_MINUTE = 60
 _HOST = re.compile(r"[a-z0-9.-]+")
 
 
@@ -99,12 +106,17 @@ class SessionVerifier:
                  http: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  ttl: float = DEFAULT_TTL_SECONDS, max_entries: int = DEFAULT_MAX_ENTRIES,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+                 calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE) -> None:
         self.instance_url = instance_url
         self.http = http or requests.Session()
         self.clock, self.ttl, self.max_entries, self.timeout = clock, ttl, max_entries, timeout
+        self.calls_per_minute = calls_per_minute
         self._confirmed: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
+        self._recent_calls: deque[float] = deque()
         self.calls = 0
 
     def __len__(self) -> int:
@@ -125,13 +137,30 @@ class SessionVerifier:
                 self._confirmed.move_to_end(key)
                 return
         base = session_base_url(enterprise_url, self.instance_url)
-        if self._org_of(base, session_id)[:15] != org:
+        self._spend_call(now)
+        if not self._in_flight.acquire(blocking=False):
+            raise SalesforceUnavailable("too many SessionId checks in flight; retry")
+        try:
+            confirmed = self._org_of(base, session_id)[:15] == org
+        finally:
+            self._in_flight.release()
+        if not confirmed:
             raise SessionRefused("SessionId is not a session of this connector's org")
         with self._lock:
             self._confirmed[key] = now + self.ttl
             self._confirmed.move_to_end(key)
             while len(self._confirmed) > self.max_entries:
                 self._confirmed.popitem(last=False)
+
+    def _spend_call(self, now: float) -> None:
+        """Count a call in the last minute's budget, or refuse it (retried later)."""
+        with self._lock:
+            while self._recent_calls and self._recent_calls[0] <= now - 60.0:
+                self._recent_calls.popleft()
+            if len(self._recent_calls) >= self.calls_per_minute:
+                raise SalesforceUnavailable("too many new sessions to check this minute; "
+                                            "retry")
+            self._recent_calls.append(now)
 
     def _org_of(self, base: str, session_id: str) -> str:
         """The id of the org the session belongs to, asked of Salesforce."""

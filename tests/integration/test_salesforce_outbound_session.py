@@ -15,6 +15,7 @@ from connector.jobs.inbox import counts
 from connector.web import create_app
 from connector.web.salesforce import SESSION_VERIFIER
 from connector.web.salesforce_session import (
+    SalesforceUnavailable,
     SessionRefused,
     SessionVerifier,
     session_base_url,
@@ -191,3 +192,30 @@ def test_the_setting_comes_from_the_environment():
     assert Config.from_env({"SALESFORCE_OUTBOUND_VERIFY_SESSION": "true"}) \
         .salesforce_outbound_verify_session
     assert not Config.from_env({}).salesforce_outbound_verify_session
+
+
+def test_new_sessions_beyond_the_minute_budget_are_refused_for_a_retry(fake):
+    now = [0.0]
+    verifier = SessionVerifier(fake.url, calls_per_minute=2, clock=lambda: now[0])
+    remembered = fake.open_session()
+    verifier.verify(ORG, remembered, fake.url)
+    verifier.verify(ORG, fake.open_session(), fake.url)
+    with pytest.raises(SalesforceUnavailable, match="this minute"):
+        verifier.verify(ORG, fake.open_session(), fake.url)
+    verifier.verify(ORG, remembered, fake.url)  # a remembered session needs no call
+    assert verifier.calls == 2
+    now[0] += 61
+    verifier.verify(ORG, fake.open_session(), fake.url)
+    assert verifier.calls == 3
+
+
+def test_checks_in_flight_are_bounded(fake):
+    verifier = SessionVerifier(fake.url, max_in_flight=1)
+    verifier._in_flight.acquire()  # one check is waiting for Salesforce
+    try:
+        with pytest.raises(SalesforceUnavailable, match="in flight"):
+            verifier.verify(ORG, fake.open_session(), fake.url)
+    finally:
+        verifier._in_flight.release()
+    verifier.verify(ORG, fake.open_session(), fake.url)
+    assert verifier.calls == 1
