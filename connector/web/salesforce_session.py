@@ -23,11 +23,10 @@ What keeps the acknowledgement fast and the connector safe:
 * the call has a short timeout; when Salesforce cannot be reached the message is refused
   with a fault Salesforce retries (it retries an Outbound Message for 24 hours), so
   nothing is accepted unchecked and nothing is lost;
-* calls are bounded: a few at a time and a budget per minute. Salesforce reuses the
-  definition user's session for hours, so real traffic needs a call now and then; messages
-  made up with a leaked URL secret and a new session each would otherwise hold request
-  threads and spend the org's API requests. Beyond the bound a message gets the same
-  retried fault.
+* calls are bounded: a few at a time and a budget per minute. Messages sent with one
+  session need one call per ``ttl``; messages made up with a leaked URL secret and a new
+  session each would otherwise hold request threads and spend the org's API requests.
+  Beyond the bound a message gets the same retried fault.
 """
 
 from __future__ import annotations
