@@ -17,7 +17,9 @@ the connector uses:
   another routing (see :attr:`FakeSalesforce.routings`).
 
 Errors can be injected by code (:meth:`FakeSalesforce.inject`), tokens expired
-(:meth:`expire_tokens`), and every request is recorded in :attr:`requests`.
+(:meth:`expire_tokens`), and every request is recorded in :attr:`requests`. A session for
+an Outbound Message with "Send Session ID" comes from :meth:`open_session`; the REST API
+accepts it as Salesforce does, and ``SELECT Id FROM Organization`` names its org.
 
     keys = generate_key_pair()
     with FakeSalesforce(certificate_pem=keys.certificate_pem) as sf:
