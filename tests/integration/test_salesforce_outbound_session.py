@@ -114,7 +114,7 @@ def test_a_foreign_host_is_refused_without_any_call(outbound, fake, url):
     assert counts(container.db) == {}
 
 
-def test_salesforce_unreachable_gets_a_fault_salesforce_retries(config, fake):
+def test_salesforce_unreachable_gets_a_fault_salesforce_retries(config, fake, caplog):
     container = bootstrap(config.with_overrides({
         "salesforce_org_id": ORG, "salesforce_outbound_secrets": (SECRET,),
         "salesforce_outbound_verify_session": True,
@@ -122,6 +122,7 @@ def test_salesforce_unreachable_gets_a_fault_salesforce_retries(config, fake):
     client = create_app(container=container).test_client()
     answer = _post(client, "00D!a-session", "http://127.0.0.1:9/services/Soap/c/61.0")
     assert answer.status_code == 503
+    assert "unreachable" in caplog.text and "00D!a-session" not in caplog.text
     assert b"<faultcode>soapenv:Server</faultcode>" in answer.data
     assert b"retry" in answer.data
     assert counts(container.db) == {}
