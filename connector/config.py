@@ -141,6 +141,9 @@ class Config:
     #: secrets accepted in the Outbound Message endpoint URL
     #: (``/webhooks/salesforce/outbound/<secret>``); several while one is being rotated
     salesforce_outbound_secrets: tuple[str, ...] = field(default=(), repr=False)
+    #: check each Outbound Message's SessionId with Salesforce (``connector.web.
+    #: salesforce_session``); the definition must have "Send Session ID" checked
+    salesforce_outbound_verify_session: bool = False
     #: when set, ``GET /metrics`` needs ``Authorization: Bearer <token>``
     metrics_token: str | None = field(default=None, repr=False)
     #: how many proxies in front of the app set ``X-Forwarded-*`` (0: trust none)
@@ -210,6 +213,9 @@ class Config:
             salesforce_burst_limit=_int(env, "SALESFORCE_BURST_LIMIT",
                                         cls.salesforce_burst_limit),
             salesforce_outbound_secrets=_secrets(env, "SALESFORCE_OUTBOUND_SECRETS"),
+            salesforce_outbound_verify_session=(
+                get("SALESFORCE_OUTBOUND_VERIFY_SESSION") or "").strip().lower()
+            in ("1", "true", "yes"),
             metrics_token=get("CONNECTOR_METRICS_TOKEN") or None,
             trusted_proxies=_int(env, "CONNECTOR_TRUSTED_PROXIES", cls.trusted_proxies),
             require_https=(get("CONNECTOR_REQUIRE_HTTPS") or "").strip().lower()

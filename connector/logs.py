@@ -133,15 +133,31 @@ def configure(fmt: str | None = None, level: str | int = "INFO",
     root.setLevel(level)
 
 
+#: loggers that do not pass their records to the root's handlers, or may get a handler of
+#: their own: the access and error logs, which print request paths, and an Outbound
+#: Message's path holds a secret of SALESFORCE_OUTBOUND_SECRETS
+ACCESS_LOGGERS = ("gunicorn.access", "gunicorn.error", "werkzeug")
+
+
 def protect(secrets: Iterable[str | None]) -> None:
-    """Add secret masking to every handler the root logger has now (e.g. gunicorn's)."""
+    """Add secret masking to every handler the root logger has now, and to the access and
+    error loggers of gunicorn and Werkzeug, whose lines do not go through the root's
+    handlers (gunicorn's do not propagate; Werkzeug adds a handler of its own when the
+    root has none)."""
     redact = RedactSecrets(secrets)
     if not redact.secrets:
         return
+    for name in ACCESS_LOGGERS:
+        _merge_filter(logging.getLogger(name), redact)
     for handler in logging.getLogger().handlers:
-        known = [f for f in handler.filters if isinstance(f, RedactSecrets)]
-        if known:
-            merged = RedactSecrets([*known[0].secrets, *redact.secrets])
-            known[0].secrets = merged.secrets
-        else:
-            handler.addFilter(redact)
+        _merge_filter(handler, redact)
+
+
+def _merge_filter(target: logging.Filterer, redact: RedactSecrets) -> None:
+    """Give ``target`` ``redact``'s secrets, in the masking filter it already has if any."""
+    known = [f for f in target.filters if isinstance(f, RedactSecrets)]
+    if known:
+        merged = RedactSecrets([*known[0].secrets, *redact.secrets])
+        known[0].secrets = merged.secrets
+    else:
+        target.addFilter(RedactSecrets(redact.secrets))

@@ -6,8 +6,11 @@
   ``https://login.salesforce.com`` (``test.salesforce.com`` for a sandbox; not the URL the
   assertion is posted to; ``invalid_grant``/``audience is invalid`` otherwise) and an
   ``exp`` in the future; errors use Salesforce's ``{"error", "error_description"}``.
-* ``GET /services/data/vXX.X/query`` for exactly the two SOQL statements the connector
-  sends; anything else is ``400 MALFORMED_QUERY``.
+* ``GET /services/data/vXX.X/query`` for exactly the SOQL statements the connector sends
+  (a User by email, a Queue by name, and ``SELECT Id FROM Organization``, the org of a
+  session, which the Outbound Message session check asks); anything else is ``400
+  MALFORMED_QUERY``. A token or session the org did not issue, or that expired, gets
+  ``401 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]``.
 * ``PATCH /services/data/vXX.X/composite/sobjects`` (at most 200 records, one result per
   record, in order). ``allOrNone`` omitted means false; with true, one failure rolls
   every record back. A failed record's result has no ``id``, as Salesforce answers; a
@@ -47,6 +50,7 @@ _QUEUE_BY_NAME = re.compile(
     r"'(?P<v>(?:[^'\\]|\\.)*)' LIMIT 1")
 _RECORD = re.compile(r"^sobjects/(?P<type>[A-Za-z_]+)/(?P<id>[A-Za-z0-9]{15,18})$")
 _DESCRIBE = re.compile(r"^sobjects/(?P<type>[A-Za-z_]+)/describe$")
+ORGANIZATION_QUERY = "SELECT Id FROM Organization"
 KEY_PREFIXES = {"Lead": "00Q", "Contact": "003", "Case": "500", "User": "005",
                 "Group": "00G"}
 #: the fields describe lists per object (what the connector and its mappings read)
@@ -247,7 +251,9 @@ def token_endpoint(fake: FakeSalesforce, body: bytes) -> Reply:
 def _query(fake: FakeSalesforce, soql: str) -> Reply:
     user, queue = _USER_BY_EMAIL.fullmatch(soql), _QUEUE_BY_NAME.fullmatch(soql)
     with fake._lock:
-        if user is not None:
+        if soql.strip() == ORGANIZATION_QUERY:
+            found, sobject = fake.org_id_18, "Organization"
+        elif user is not None:
             found, sobject = fake.users.get(_unquote(user["v"]).lower()), "User"
         elif queue is not None:
             found, sobject = fake.queues.get(_unquote(queue["v"])), "Group"

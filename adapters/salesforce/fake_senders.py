@@ -138,12 +138,19 @@ class OutboundMessageSender:
     """``send(sobject, records)`` -> (HTTP status, acknowledged).
 
     ``url`` is the definition's endpoint URL, secret included (:func:`outbound_endpoint`):
-    Salesforce posts every message of the definition to exactly that URL."""
+    Salesforce posts every message of the definition to exactly that URL. With "Send
+    Session ID" checked in the definition, the message carries ``session_id`` (a session
+    of the definition's user); ``enterprise_url`` is the org's Enterprise SOAP endpoint."""
 
-    def __init__(self, url: str, org_id: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, org_id: str, *, timeout: float = 10.0,
+                 session_id: str | None = None,
+                 enterprise_url: str = "https://example.my.salesforce.com/services/Soap/c/"
+                                       "61.0") -> None:
         self.url = url
         self.org_id = org_id
         self.timeout = timeout
+        self.session_id = session_id
+        self.enterprise_url = enterprise_url
         self._session = requests.Session()
 
     def envelope(self, sobject: str, records: Sequence[Mapping[str, Any]],
@@ -166,9 +173,9 @@ class OutboundMessageSender:
                 '<notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
                 f"<OrganizationId>{self.org_id}</OrganizationId>"
                 "<ActionId>04k000000000001</ActionId>"
-                '<SessionId xsi:nil="true"/>'
-                "<EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/61.0"
-                "</EnterpriseUrl>"
+                + ('<SessionId xsi:nil="true"/>' if self.session_id is None else
+                   f"<SessionId>{escape(self.session_id)}</SessionId>")
+                + f"<EnterpriseUrl>{escape(self.enterprise_url)}</EnterpriseUrl>"
                 "<PartnerUrl>https://example.my.salesforce.com/services/Soap/u/61.0</PartnerUrl>"
                 + "".join(notes) + "</notifications></soapenv:Body></soapenv:Envelope>"
                 ).encode()

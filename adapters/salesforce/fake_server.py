@@ -17,7 +17,9 @@ the connector uses:
   another routing (see :attr:`FakeSalesforce.routings`).
 
 Errors can be injected by code (:meth:`FakeSalesforce.inject`), tokens expired
-(:meth:`expire_tokens`), and every request is recorded in :attr:`requests`.
+(:meth:`expire_tokens`), and every request is recorded in :attr:`requests`. A session for
+an Outbound Message with "Send Session ID" comes from :meth:`open_session`; the REST API
+accepts it as Salesforce does, and ``SELECT Id FROM Organization`` names its org.
 
     keys = generate_key_pair()
     with FakeSalesforce(certificate_pem=keys.certificate_pem) as sf:
@@ -71,6 +73,17 @@ class Psr:
     routing_type: str
     routing_info: dict[str, Any] | None
     created_at: float = field(default_factory=time.time)
+
+
+def _eighteen(id15: str) -> str:
+    """Salesforce's 18-character form of a 15-character id (the documented suffix: one
+    character per 5-character chunk, encoding which of its characters are upper case)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, c in enumerate(id15[chunk * 5:chunk * 5 + 5]) if c.isupper())
+        suffix += alphabet[bits]
+    return id15 + suffix
 
 
 #: the audience a production org accepts in a JWT bearer assertion
@@ -206,6 +219,16 @@ class FakeSalesforce(ServedFake):
         with self._lock:
             self._tokens[token] = time.time() + self.token_ttl
         return token
+
+    def open_session(self) -> str:
+        """A session of the org's user, as an Outbound Message with "Send Session ID"
+        carries: accepted by the REST API like an OAuth access token, until it expires."""
+        return self.issue_token()
+
+    @property
+    def org_id_18(self) -> str:
+        """The org id as the API returns it: 18 characters (15 + case-safe suffix)."""
+        return _eighteen(self.org_id[:15])
 
     def token_valid(self, headers: Mapping[str, str]) -> bool:
         auth = headers.get("authorization", "")

@@ -165,6 +165,17 @@ def _refusal(status: int, title: str, why: str) -> Response:
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
+def _account_active(account_id: str) -> bool:
+    """Whether the account still exists and is active: a state lives 10 minutes, and an
+    account deactivated meanwhile must not connect a portal (it is locked out of the API
+    and the console)."""
+    from connector.store.models import AccountRow
+
+    with container().db.read_session() as session:
+        account = session.get(AccountRow, account_id)
+        return account is not None and bool(account.active)
+
+
 def _check_state(state: str | None) -> dict | Response:
     """The state's claims, or the page that refuses it: not ours or expired, started in
     another browser, or already used."""
@@ -186,6 +197,10 @@ def _check_state(state: str | None) -> dict | Response:
                         "started it, so that a link sent to someone else cannot connect "
                         "their portal to your account. Open /oauth/hubspot/install in this "
                         "browser (signed in to the console) and approve it here.")
+    if not _account_active(str(claims["account_id"])):
+        return _refusal(403, "This account is deactivated",
+                        "The account this install was started for was deactivated since: "
+                        "it cannot connect a HubSpot portal.")
     from connector.store.revocations import INSTALL_STATE, use_once
 
     if not use_once(container().db, claims["jti"], INSTALL_STATE, claims.get("exp")):

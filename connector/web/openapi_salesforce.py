@@ -42,11 +42,17 @@ def salesforce_paths() -> dict[str, Any]:
             "requestBody": {"required": True, **soap},
             "responses": {"200": {"description": "SOAP Ack, after storing", **soap},
                           "401": {"description": "SOAP fault: not one of "
-                                                 "SALESFORCE_OUTBOUND_SECRETS; nothing "
-                                                 "stored", **soap},
+                                                 "SALESFORCE_OUTBOUND_SECRETS, or (with "
+                                                 "SALESFORCE_OUTBOUND_VERIFY_SESSION) a "
+                                                 "SessionId the org does not confirm; "
+                                                 "nothing stored", **soap},
                           "500": {"description": "SOAP fault: nothing acknowledged", **soap},
-                          "503": _error("SALESFORCE_ORG_ID or SALESFORCE_OUTBOUND_SECRETS "
-                                        "is not set")}}},
+                          "503": {"description": "SALESFORCE_ORG_ID or "
+                                                 "SALESFORCE_OUTBOUND_SECRETS is not set "
+                                                 "(JSON), or Salesforce could not be asked "
+                                                 "to confirm the SessionId (SOAP fault, "
+                                                 "retried by Salesforce); nothing stored",
+                                  "content": {**_error("")["content"], **soap["content"]}}}}},
         "/webhooks/salesforce/outbound": {"post": {
             "summary": "Refused: an Outbound Message must be sent to "
                        "/webhooks/salesforce/outbound/{secret}",

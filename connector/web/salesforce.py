@@ -6,11 +6,14 @@ Web-to-Lead form shows it), so the org id alone proves nothing. What the Outboun
 definition can carry is its endpoint URL: the URL holds a secret of
 ``SALESFORCE_OUTBOUND_SECRETS`` as its last path segment, checked in constant time
 against each configured one (several during a rotation) before the body is read. A
-message without it, or with another, gets a 401 SOAP fault and nothing is stored.
+message without it, or with another, gets a 401 SOAP fault and nothing is stored. With
+``SALESFORCE_OUTBOUND_VERIFY_SESSION=true`` the message's ``SessionId`` must also be a
+session of the org, asked of Salesforce once per session and remembered
+(:mod:`connector.web.salesforce_session`).
 
 Both only verify, parse and store: one durable, deduplicated insert into the inbox, then
-the answer (2xx / SOAP Ack) and a nudge to the executor. No Salesforce call happens on
-this path. A route whose secret or org id is not configured answers 503 naming the setting
+the answer (2xx / SOAP Ack) and a nudge to the executor. No other Salesforce call happens
+on this path. A route whose secret or org id is not configured answers 503 naming the setting
 and reads nothing, so the check can never be skipped by a missing setting.
 """
 
@@ -31,7 +34,8 @@ from connector.jobs.inbox import NewEvent, store_events
 
 from .auth import require_account
 from .errors import ApiError
-from .salesforce_payloads import PayloadError, ack, fault, parse_byoc, parse_outbound
+from .salesforce_payloads import PayloadError, ack, fault, parse_byoc, parse_outbound_message
+from .salesforce_session import SalesforceUnavailable, SessionRefused, SessionVerifier
 
 log = logging.getLogger(__name__)
 SOURCE = "salesforce"
@@ -39,6 +43,8 @@ KIND = "salesforce"
 #: an Outbound Message secret travels in a URL path: URL-safe characters, long enough
 MIN_OUTBOUND_SECRET = 24
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+#: ``app.extensions`` key of the session check (SALESFORCE_OUTBOUND_VERIFY_SESSION)
+SESSION_VERIFIER = "salesforce_outbound_sessions"
 OUTBOUND_SECRET_RECIPE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
@@ -122,11 +128,20 @@ def _outbound_with_secret(secret: str) -> Response:
 def _outbound_messages() -> Response:
     expected = (_container().config.salesforce_org_id or "")[:15]
     try:
-        org, notes = parse_outbound(request.get_data(cache=False))
+        message = parse_outbound_message(request.get_data(cache=False))
     except PayloadError as exc:
         return _soap(fault(str(exc)), 500)
+    org, notes = message.org_id, message.notifications
     if org[:15] != expected:
         return _soap(fault("OrganizationId does not match this connector's org"), 500)
+    verifier: SessionVerifier | None = current_app.extensions.get(SESSION_VERIFIER)
+    if verifier is not None:
+        try:
+            verifier.verify(expected, message.session_id, message.enterprise_url)
+        except SessionRefused as exc:
+            return _refused(str(exc))
+        except SalesforceUnavailable as exc:
+            return _soap(fault(str(exc), "soapenv:Server"), 503)
     _register_org(expected)
     now = time.time()
     events = [NewEvent(SOURCE, expected, f"outbound:{n['id']}", KIND,
@@ -218,6 +233,8 @@ def register(app: Flask) -> None:
                                          config.salesforce_outbound_secrets)) if not value]
     outbound = "/webhooks/salesforce/outbound"
     if not missing:
+        if config.salesforce_outbound_verify_session:
+            app.extensions[SESSION_VERIFIER] = SessionVerifier(config.salesforce_instance_url)
         bp.add_url_rule(outbound, "outbound_messages_no_secret", _outbound_without_secret,
                         methods=["POST"])
         bp.add_url_rule(outbound + "/<path:secret>", "outbound_messages",

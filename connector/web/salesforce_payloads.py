@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -123,6 +124,22 @@ def _local(tag: str) -> str:
 
 def parse_outbound(body: bytes) -> tuple[str, list[dict[str, Any]]]:
     """(OrganizationId, [{"id": notification id, "sobject": "Lead", "record": {...}}])."""
+    message = parse_outbound_message(body)
+    return message.org_id, message.notifications
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    org_id: str
+    notifications: list[dict[str, Any]]
+    #: present when the definition has "Send Session ID" checked (nil otherwise)
+    session_id: str | None = field(default=None, repr=False)
+    enterprise_url: str | None = None
+
+
+def parse_outbound_message(body: bytes) -> OutboundMessage:
+    """The whole message: :func:`parse_outbound`'s parts plus ``SessionId`` and
+    ``EnterpriseUrl``, what a check of the session with Salesforce needs."""
     # defusedxml refuses a DTD where the parser meets it, after decoding: a byte search
     # for "<!DOCTYPE" misses one written in UTF-16 (or any other declared encoding)
     try:
@@ -154,7 +171,12 @@ def parse_outbound(body: bytes) -> tuple[str, list[dict[str, Any]]]:
         items.append({"id": note_id, "sobject": sobject_type, "record": record})
     if not items:
         raise PayloadError("no Notification in the message")
-    return org, items
+    session = notifications.find(f"{{{OUTBOUND}}}SessionId")
+    session_id = None
+    if session is not None and session.get(f"{{{XSI}}}nil") != "true":
+        session_id = (session.text or "").strip() or None
+    enterprise_url = (notifications.findtext(f"{{{OUTBOUND}}}EnterpriseUrl") or "").strip()
+    return OutboundMessage(org, items, session_id, enterprise_url or None)
 
 
 def ack() -> bytes:

@@ -125,3 +125,21 @@ def test_a_signed_in_console_admin_starts_and_finishes_the_install_in_one_browse
                        f"&state={state}")
     assert done.status_code == 200
     assert done.get_json()["account_id"] == account_id
+
+
+def test_an_account_deactivated_during_the_install_connects_nothing(oauth_app, fake,
+                                                                    make_account):
+    container, app = oauth_app
+    browser = app.test_client()
+    account_id = make_account()
+    _, location, state = _start(browser, account_id)
+    deactivated = app.test_client().patch(f"/accounts/{account_id}", json={"active": False},
+                                          headers=auth(None, admin=True))
+    assert deactivated.status_code == 200
+    answer = browser.get(f"/oauth/hubspot/callback?code={fake.authorize(location)}"
+                         f"&state={state}")
+    assert answer.status_code == 403
+    page = answer.get_data(as_text=True)
+    assert "deactivated" in page and "No HubSpot portal was connected" in page
+    assert _connected(container) == (0, 0)
+    assert fake.calls["POST /oauth/v1/token"] == 0
