@@ -68,8 +68,9 @@ def lead(result: LeadResult) -> dict[str, Any]:
         "crm_sync": sync,
         "created_at": iso(row.created_at),
     }
-    if sync["status"] in ("failed", "dead"):
-        out.update(hubspot_sync_failed=True, hubspot_error=sync["error"])
+    if sync["status"] in ("failed", "dead"):  # as POST /dispatch/router reports it
+        crm = "salesforce" if sync["crm"] == "salesforce" else "hubspot"
+        out.update({f"{crm}_sync_failed": True, f"{crm}_error": sync["error"]})
     return out
 
 
