@@ -285,16 +285,33 @@ def _query(fake: FakeSalesforce, soql: str) -> Reply:
     return 200, {}, {"totalSize": len(records), "done": True, "records": records}
 
 
-def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
+def _collection(data: Any) -> Reply | tuple[list[Any], bool]:
+    """An sObject Collections body checked: ``(records, allOrNone)``, or the refusal."""
     if not isinstance(data, dict) or not isinstance(data.get("records"), list):
         return _rest_error(400, "INVALID_FIELD", "records is required")
     all_or_none = data.get("allOrNone", False)
     if not isinstance(all_or_none, bool):
         return _rest_error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of "
                                                      "boolean from allOrNone")
-    records = data["records"]
-    if len(records) > 200:
+    if len(data["records"]) > 200:
         return _rest_error(400, "EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200")
+    return data["records"], all_or_none
+
+
+def _rolled_back(results: list[dict[str, Any]]) -> Reply:
+    """``allOrNone`` with a failed record: the records that would have succeeded fail too."""
+    return 200, {}, [
+        r if not r["success"] else _failed(
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
+            "records were valid and the request was using AllOrNone header")
+        for r in results]
+
+
+def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
+    checked = _collection(data)
+    if not isinstance(checked[0], list):
+        return checked  # type: ignore[return-value]
+    records, all_or_none = checked
     seen = Counter(str(item.get("id") or "")[:15] for item in records
                    if isinstance(item, dict))
     results: list[dict[str, Any]] = []
@@ -322,11 +339,7 @@ def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = Tru
                 results.append({"id": target["Id"], "success": True, "errors": []})
                 updates.append((target, item))
         if all_or_none and len(updates) < len(records):
-            return 200, {}, [
-                r if not r["success"] else _failed(
-                    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
-                    "records were valid and the request was using AllOrNone header")
-                for r in results]
+            return _rolled_back(results)
         for target, item in updates:
             target.update({k: v for k, v in item.items() if k not in ("attributes", "id")})
             _assignment_rule(fake, target, auto_assign)
@@ -334,15 +347,10 @@ def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = Tru
 
 
 def _collections_create(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
-    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
-        return _rest_error(400, "INVALID_FIELD", "records is required")
-    all_or_none = data.get("allOrNone", False)
-    if not isinstance(all_or_none, bool):
-        return _rest_error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of "
-                                                     "boolean from allOrNone")
-    records = data["records"]
-    if len(records) > 200:
-        return _rest_error(400, "EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200")
+    checked = _collection(data)
+    if not isinstance(checked[0], list):
+        return checked  # type: ignore[return-value]
+    records, all_or_none = checked
     results: list[dict[str, Any]] = []
     valid: list[tuple[str, dict[str, Any]]] = []
     with fake._lock:
@@ -368,11 +376,7 @@ def _collections_create(fake: FakeSalesforce, data: Any, auto_assign: bool = Tru
                 results.append({"id": None, "success": True, "errors": []})
                 valid.append((sobject, item))
         if all_or_none and len(valid) < len(records):
-            return 200, {}, [
-                r if not r["success"] else _failed(
-                    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
-                    "records were valid and the request was using AllOrNone header")
-                for r in results]
+            return _rolled_back(results)
         made = iter(valid)
         for result in results:
             if result["success"]:
