@@ -122,7 +122,7 @@ class SalesforceRecords:
             hit = self._cache.get((kind, key))
         if hit is not None and hit[1] > now:
             return hit[0]
-        data = self._call("query", lambda sf: sf.query(soql))
+        data = self._call("query", lambda sf: sf.query(soql, **self._timeout()))
         records = (data or {}).get("records") or []
         found = records[0].get("Id") if records else None
         ttl = self.cache_ttl if found else self.miss_ttl
@@ -134,7 +134,7 @@ class SalesforceRecords:
     def find_lead_by_email(self, email: str) -> str | None:
         """The oldest unconverted Lead with ``email``, or None."""
         soql = LEAD_BY_EMAIL.format(soql_quote(email.strip().lower()))
-        data = self._call("query", lambda sf: sf.query(soql))
+        data = self._call("query", lambda sf: sf.query(soql, **self._timeout()))
         records = (data or {}).get("records") or []
         return records[0].get("Id") if records else None
 
@@ -144,7 +144,8 @@ class SalesforceRecords:
         body = {"allOrNone": True, "records": [{"attributes": {"type": "Lead"}, **fields}]}
         answer = self._call("composite/sobjects",
                             lambda sf: sf.restful("composite/sobjects", method="POST",
-                                                  json=body, headers=NO_AUTO_ASSIGN)) or [{}]
+                                                  json=body, headers=NO_AUTO_ASSIGN,
+                                                  **self._timeout())) or [{}]
         item = answer[0]
         if item.get("success") and item.get("id"):
             return str(item["id"])
@@ -153,6 +154,11 @@ class SalesforceRecords:
         text = "; ".join(str(e.get("message") or "") for e in errors).strip("; ")
         error = TransientCrmError if code in RETRYABLE_RECORD_ERRORS else PermanentCrmError
         raise error(f"{code}: {text}")
+
+    def _timeout(self) -> dict[str, float]:
+        """Inside :meth:`time_limit`, the HTTP timeout of one request: what is left."""
+        deadline = getattr(self._local, "deadline", None)
+        return {} if deadline is None else {"timeout": max(0.1, deadline - time.monotonic())}
 
     @contextmanager
     def time_limit(self, seconds: float) -> Iterator[None]:
@@ -182,7 +188,8 @@ class SalesforceRecords:
         body = {"allOrNone": False, "records": records}
         answer = self._call("composite/sobjects",
                             lambda sf: sf.restful("composite/sobjects", method="PATCH",
-                                                  json=body, headers=NO_AUTO_ASSIGN)) or []
+                                                  json=body, headers=NO_AUTO_ASSIGN,
+                                                  **self._timeout())) or []
         results = []
         for write, item in zip(batch, answer, strict=False):
             if item.get("success"):

@@ -139,3 +139,22 @@ def test_a_refusal_that_never_ends_is_a_dead_letter(quick, fake):
     wait_for(lambda: get_lead(quick, s, lead["id"])["crm_sync"]["status"] == "dead",
              what="the schedule running out")
     assert get_lead(quick, s, lead["id"])["hubspot_sync_failed"] is True
+
+
+def test_a_hanging_hubspot_does_not_hold_the_answer_and_the_retry_finishes_it(quick, fake):
+    import threading
+
+    s = setup(quick, fake)
+    gate = threading.Event()
+    fake.faults.hold = gate  # every HubSpot call hangs (up to 60 s in the fake)
+    try:
+        lead = post_lead(quick, s)  # answered within the client's 30 s: bounded by 10 s
+        assert fake.held.is_set()
+    finally:
+        gate.set()
+        fake.faults.hold = None
+    assert lead["owner"]["id"] == s["ana"] and lead["crm_sync"]["status"] == "failed"
+    assert "timed out" in lead["hubspot_error"]
+    wait_for(lambda: get_lead(quick, s, lead["id"])["crm_sync"]["status"] == "synced",
+             what="the retry after HubSpot came back")
+    assert len(contacts_with(fake, "pat@example.org")) == 1

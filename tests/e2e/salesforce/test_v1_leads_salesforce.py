@@ -117,3 +117,15 @@ def test_a_refused_owner_write_is_retried_without_a_second_lead(quick):
              what="the retry writing OwnerId")
     assert quick.fake.owner_of(existing) == quick.ana_user
     assert len(leads_in_org(quick)) == 1
+
+
+def test_a_slow_salesforce_does_not_hold_the_answer_and_the_retry_finishes_it(quick):
+    assert post_lead(quick, email="first@example.org")["crm_sync"]["status"] == "synced"
+    quick.fake.latency = 40.0  # longer than the answer may wait
+    lead = post_lead(quick)  # answered within the client's 30 s: bounded by 10 s
+    quick.fake.latency = 0.0
+    assert lead["owner"]["id"] == quick.ana_rep and lead["crm_sync"]["status"] == "failed"
+    assert "timed out" in lead["salesforce_error"]
+    wait_for(lambda: get_lead(quick, lead["id"])["crm_sync"]["status"] == "synced",
+             what="the retry after Salesforce came back")
+    assert [r["Email"] for r in leads_in_org(quick)].count("pat@example.org") == 1
