@@ -182,7 +182,9 @@ class LeadCrm:
         try:
             limit = writer.time_limit(INTERACTIVE_SECONDS) if interactive else nullcontext()
             with limit:
-                owner = _owner_id(self.container, ports, None, rep) if rep else None
+                router_id = decision.router_id if decision is not None else None
+                # a router's destination (a queue) decides the owner, as for Outbound Messages
+                owner = _owner_id(self.container, ports, router_id, rep) if rep else None
                 created = False
                 if contact.source == SALESFORCE and contact.source_id:
                     sobject, record_id = SOBJECTS.get(contact.object_type, "Lead"), \
