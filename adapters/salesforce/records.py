@@ -37,6 +37,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from adapters.common.budget import CallBudget, UnlimitedBudget
+from adapters.common.deadline import ThreadDeadline
 from connector.core.errors import PermanentCrmError, TransientCrmError
 from connector.core.ports import OwnerWrite, WriteResult
 
@@ -94,7 +95,7 @@ class SalesforceRecords:
         #: calls per org per window, shared by every worker when it lives in Redis
         self._budget = budget or UnlimitedBudget()
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._deadline = ThreadDeadline()
         self._sf: Salesforce | None = None
         self._sf_token: str | None = None
         self._cache: dict[tuple[str, str], tuple[str | None, float]] = {}
@@ -157,20 +158,15 @@ class SalesforceRecords:
 
     def _timeout(self) -> dict[str, float]:
         """Inside :meth:`time_limit`, the HTTP timeout of one request: what is left."""
-        deadline = getattr(self._local, "deadline", None)
+        deadline = self._deadline.value
         return {} if deadline is None else {"timeout": max(0.1, deadline - time.monotonic())}
 
     @contextmanager
     def time_limit(self, seconds: float) -> Iterator[None]:
         """Every call this thread makes inside the block, retries included, ends its
         retrying ``seconds`` from now (nested blocks keep the earlier deadline)."""
-        outer = getattr(self._local, "deadline", None)
-        deadline = time.monotonic() + seconds
-        self._local.deadline = deadline if outer is None else min(outer, deadline)
-        try:
+        with self._deadline.within(seconds):
             yield
-        finally:
-            self._local.deadline = outer
 
     # OwnerWriter ------------------------------------------------------------------------------
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
@@ -226,7 +222,7 @@ class SalesforceRecords:
                             lambda: self._auth.renew(sent[0] if sent else None))
 
         return call_with_retries(attempt, self.retry, sleep=self._sleep,
-                                 deadline=getattr(self._local, "deadline", None))
+                                 deadline=self._deadline.value)
 
     def _attempt(self, operation: str, fn: Callable[[Salesforce], Any],
                  sent: list[str]) -> Any:
