@@ -158,3 +158,22 @@ def test_a_hanging_hubspot_does_not_hold_the_answer_and_the_retry_finishes_it(qu
     wait_for(lambda: get_lead(quick, s, lead["id"])["crm_sync"]["status"] == "synced",
              what="the retry after HubSpot came back")
     assert len(contacts_with(fake, "pat@example.org")) == 1
+
+
+def test_an_account_without_a_portal_leaves_hubspot_alone(service, fake):
+    setup(service, fake)  # another account has the portal
+    from connector.store.models import AccountRow
+
+    with service.container.db.session() as session:
+        other = AccountRow(name="Other", active=True)
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    _, secret = create_key(service.container.db, other_id, ["*"])
+    r = requests.post(service.url + "/v1/leads", headers={"Authorization": f"Bearer {secret}"},
+                      json={"email": "pat@example.org"}, timeout=30)
+    assert r.status_code == 201, r.text
+    assert r.json()["crm_sync"] == {"status": "none", "error": None, "crm": None,
+                                    "record_id": None}
+    assert fake.objects["contacts"] == {}
+    assert fake.calls["POST /crm/objects/{version}/{type}/search"] == 0
