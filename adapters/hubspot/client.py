@@ -9,6 +9,9 @@ at the paths of the configured API version (:mod:`adapters.hubspot.paths`; shown
 * ``GET /crm/owners/2026-09``                        ~ ``client.crm.owners.owners_api.get_page``
 * ``POST /crm/associations/2026-09/{from}/{to}/batch/read``
   ~ ``client.crm.associations.v4.batch_api.get_page``
+* ``POST /crm/objects/2026-09/contacts/search``     ~ ``client.crm.contacts.search_api.do_search``
+* ``POST /crm/objects/2026-09/contacts/batch/create``
+  ~ ``client.crm.contacts.batch_api.create``
 
 The calls go through :class:`adapters.hubspot.transport.Transport` over a passed-in
 ``requests.Session`` rather than the SDK: the SDK's urllib3 retries skip POST, and its
