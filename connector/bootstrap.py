@@ -307,6 +307,10 @@ def wire_hubspot(container: Container) -> None:
     container.extras.setdefault("hubspot_callbacks", functools.partial(
         complete_callbacks, version=callbacks_version))
     handlers.setdefault(hubspot_owner_sync.KIND_SYNC, hubspot_owner_sync.handle_owner_sync)
+    from connector.service import lead_crm
+
+    container.extras.setdefault("lead_crm", lead_crm.LeadCrm(container))
+    handlers.setdefault(lead_crm.KIND, lead_crm.handle_lead_crm)
     container.extras.setdefault("object_lookup", hubspot_owner_sync.lookup_object)
     if not isinstance(container.owner_sync, hubspot_owner_sync.HubSpotOwnerSync):
         container.owner_sync = hubspot_owner_sync.HubSpotOwnerSync(

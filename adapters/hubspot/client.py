@@ -9,6 +9,9 @@ at the paths of the configured API version (:mod:`adapters.hubspot.paths`; shown
 * ``GET /crm/owners/2026-09``                        ~ ``client.crm.owners.owners_api.get_page``
 * ``POST /crm/associations/2026-09/{from}/{to}/batch/read``
   ~ ``client.crm.associations.v4.batch_api.get_page``
+* ``POST /crm/objects/2026-09/contacts/search``     ~ ``client.crm.contacts.search_api.do_search``
+* ``POST /crm/objects/2026-09/contacts/batch/create``
+  ~ ``client.crm.contacts.batch_api.create``
 
 The calls go through :class:`adapters.hubspot.transport.Transport` over a passed-in
 ``requests.Session`` rather than the SDK: the SDK's urllib3 retries skip POST, and its
@@ -59,6 +62,9 @@ _OBJECT_PATHS = {
 _RETRYABLE_CATEGORIES = {"RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}
 #: a custom object's numbered type (``2-1234``); the standard ones are in _OBJECT_PATHS
 _CUSTOM_TYPE_ID = re.compile(r"^2-\d+$")
+_EXISTING_ID = re.compile(r"Existing ID: (\d+)")
+#: HubSpot's CRM search endpoints: five requests a second per account, below the burst limit
+SEARCH_CALLS_PER_SECOND = 5
 ASSOCIATIONS_BATCH_LIMIT = 1000
 
 
@@ -102,6 +108,7 @@ class HubSpotClient:
         api_version: str = LATEST,
         session: requests.Session | None = None,
         budget: CallBudget | None = None,
+        search_budget: CallBudget | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         owners_min_refresh_interval: float = 60.0,
@@ -115,6 +122,7 @@ class HubSpotClient:
             budget=budget or SlidingWindowBudget(), retry=retry, timeout=timeout, sleep=sleep,
         )
         self.paths = ApiPaths(api_version)
+        self.search_budget = search_budget or SlidingWindowBudget(SEARCH_CALLS_PER_SECOND, 1.0)
         self.owners_min_refresh_interval = owners_min_refresh_interval
         self.owners_ttl = owners_ttl
         self._clock = clock
@@ -190,6 +198,37 @@ class HubSpotClient:
                     if after:
                         inputs.append({"id": from_id, "after": after})
         return found
+
+    # Contacts found or made for a lead ------------------------------------------------------
+
+    def find_contact_by_email(self, email: str) -> str | None:
+        """The id of the contact with ``email`` (CRM search, ``EQ`` on ``email``), or None.
+        Search calls have their own, lower limit; they wait on :attr:`search_budget` first.
+        A contact created seconds ago may not be searchable yet: :meth:`create_contact`
+        turns HubSpot's "already exists" into that contact's id."""
+        body = {"filterGroups": [{"filters": [
+                    {"propertyName": "email", "operator": "EQ", "value": email.strip()}]}],
+                "properties": ["email", OWNER_PROPERTY], "limit": 1}
+        self.search_budget.acquire(max_wait=1.0)  # a slot frees within the 1 s window
+        data = self.transport.request("POST", self.paths.search("contacts"), json=body).json()
+        results = data.get("results") or []
+        return str(results[0]["id"]) if results else None
+
+    def create_contact(self, properties: dict[str, str]) -> tuple[str, bool]:
+        """Create one contact (batch create, so the owner is set in the same call);
+        ``(id, created)``: a contact with that email already existing (HubSpot's 409) gives
+        its id and False. A portal validation rule's refusal raises PermanentCrmError
+        naming the property it requires."""
+        body = {"inputs": [{"properties": properties, "associations": []}]}
+        try:
+            resp = self.transport.request("POST", self.paths.batch_create("contacts"),
+                                          json=body)
+        except PermanentCrmError as exc:
+            existing = _EXISTING_ID.search(str(exc)) if exc.status == 409 else None
+            if existing is None:
+                raise
+            return existing.group(1), False
+        return str(resp.json()["results"][0]["id"]), True
 
     def refresh_owners(self) -> None:
         """Reload the email -> owner id map. Only ``PERSON`` owners are reps: a ``QUEUE``

@@ -9,6 +9,11 @@ endpoints the same way and is imported by ``fake_server``::
     def _some(hs: FakeHubSpot, request: Request) -> Reply:
         return 200, {}, {"id": request.match["id"]}
 
+Search (``POST .../{type}/search``) answers ``total``, ``results`` and ``paging``, under
+its own limit of five calls a second (429 ``policyName: SECONDLY``) on top of the portal's.
+A contact create with an email a contact already has is HubSpot's 409 ``CONFLICT``
+("Contact already exists. Existing ID: ...").
+
 Response shapes follow HubSpot's API reference: batch answers carry ``status``,
 ``results``, ``startedAt``/``completedAt`` and, on a 207, ``numErrors`` and ``errors`` whose
 ``context.ids`` name the failed records; errors carry ``status``, ``message``,
@@ -209,6 +214,21 @@ def _objects(hs: FakeHubSpot, request: Request) -> Reply:
                         and request.version >= VALIDATED_FROM)
 
 
+@route(_V.format(name="objects") + r"/(?P<type>[\w-]+)/search", "POST")
+def _search_route(hs: FakeHubSpot, request: Request) -> Reply:
+    raw = request.match["type"] or ""
+    object_type = _object_type(raw)
+    if object_type is None:
+        return _error(400, f"Unable to infer object type from: {raw}", "VALIDATION_ERROR")
+    prefix = "/crm/v3/objects" if request.version == "legacy" else "/crm/objects/{version}"
+    _count(hs, request, f"{prefix}/{{type}}/search")
+    if not hs._admit_search():  # the search endpoints' own per-second limit
+        return 429, {}, {"status": "error", "message": "You have reached your secondly limit.",
+                         "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()),
+                         "policyName": "SECONDLY"}
+    return _search(hs, object_type, _json(request.body))
+
+
 @route(_V.format(name="owners") + r"(?:/(?P<id>\d+))?", "GET")
 def _owners_route(hs: FakeHubSpot, request: Request) -> Reply:
     prefix = "/crm/v3/owners" if request.version == "legacy" else "/crm/owners/{version}"
@@ -314,12 +334,127 @@ def _object_call(hs: FakeHubSpot, method: str, object_type: str, rest: str,
         missing = _missing_on_create(hs, object_type, inputs) if validated else []
         if missing:  # a create is all or nothing: the batch is refused, nothing created
             return _error(400, VALIDATION_MESSAGE, "VALIDATION_ERROR", errors=missing)
+        with hs._lock:
+            refused = _invalid_owner(hs, inputs) or \
+                (_existing_contact(hs, inputs) if object_type == "contacts" else None)
+        if refused is not None:
+            return refused
         ids = [hs.create_object(object_type, dict(i.get("properties") or {})) for i in inputs]
         with hs._lock:
             results = [_view(hs, object_type, store[i], list(store[i]["properties"]))
                        for i in ids]
         return _batch_reply(results, [], 201)
     return _error(404, f"Unknown batch operation {rest}", "OBJECT_NOT_FOUND")
+
+
+#: what a search returns when it names no ``properties`` (HubSpot's defaults per object)
+SEARCH_DEFAULTS = {"contacts": ["createdate", "email", "firstname", "hs_object_id",
+                                "lastmodifieddate", "lastname"],
+                   "companies": ["createdate", "domain", "hs_lastmodifieddate",
+                                 "hs_object_id", "name"],
+                   "deals": ["amount", "closedate", "createdate", "dealname", "dealstage",
+                             "hs_lastmodifieddate", "hs_object_id", "pipeline"],
+                   "tickets": ["content", "createdate", "hs_lastmodifieddate", "hs_object_id",
+                               "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category",
+                               "hs_ticket_priority", "subject"]}
+#: the limits HubSpot documents for one search request
+SEARCH_MAX_GROUPS, SEARCH_MAX_FILTERS, SEARCH_MAX_TOTAL, SEARCH_MAX_LIMIT = 5, 6, 18, 200
+_SEARCH_OPERATORS = ("EQ", "NEQ", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY")
+
+
+def _matches(props: dict[str, Any], flt: dict[str, Any]) -> bool:
+    """One filter on one record; string comparisons ignore case, as HubSpot's do."""
+    value = props.get(str(flt.get("propertyName")))
+    have = None if value in (None, "") else str(value).lower()
+    operator = flt.get("operator")
+    if operator == "HAS_PROPERTY":
+        return have is not None
+    if operator == "NOT_HAS_PROPERTY":
+        return have is None
+    if operator in ("IN", "NOT_IN"):
+        inside = have in {str(v).lower() for v in flt.get("values") or []}
+        return inside if operator == "IN" else not inside
+    wanted = str(flt.get("value", "")).lower()
+    return have == wanted if operator == "EQ" else have != wanted
+
+
+def _search_refusal(payload: Any) -> str | None:
+    """Why HubSpot would refuse this search body (400), or None."""
+    if not isinstance(payload, dict):
+        return "Invalid input JSON: expected an object"
+    groups = payload.get("filterGroups") or []
+    if not isinstance(groups, list) or len(groups) > SEARCH_MAX_GROUPS:
+        return f"filterGroups must be a list of at most {SEARCH_MAX_GROUPS} groups"
+    total = 0
+    for group in groups:
+        filters = (group or {}).get("filters") if isinstance(group, dict) else None
+        if not isinstance(filters, list) or len(filters) > SEARCH_MAX_FILTERS:
+            return f"each filter group needs a filters list of at most {SEARCH_MAX_FILTERS}"
+        total += len(filters)
+        for flt in filters:
+            if not isinstance(flt, dict) or not flt.get("propertyName"):
+                return "each filter needs a propertyName"
+            if flt.get("operator") not in _SEARCH_OPERATORS:
+                return f"Unsupported operator: {flt.get('operator')}"
+    if total > SEARCH_MAX_TOTAL:
+        return f"A search request may have at most {SEARCH_MAX_TOTAL} filters in total"
+    limit = payload.get("limit", 10)
+    if not isinstance(limit, int) or not 0 < limit <= SEARCH_MAX_LIMIT:
+        return f"limit must be between 1 and {SEARCH_MAX_LIMIT}"
+    return None
+
+
+def _search(hs: FakeHubSpot, object_type: str, payload: Any) -> Reply:
+    """``POST .../{type}/search``: filter groups OR'ed, filters within a group AND'ed;
+    ``total``, ``results`` and, when more match, ``paging.next.after``."""
+    refusal = _search_refusal(payload)
+    if refusal is not None:
+        return _error(400, refusal, "VALIDATION_ERROR")
+    groups = [g["filters"] for g in payload.get("filterGroups") or []]
+    properties = [str(p) for p in payload.get("properties") or []] or \
+        SEARCH_DEFAULTS[object_type]
+    try:
+        start = int(payload.get("after") or 0)
+    except (TypeError, ValueError):
+        return _error(400, "after must be a number", "VALIDATION_ERROR")
+    limit = payload.get("limit", 10)
+    with hs._lock:
+        found = [obj for _, obj in sorted(hs.objects[object_type].items(),
+                                          key=lambda item: int(item[0]))
+                 if not groups or any(all(_matches(obj["properties"], f) for f in group)
+                                      for group in groups)]
+        page = [_view(hs, object_type, obj, properties) for obj in found[start:start + limit]]
+    body: dict[str, Any] = {"total": len(found), "results": page}
+    if start + limit < len(found):
+        body["paging"] = {"next": {"after": str(start + limit)}}
+    return 200, {}, body
+
+
+def _existing_contact(hs: FakeHubSpot, inputs: list[Any]) -> Reply | None:
+    """A contact create whose email a contact already has: HubSpot's 409, naming it.
+    Called with ``hs._lock`` held."""
+    by_email = {str(o["properties"].get("email") or "").lower(): object_id
+                for object_id, o in hs.objects["contacts"].items()}
+    for item in inputs:
+        email = str(((item or {}).get("properties") or {}).get("email") or "").lower()
+        if email and email in by_email:
+            return _error(409, f"Contact already exists. Existing ID: {by_email[email]}",
+                          "CONFLICT")
+    return None
+
+
+def _invalid_owner(hs: FakeHubSpot, inputs: list[Any]) -> Reply | None:
+    """A ``hubspot_owner_id`` that is no active owner: HubSpot's 400 for the whole batch.
+    Called with ``hs._lock`` held."""
+    owner_ids = {o["id"] for o in hs.owners if not o["archived"]}
+    for item in inputs:
+        owner = ((item or {}).get("properties") or {}).get("hubspot_owner_id")
+        if owner not in (None, "") and str(owner) not in owner_ids:
+            detail = json.dumps([{"isValid": False, "message": f"{owner} is not a valid "
+                                  "owner id", "error": "INVALID_OWNER_ID",
+                                  "name": "hubspot_owner_id"}])
+            return _error(400, f"Property values were not valid: {detail}", "VALIDATION_ERROR")
+    return None
 
 
 def _batch_read(hs: FakeHubSpot, object_type: str, payload: dict[str, Any],
@@ -352,15 +487,8 @@ def _batch_update(hs: FakeHubSpot, object_type: str, inputs: list[Any], *,
         return _error(400, f"Duplicate IDs found in batch input: {duplicates}. IDs must be "
                       "unique", "VALIDATION_ERROR")
     with hs._lock:
-        owner_ids = {o["id"] for o in hs.owners if not o["archived"]}
-        for item in inputs:
-            owner = ((item or {}).get("properties") or {}).get("hubspot_owner_id")
-            if owner not in (None, "") and str(owner) not in owner_ids:
-                detail = json.dumps([{"isValid": False, "message": f"{owner} is not a valid "
-                                      "owner id", "error": "INVALID_OWNER_ID",
-                                      "name": "hubspot_owner_id"}])
-                return _error(400, f"Property values were not valid: {detail}",
-                              "VALIDATION_ERROR")
+        if (invalid := _invalid_owner(hs, inputs)) is not None:
+            return invalid
         refused = _refusals(hs, object_type, inputs, ids) if validated else {}
         if refused and hs.validation_refusal == "400":  # the whole batch, nothing written
             return _error(400, VALIDATION_MESSAGE, "VALIDATION_ERROR",

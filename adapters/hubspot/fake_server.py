@@ -88,9 +88,14 @@ class FakeHubSpot(ServedFake):
         seed: int = 0,
         redirect_urls: Iterable[str] = (),
         validation_refusal: str = "207",
+        search_rate_limit: int = 5,
+        search_rate_window: float = 1.0,
     ) -> None:
         self.token = token
         self.rate_limit, self.rate_window = rate_limit, rate_window
+        #: the CRM search endpoints' own, lower limit (five requests a second per account)
+        self.search_rate_limit, self.search_rate_window = search_rate_limit, search_rate_window
+        self._search_window: deque[float] = deque()
         self.send_retry_after = send_retry_after
         self.client_id, self.client_secret = client_id, client_secret
         self.developer_api_key, self.app_id, self.portal_id = developer_api_key, app_id, portal_id
@@ -306,6 +311,19 @@ class FakeHubSpot(ServedFake):
                 return False, headers
             self._window.append(now)
             return True, self._rate_headers(self.rate_limit - len(self._window))
+
+    def _admit_search(self) -> bool:
+        """Count one search call against the search endpoints' own window."""
+        with self._lock:
+            now = time.monotonic()
+            while self._search_window and \
+                    now - self._search_window[0] >= self.search_rate_window:
+                self._search_window.popleft()
+            if len(self._search_window) >= self.search_rate_limit:
+                self.rate_limited += 1
+                return False
+            self._search_window.append(now)
+            return True
 
     def _check_bearer(self, headers: Mapping[str, str]) -> Reply | None:
         auth = headers.get("authorization", "")

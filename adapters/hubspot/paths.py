@@ -11,8 +11,9 @@ generally available one on 2026-12-02), or ``legacy`` for the numbered paths an 
 app may still be pinned to. Every path the client, the fake and the scope table use comes
 from :class:`ApiPaths`, so one setting moves all of them.
 
-* batch read / update: ``/crm/objects/{v}/{type}/batch/read|update``, legacy
-  ``/crm/v3/objects/{type}/batch/...``;
+* batch read / update / create: ``/crm/objects/{v}/{type}/batch/read|update|create``,
+  legacy ``/crm/v3/objects/{type}/batch/...``;
+* search: ``/crm/objects/{v}/{type}/search``, legacy ``/crm/v3/objects/{type}/search``;
 * owners: ``/crm/owners/{v}``, legacy ``/crm/v3/owners``;
 * associations batch read: ``/crm/associations/{v}/{from}/{to}/batch/read``, legacy
   ``/crm/v4/associations/{from}/{to}/batch/read``.
@@ -67,6 +68,12 @@ class ApiPaths:
 
     def batch_update(self, object_type: str) -> str:
         return self.objects(object_type) + "/batch/update"
+
+    def batch_create(self, object_type: str) -> str:
+        return self.objects(object_type) + "/batch/create"
+
+    def search(self, object_type: str) -> str:
+        return self.objects(object_type) + "/search"
 
     def owners(self) -> str:
         return "/crm/v3/owners" if self.legacy else f"/crm/owners/{self.version}"

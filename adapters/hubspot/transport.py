@@ -35,6 +35,7 @@ from typing import Any
 import requests
 import tenacity
 
+from adapters.common.deadline import ThreadDeadline
 from adapters.common.retry import RetryPolicy
 from adapters.hubspot.auth import TokenProvider
 from adapters.hubspot.budget import CallBudget, UnlimitedBudget
@@ -153,7 +154,7 @@ class Transport:
         self._params = dict(default_params or {})
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._deadline = ThreadDeadline()
         self.calls = 0
         self.calls_by_path: Counter[str] = Counter()
 
@@ -174,7 +175,7 @@ class Transport:
     ) -> requests.Response:
         """Send with retries; return the 2xx response or raise a CrmError."""
         deadline = time.monotonic() + self.retry.max_total_seconds
-        deadline = min(deadline, getattr(self._local, "deadline", deadline))
+        deadline = min(deadline, self._deadline.value or deadline)
 
         def past_deadline(state: tenacity.RetryCallState) -> bool:
             return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline
@@ -192,17 +193,9 @@ class Transport:
     def time_limit(self, seconds: float | None = None) -> Iterator[None]:
         """Every request this thread makes inside the block ends within ``seconds`` from
         now (default: the policy's ``max_total_seconds``) - several calls, one deadline."""
-        limit = self.retry.max_total_seconds if seconds is None else seconds
-        outer = getattr(self._local, "deadline", None)
-        deadline = time.monotonic() + limit
-        self._local.deadline = deadline if outer is None else min(outer, deadline)
-        try:
+        with self._deadline.within(self.retry.max_total_seconds if seconds is None
+                                   else seconds):
             yield
-        finally:
-            if outer is None:
-                del self._local.deadline
-            else:
-                self._local.deadline = outer
 
     def _attempt_with_refresh(
         self, method: str, path: str, json: Any, params: dict[str, Any] | None,

@@ -7,10 +7,16 @@
   assertion is posted to; ``invalid_grant``/``audience is invalid`` otherwise) and an
   ``exp`` in the future; errors use Salesforce's ``{"error", "error_description"}``.
 * ``GET /services/data/vXX.X/query`` for exactly the SOQL statements the connector sends
-  (a User by email, a Queue by name, and ``SELECT Id FROM Organization``, the org of a
-  session, which the Outbound Message session check asks); anything else is ``400
-  MALFORMED_QUERY``. A token or session the org did not issue, or that expired, gets
-  ``401 [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]``.
+  (a User by email, a Queue by name, an unconverted Lead by email, and ``SELECT Id FROM
+  Organization``, the org of a session, which the Outbound Message session check asks);
+  anything else is ``400 MALFORMED_QUERY``. Email comparisons ignore case, as SOQL's do.
+  A token or session the org did not issue, or that expired, gets ``401 [{"message":
+  "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]``.
+* ``POST /services/data/vXX.X/composite/sobjects`` creates up to 200 records (one result
+  per record, in order; ``allOrNone`` as for updates). A Lead needs ``LastName`` and
+  ``Company`` (``REQUIRED_FIELD_MISSING`` naming them), an ``id`` is refused
+  (``INVALID_FIELD``), an unknown ``OwnerId`` is ``INVALID_CROSS_REFERENCE_KEY``; an active
+  assignment rule reassigns the new record unless ``Sforce-Auto-Assign: FALSE``.
 * ``PATCH /services/data/vXX.X/composite/sobjects`` (at most 200 records, one result per
   record, in order). ``allOrNone`` omitted means false; with true, one failure rolls
   every record back. A failed record's result has no ``id``, as Salesforce answers; a
@@ -48,6 +54,11 @@ _USER_BY_EMAIL = re.compile(
 _QUEUE_BY_NAME = re.compile(
     r"SELECT Id FROM Group WHERE Type = 'Queue' AND DeveloperName = "
     r"'(?P<v>(?:[^'\\]|\\.)*)' LIMIT 1")
+_LEAD_BY_EMAIL = re.compile(
+    r"SELECT Id, OwnerId FROM Lead WHERE Email = '(?P<v>(?:[^'\\]|\\.)*)' "
+    r"AND IsConverted = false ORDER BY CreatedDate LIMIT 1")
+#: the fields a create must give, per object (what the org's page layouts cannot waive)
+REQUIRED = {"Lead": ("LastName", "Company"), "Contact": ("LastName",), "Case": ()}
 _RECORD = re.compile(r"^sobjects/(?P<type>[A-Za-z_]+)/(?P<id>[A-Za-z0-9]{15,18})$")
 _DESCRIBE = re.compile(r"^sobjects/(?P<type>[A-Za-z_]+)/describe$")
 ORGANIZATION_QUERY = "SELECT Id FROM Organization"
@@ -120,9 +131,11 @@ def _resource(fake: FakeSalesforce, method: str, rest: str, query: dict[str, lis
         if method == "GET":
             return _query(fake, (query.get("q") or [""])[0])
     elif rest == "composite/sobjects":
-        allowed = ("PATCH",)
+        allowed = ("PATCH", "POST")
         if method == "PATCH":
             return _collections_update(fake, data, auto_assign)
+        if method == "POST":
+            return _collections_create(fake, data, auto_assign)
     elif rest == "sobjects":
         if method == "GET":
             return _describe_global()
@@ -250,6 +263,18 @@ def token_endpoint(fake: FakeSalesforce, body: bytes) -> Reply:
 
 def _query(fake: FakeSalesforce, soql: str) -> Reply:
     user, queue = _USER_BY_EMAIL.fullmatch(soql), _QUEUE_BY_NAME.fullmatch(soql)
+    lead = _LEAD_BY_EMAIL.fullmatch(soql)
+    if lead is not None:
+        email = _unquote(lead["v"]).lower()
+        with fake._lock:  # records are kept in creation order
+            found_lead = next((r for r in fake.records.values() if r["type"] == "Lead"
+                               and str(r.get("Email") or "").lower() == email
+                               and not r.get("IsConverted")), None)
+        records = [] if found_lead is None else [
+            {"attributes": {"type": "Lead", "url": "/services/data/v61.0/sobjects/Lead/"
+                                                   f"{found_lead['Id']}"},
+             "Id": found_lead["Id"], "OwnerId": found_lead.get("OwnerId")}]
+        return 200, {}, {"totalSize": len(records), "done": True, "records": records}
     with fake._lock:
         if soql.strip() == ORGANIZATION_QUERY:
             found, sobject = fake.org_id_18, "Organization"
@@ -266,16 +291,33 @@ def _query(fake: FakeSalesforce, soql: str) -> Reply:
     return 200, {}, {"totalSize": len(records), "done": True, "records": records}
 
 
-def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
+def _collection(data: Any) -> Reply | tuple[list[Any], bool]:
+    """An sObject Collections body checked: ``(records, allOrNone)``, or the refusal."""
     if not isinstance(data, dict) or not isinstance(data.get("records"), list):
         return _rest_error(400, "INVALID_FIELD", "records is required")
     all_or_none = data.get("allOrNone", False)
     if not isinstance(all_or_none, bool):
         return _rest_error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of "
                                                      "boolean from allOrNone")
-    records = data["records"]
-    if len(records) > 200:
+    if len(data["records"]) > 200:
         return _rest_error(400, "EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200")
+    return data["records"], all_or_none
+
+
+def _rolled_back(results: list[dict[str, Any]]) -> Reply:
+    """``allOrNone`` with a failed record: the records that would have succeeded fail too."""
+    return 200, {}, [
+        r if not r["success"] else _failed(
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
+            "records were valid and the request was using AllOrNone header")
+        for r in results]
+
+
+def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
+    checked = _collection(data)
+    if not isinstance(checked[0], list):
+        return checked  # type: ignore[return-value]
+    records, all_or_none = checked
     seen = Counter(str(item.get("id") or "")[:15] for item in records
                    if isinstance(item, dict))
     results: list[dict[str, Any]] = []
@@ -303,14 +345,52 @@ def _collections_update(fake: FakeSalesforce, data: Any, auto_assign: bool = Tru
                 results.append({"id": target["Id"], "success": True, "errors": []})
                 updates.append((target, item))
         if all_or_none and len(updates) < len(records):
-            return 200, {}, [
-                r if not r["success"] else _failed(
-                    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all "
-                    "records were valid and the request was using AllOrNone header")
-                for r in results]
+            return _rolled_back(results)
         for target, item in updates:
             target.update({k: v for k, v in item.items() if k not in ("attributes", "id")})
             _assignment_rule(fake, target, auto_assign)
+    return 200, {}, results
+
+
+def _collections_create(fake: FakeSalesforce, data: Any, auto_assign: bool = True) -> Reply:
+    checked = _collection(data)
+    if not isinstance(checked[0], list):
+        return checked  # type: ignore[return-value]
+    records, all_or_none = checked
+    results: list[dict[str, Any]] = []
+    valid: list[tuple[str, dict[str, Any]]] = []
+    with fake._lock:
+        owners = set(fake.users.values()) | set(fake.queues.values())
+        for item in records:
+            item = item if isinstance(item, dict) else {}
+            sobject = (item.get("attributes") or {}).get("type")
+            missing = [f for f in REQUIRED.get(sobject or "", ())
+                       if str(item.get(f) or "").strip() == ""]
+            if sobject not in REQUIRED:
+                results.append(_failed("INVALID_TYPE", f"sObject type '{sobject}' is not "
+                                                       "supported"))
+            elif "id" in item or "Id" in item:
+                results.append(_failed("INVALID_FIELD", "cannot specify Id in an insert call",
+                                       ["Id"]))
+            elif missing:
+                results.append(_failed("REQUIRED_FIELD_MISSING", "Required fields are "
+                                       f"missing: [{', '.join(missing)}]", missing))
+            elif "OwnerId" in item and item["OwnerId"] not in owners:
+                results.append(_failed("INVALID_CROSS_REFERENCE_KEY",
+                                       "owner id: id value of incorrect type", ["OwnerId"]))
+            else:
+                results.append({"id": None, "success": True, "errors": []})
+                valid.append((sobject, item))
+        if all_or_none and len(valid) < len(records):
+            return _rolled_back(results)
+        made = iter(valid)
+        for result in results:
+            if result["success"]:
+                sobject, item = next(made)
+                record_id = fake.add_record(sobject, {
+                    k: v for k, v in item.items() if k != "attributes"})
+                _assignment_rule(fake, fake.records[record_id], auto_assign)
+                result["id"] = record_id
     return 200, {}, results
 
 

@@ -7,6 +7,11 @@ write-back (sObject Collections).
   ``allOrNone: false`` (a record given twice is sent once, with the last owner given):
   Salesforce answers one result per record, in order, and each failed record becomes a
   failed :class:`WriteResult` without failing the others.
+* A ``/v1`` lead is looked up as an unconverted Lead by email (SOQL, not cached: a miss
+  is followed by a create) and created with ``POST /composite/sobjects``, OwnerId set and
+  ``Sforce-Auto-Assign: FALSE``, so one call makes it with its owner.
+* :meth:`time_limit` bounds every call a thread makes inside it, retries included, by one
+  deadline (an API request waiting on Salesforce).
 * ``Sforce-Limit-Info`` (``api-usage=used/limit``) is kept in :attr:`api_usage`;
   ``403 REQUEST_LIMIT_EXCEEDED`` is retried with a long backoff, then surfaces.
 * An expired session renews the JWT bearer token once and tries again.
@@ -23,7 +28,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -31,7 +37,8 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from adapters.common.budget import CallBudget, UnlimitedBudget
-from connector.core.errors import TransientCrmError
+from adapters.common.deadline import ThreadDeadline
+from connector.core.errors import PermanentCrmError, TransientCrmError
 from connector.core.ports import OwnerWrite, WriteResult
 
 from .auth import JwtBearerAuth
@@ -45,6 +52,8 @@ API_VERSION = "61.0"
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 BATCH_LIMIT = 200
 SOBJECT_TYPES = {"lead": "Lead", "contact": "Contact", "case": "Case"}
+LEAD_BY_EMAIL = ("SELECT Id, OwnerId FROM Lead WHERE Email = {} AND IsConverted = false "
+                 "ORDER BY CreatedDate LIMIT 1")
 
 
 def soql_quote(value: str) -> str:
@@ -86,6 +95,7 @@ class SalesforceRecords:
         #: calls per org per window, shared by every worker when it lives in Redis
         self._budget = budget or UnlimitedBudget()
         self._lock = threading.Lock()
+        self._deadline = ThreadDeadline()
         self._sf: Salesforce | None = None
         self._sf_token: str | None = None
         self._cache: dict[tuple[str, str], tuple[str | None, float]] = {}
@@ -113,13 +123,50 @@ class SalesforceRecords:
             hit = self._cache.get((kind, key))
         if hit is not None and hit[1] > now:
             return hit[0]
-        data = self._call("query", lambda sf: sf.query(soql))
+        data = self._call("query", lambda sf: sf.query(soql, **self._timeout()))
         records = (data or {}).get("records") or []
         found = records[0].get("Id") if records else None
         ttl = self.cache_ttl if found else self.miss_ttl
         with self._lock:
             self._cache[(kind, key)] = (found, now + ttl)
         return found
+
+    # Leads of the /v1 API ----------------------------------------------------------------------
+    def find_lead_by_email(self, email: str) -> str | None:
+        """The oldest unconverted Lead with ``email``, or None."""
+        soql = LEAD_BY_EMAIL.format(soql_quote(email.strip().lower()))
+        data = self._call("query", lambda sf: sf.query(soql, **self._timeout()))
+        records = (data or {}).get("records") or []
+        return records[0].get("Id") if records else None
+
+    def create_lead(self, fields: dict[str, Any]) -> str:
+        """Create one Lead (sObject Collections, so ``OwnerId`` sticks); its id. A refused
+        record raises the error Salesforce names for it (``REQUIRED_FIELD_MISSING: ...``)."""
+        body = {"allOrNone": True, "records": [{"attributes": {"type": "Lead"}, **fields}]}
+        answer = self._call("composite/sobjects",
+                            lambda sf: sf.restful("composite/sobjects", method="POST",
+                                                  json=body, headers=NO_AUTO_ASSIGN,
+                                                  **self._timeout())) or [{}]
+        item = answer[0]
+        if item.get("success") and item.get("id"):
+            return str(item["id"])
+        errors = item.get("errors") or [{}]
+        code = str(errors[0].get("statusCode") or "UNKNOWN")
+        text = "; ".join(str(e.get("message") or "") for e in errors).strip("; ")
+        error = TransientCrmError if code in RETRYABLE_RECORD_ERRORS else PermanentCrmError
+        raise error(f"{code}: {text}")
+
+    def _timeout(self) -> dict[str, float]:
+        """Inside :meth:`time_limit`, the HTTP timeout of one request: what is left."""
+        deadline = self._deadline.value
+        return {} if deadline is None else {"timeout": max(0.1, deadline - time.monotonic())}
+
+    @contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Every call this thread makes inside the block, retries included, ends its
+        retrying ``seconds`` from now (nested blocks keep the earlier deadline)."""
+        with self._deadline.within(seconds):
+            yield
 
     # OwnerWriter ------------------------------------------------------------------------------
     def write_owners(self, writes: Sequence[OwnerWrite]) -> list[WriteResult]:
@@ -137,7 +184,8 @@ class SalesforceRecords:
         body = {"allOrNone": False, "records": records}
         answer = self._call("composite/sobjects",
                             lambda sf: sf.restful("composite/sobjects", method="PATCH",
-                                                  json=body, headers=NO_AUTO_ASSIGN)) or []
+                                                  json=body, headers=NO_AUTO_ASSIGN,
+                                                  **self._timeout())) or []
         results = []
         for write, item in zip(batch, answer, strict=False):
             if item.get("success"):
@@ -173,7 +221,8 @@ class SalesforceRecords:
             return renewing(lambda: self._attempt(operation, fn, sent),
                             lambda: self._auth.renew(sent[0] if sent else None))
 
-        return call_with_retries(attempt, self.retry, sleep=self._sleep)
+        return call_with_retries(attempt, self.retry, sleep=self._sleep,
+                                 deadline=self._deadline.value)
 
     def _attempt(self, operation: str, fn: Callable[[Salesforce], Any],
                  sent: list[str]) -> Any:

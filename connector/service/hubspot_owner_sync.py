@@ -52,21 +52,31 @@ def schedule_retries(db: Database, account_key: str, failures: Sequence[FailedSy
                              {"decision_id": f.decision_id, "portal_id": account_key,
                               "object_type": f.object_type, "record_id": f.record_id})
               for f in failures]
-    inbox.store_events(db, events)
-    keys = {e.event_key: f for e, f in zip(events, failures, strict=True)}
-    with db.session() as session:
-        rows = session.execute(select(InboxEventRow.id, InboxEventRow.event_key,
-                                      InboxEventRow.status).where(
-            InboxEventRow.source == SOURCE, InboxEventRow.account_key == account_key,
-            InboxEventRow.event_key.in_(list(keys)))).all()
-    next_at = datetime.now(UTC) + timedelta(seconds=inbox.RETRY_SCHEDULE[0])
-    for event_id, key, status in rows:
-        if status == "pending":
-            inbox.fail(db, event_id, keys[key].error)
+    next_at = queue_retries(db, events, [f.error for f in failures])
     with db.session() as session:
         for failure in failures:
             hs_repo.set_sync(session, [failure.decision_id], "failed", error=failure.error,
                              next_sync_at=next_at, count_attempt=False)
+
+
+def queue_retries(db: Database, events: Sequence[inbox.NewEvent],
+                  errors: Sequence[str]) -> datetime:
+    """Store retry events (one per key; a key already queued keeps its schedule) and
+    count the failure that made each, so the first retry waits the schedule's first step.
+    Returns when that is."""
+    inbox.store_events(db, events)
+    keys = {(e.source, e.account_key, e.event_key): error
+            for e, error in zip(events, errors, strict=True)}
+    with db.session() as session:
+        rows = session.execute(select(InboxEventRow.id, InboxEventRow.source,
+                                      InboxEventRow.account_key, InboxEventRow.event_key,
+                                      InboxEventRow.status).where(
+            InboxEventRow.event_key.in_([e.event_key for e in events]))).all()
+    for event_id, source, account_key, key, status in rows:
+        error = keys.get((source, account_key, key))
+        if error is not None and status == "pending":
+            inbox.fail(db, event_id, error)
+    return datetime.now(UTC) + timedelta(seconds=inbox.RETRY_SCHEDULE[0])
 
 
 def write_owners(db: Database, client: Any, portal_id: str,

@@ -279,11 +279,17 @@ def _record(db: Database, account_id: str, lead_id: str, contact: ObjectRow,
         lead.rule_id, lead.ruleset_id = outcome.rule_id, outcome.ruleset_id
         lead.ruleset_version = outcome.ruleset_version
         lead.reason, lead.fields = outcome.reason, outcome.fields
+        if contact.source in WRITTEN_BACK and contact.source_id:  # the CRM record it is
+            lead.crm, lead.crm_record_id = contact.source, contact.source_id
     return decision
 
 
 def ingest(db: Database, account_id: str, values: dict[str, Any], *, key: str | None,
-           now: datetime, window: timedelta, sync: Any = None) -> LeadResult:
+           now: datetime, window: timedelta, sync: Any = None, crm: Any = None
+           ) -> LeadResult:
+    """Store, decide, record, then write back: to the CRM the contact came from through
+    ``sync``, or, for a contact that is only ours, through ``crm(account_id, lead_id)``,
+    which finds or creates it in the account's CRM (``service.lead_crm``)."""
     lead, contact, created = _store(db, account_id, values, key, now, window)
     if contact is None and lead.reason.get("pending") and lead.contact_id:
         with detached(db) as session:
@@ -299,6 +305,8 @@ def ingest(db: Database, account_id: str, values: dict[str, Any], *, key: str | 
             contact.owner_rep_id = decision.rep_id
             dispatch_service.write_back(db, sync, account_id, contact,
                                         outcome.assignment.rep, decision.id)
+        if contact.source not in WRITTEN_BACK and crm is not None:
+            crm(account_id, lead.id)
     return load(db, account_id, lead.id, created=created)
 
 

@@ -480,6 +480,12 @@ class LeadRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the CRM record the lead was found or created as (``hubspot``/``salesforce`` and its
+    #: id) and the state of that step: ``pending``, ``synced``, ``failed`` (retried), ``dead``
+    crm: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    crm_record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    crm_sync_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    crm_sync_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ActivityRow(Base):

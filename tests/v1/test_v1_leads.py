@@ -216,7 +216,8 @@ def test_a_lead_matching_a_crm_record_gets_its_owner_written_back(client, v1, co
     body = _lead(client, v1).json
     assert body["contact_id"] == f"con_{contact}"
     assert crm.writes == [("501", "alex@company.com", body["decision_id"])]
-    assert body["crm_sync"] == {"status": "synced", "error": None}
+    assert body["crm_sync"] == {"status": "synced", "error": None, "crm": "hubspot",
+                                "record_id": "501"}
     assert "hubspot_sync_failed" not in body
 
 
@@ -228,7 +229,8 @@ def test_a_failed_write_back_keeps_the_owner_and_reports_it(client, v1, containe
     make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_REP", "rep_id": alex}])
     body = _lead(client, v1).json
     assert body["owner"]["id"] == alex
-    assert body["crm_sync"] == {"status": "failed", "error": "HubSpot answered 503"}
+    assert body["crm_sync"] == {"status": "failed", "error": "HubSpot answered 503",
+                                "crm": "hubspot", "record_id": "501"}
     assert body["hubspot_sync_failed"] is True
     assert body["hubspot_error"] == "HubSpot answered 503"
 

@@ -32,7 +32,7 @@ def create_lead():
     result = service.ingest(c.db, g.account_id, data.model_dump(mode="json"),
                             key=key.strip() if key else None, now=now(),
                             window=timedelta(seconds=c.config.v1_duplicate_window_seconds),
-                            sync=c.owner_sync)
+                            sync=c.owner_sync, crm=c.extras.get("lead_crm"))
     fresh = result.created and result.lead.duplicate_of is None
     return jsonify(render.lead(result)), 201 if fresh else 200
 

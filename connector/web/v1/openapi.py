@@ -66,9 +66,29 @@ _RESPONSES: dict[str, dict[str, Any]] = {
         "contact_id": _NULL_STR, "owner": _nullable("Owner"),
         "rule": {"type": ["object", "null"]}, "reason": _OBJ,
         "decision_id": _NULL_STR, "duplicate": {"type": "boolean"},
-        "duplicate_of": _NULL_STR, "crm_sync": _OBJ,
-        "hubspot_sync_failed": {"type": "boolean"}, "hubspot_error": _NULL_STR,
+        "duplicate_of": _NULL_STR, "crm_sync": _ref("CrmSync"),
+        "hubspot_sync_failed": {"type": "boolean", "description": "Present (true) when the "
+                                "HubSpot sync failed or is dead; hubspot_error says why"},
+        "hubspot_error": _NULL_STR,
+        "salesforce_sync_failed": {"type": "boolean", "description": "The same, for a lead "
+                                   "whose CRM is Salesforce"},
+        "salesforce_error": _NULL_STR,
         "created_at": _TIME}},
+    "CrmSync": {
+        "type": "object", "required": ["status", "error", "crm", "record_id"],
+        "description": "The lead in the account's CRM (a connected HubSpot portal first, else "
+                       "a connected Salesforce org): the contact or Lead found by email or "
+                       "created with its owner, and the owner written. 'failed' is retried "
+                       "on the retry schedule (the request never waits on the CRM beyond the "
+                       "interactive deadline); 'dead' means the retries ran out.",
+        "properties": {
+            "status": {"type": "string",
+                       "enum": ["none", "pending", "synced", "failed", "dead"]},
+            "error": _NULL_STR,
+            "crm": {"type": ["string", "null"], "enum": ["hubspot", "salesforce", None]},
+            "record_id": {"type": ["string", "null"], "description": "The HubSpot contact id "
+                          "or the Salesforce record id (a Lead, or the record the contact "
+                          "was mirrored from)"}}},
     "TestResult": {"type": "object", "required": ["rule", "owner", "assigned", "reason"],
                    "properties": {"rule": {"type": ["object", "null"]},
                                   "owner": _nullable("Owner"), "assigned": {"type": "boolean"},

@@ -55,7 +55,7 @@ def _reason(reason: dict[str, Any]) -> dict[str, Any]:
 
 def lead(result: LeadResult) -> dict[str, Any]:
     row, decision = result.lead, result.decision
-    sync_status = decision.sync_status if decision is not None else "none"
+    sync = crm_sync(row, decision)
     out: dict[str, Any] = {
         "id": public("lead", row.id), "email": row.email, "fields": row.fields,
         "contact_id": public("contact", row.contact_id), "owner": owner(result.owner),
@@ -65,13 +65,26 @@ def lead(result: LeadResult) -> dict[str, Any]:
         "reason": _reason(row.reason), "decision_id": row.decision_id,
         "duplicate": row.duplicate_of is not None,
         "duplicate_of": public("lead", row.duplicate_of),
-        "crm_sync": {"status": sync_status,
-                     "error": decision.sync_error if decision is not None else None},
+        "crm_sync": sync,
         "created_at": iso(row.created_at),
     }
-    if sync_status in ("failed", "dead"):
-        out.update(hubspot_sync_failed=True, hubspot_error=decision.sync_error)
+    if sync["status"] in ("failed", "dead"):  # as POST /dispatch/router reports it
+        crm = "salesforce" if sync["crm"] == "salesforce" else "hubspot"
+        out.update({f"{crm}_sync_failed": True, f"{crm}_error": sync["error"]})
     return out
+
+
+def crm_sync(row: Any, decision: Any) -> dict[str, Any]:
+    """The lead's CRM record and how far its sync got: finding or creating the record
+    (the lead's own state) first, then writing its owner (the decision's)."""
+    status, error = (decision.sync_status, decision.sync_error) if decision is not None \
+        else ("none", None)
+    if row.crm_sync_status in ("pending", "failed", "dead"):
+        status, error = row.crm_sync_status, row.crm_sync_error
+    elif status in (None, "none") and row.crm_sync_status:
+        status = row.crm_sync_status
+    return {"status": status or "none", "error": error, "crm": row.crm,
+            "record_id": row.crm_record_id}
 
 
 def test_outcome(outcome: Outcome) -> dict[str, Any]:
