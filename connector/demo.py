@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 
 from connector.bootstrap import bootstrap, hubspot_fakes
 from connector.config import Config
+from connector.logs import quieter
 from connector.web import create_app
 from connector.web.auth import issue_token
 
@@ -30,10 +31,13 @@ REPS = ("ana", "ben", "chloe", "dev", "emma")
 
 def run_demo(contacts: int, reps: int, timeout: float, echo=click.echo) -> dict:
     """Run the demo; returns the figures it printed (tests read them)."""
-    FakeHubSpot, WebhookSender, make_event = hubspot_fakes()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # the demo runs without Salesforce: that it is not configured is no news here
-    logging.getLogger("connector.web.salesforce").setLevel(logging.ERROR)
+    with quieter({"werkzeug": logging.WARNING, "connector.web.salesforce": logging.ERROR}):
+        return _run_demo(contacts, reps, timeout, echo)
+
+
+def _run_demo(contacts: int, reps: int, timeout: float, echo) -> dict:
+    FakeHubSpot, WebhookSender, make_event = hubspot_fakes()
     with tempfile.TemporaryDirectory(prefix="connector-demo-") as tmp, \
             FakeHubSpot(rate_limit=190) as fake:
         client_secret = secrets.token_urlsafe(24)

@@ -161,3 +161,17 @@ def _merge_filter(target: logging.Filterer, redact: RedactSecrets) -> None:
         known[0].secrets = merged.secrets
     else:
         target.addFilter(RedactSecrets(redact.secrets))
+
+
+@contextmanager
+def quieter(levels: dict[str, int]) -> Iterator[None]:
+    """Raise some loggers' levels for the length of a block (a demo's noise), then put back
+    what they were: the process, a test run for one, goes on logging as before."""
+    before = {name: logging.getLogger(name).level for name in levels}
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)

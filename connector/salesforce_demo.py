@@ -169,12 +169,19 @@ def demo(conversations: int = 3, records: int = 5, echo: Callable[[str], None] =
     passes ``click.progressbar``); the summary is printed through ``echo``. Returns what
     happened."""
     import logging
+
+    from connector.logs import quieter
+
+    # the demo runs without HubSpot: that it is not configured is no news here
+    with quieter({"werkzeug": logging.WARNING, "connector.web.hubspot": logging.ERROR}):
+        return _demo(conversations, records, echo, progress)
+
+
+def _demo(conversations: int, records: int, echo: Callable[[str], None],
+          progress: Callable[[int, str], Any] | None) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # the demo runs without HubSpot: that it is not configured is no news here
-    logging.getLogger("connector.web.hubspot").setLevel(logging.ERROR)
     fake, keys = new_fake()
     with tempfile.TemporaryDirectory() as tmp:
         env = start_env(Path(tmp), fake, keys)
