@@ -1,10 +1,12 @@
-"""``GET /v1/insights/routing``."""
+"""``GET /v1/insights/routing`` and ``/v1/insights/measures`` (JSON and CSV)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+from datetime import datetime, timedelta
 
-from flask import g, jsonify, request
+from flask import Response, g, jsonify, request
 
 from connector.service import insights as service
 from connector.service.objects import iso
@@ -40,3 +42,80 @@ def routing_insights():
         for row in report["groups"]:
             row["key"] = public("rep", row["key"])
     return jsonify(report)
+
+
+CSV_COLUMNS = ("key", "name", "decisions", "assigned", "unassigned", "unassigned_rate",
+               "backup", "backup_rate", "reassignments", "touched", "speed_to_lead_p50_seconds",
+               "speed_to_lead_p90_seconds", "sla_met", "sla_breached", "sla_open",
+               "sla_met_pct", "share", "fair_share")
+
+
+def _period() -> tuple[datetime, datetime]:
+    bad: dict[str, str] = {}
+    times = {}
+    for name in ("from", "to"):
+        try:
+            times[name] = datetime_arg(name)
+        except V1Error as exc:
+            bad.update(exc.fields)
+    group_by = request.args.get("group_by", "total")
+    if group_by not in service.MEASURE_GROUPS:
+        bad["group_by"] = f"must be one of {', '.join(service.MEASURE_GROUPS)}"
+    if bad:
+        raise V1Error(422, "Invalid query parameters", bad)
+    end = times["to"] or now()
+    return times["from"] or end - timedelta(days=30), end
+
+
+def measures_report(account_id: str) -> dict:
+    """The report of ``GET /v1/insights/measures`` (also the console's and the CSV's)."""
+    start, end = _period()
+    report = service.measures(container().db, account_id, start, end,
+                              request.args.get("group_by", "total"), now())
+    report["from"], report["to"] = iso(start), iso(end)
+    return report
+
+
+@bp.get("/insights/measures")
+@scoped("insights:read")
+def routing_measures():
+    """Speed to lead (p50/p90 seconds), SLA met %, breaches, reassignments, shares
+    against fair shares, unassigned and backup-user rates; ``group_by`` router, rep, day
+    or total (default)."""
+    report = measures_report(g.account_id)
+    if report["group_by"] == "rep":
+        for row in report["groups"]:
+            row["key"] = public("rep", row["key"])
+    return jsonify(report)
+
+
+@bp.get("/insights/measures.csv")
+@scoped("insights:read")
+def routing_measures_csv():
+    """The same rows as CSV, one per group and a last ``total`` row."""
+    report = measures_report(g.account_id)
+    return Response(to_csv(report), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="routing-{report["group_by"]}.csv"'})
+
+
+def to_csv(report: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    rows = list(report["groups"])
+    if report["group_by"] != "total":
+        rows.append({"key": "total", **report["totals"]})
+    for row in rows:
+        flat = {**row, "speed_to_lead_p50_seconds": row["speed_to_lead_seconds"]["p50"],
+                "speed_to_lead_p90_seconds": row["speed_to_lead_seconds"]["p90"]}
+        writer.writerow([_cell(flat.get(c)) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    """A CSV cell; text starting with = + - @ is quoted so a spreadsheet does not run it
+    as a formula (OWASP's CSV injection advice)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if isinstance(value, str) and text[:1] in "=+-@\t\r" else text
