@@ -329,9 +329,6 @@ def _check(kind: str, field: str, value: Any) -> str | None:
         return "must be starttls, ssl or none"
     if field in ("webhook_url", "url") and not value.startswith(("https://", "http://")):
         return "must be an http(s) URL"
-    if kind == "slack_webhook" and field == "webhook_url" and \
-            not value.startswith("https://hooks.slack.com/"):
-        return "must be a Slack incoming-webhook URL (https://hooks.slack.com/...)"
     if field == "signing_secret":
         from standardwebhooks.webhooks import Webhook
 
