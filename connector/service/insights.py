@@ -8,6 +8,8 @@ hours available come from their working hours and out of office in the period.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
@@ -163,11 +165,12 @@ def measures(db: Database, account_id: str, start: datetime, end: datetime,
                  if totals["assigned"] else 0.0}
         if group_by == "router":
             group["name"] = names.get(key) if key else None
+        if group_by == "rep":
+            group["name"] = getattr(domain.get(key), "email", None) if key else None
         if group_by == "rep" and key is not None:
             group["fair_share"] = round(fair.get(key, 0.0) / totals["assigned"], 4) \
                 if totals["assigned"] else 0.0
             group["weight"] = weights.get(key, 1.0)
-            group["name"] = getattr(domain.get(key), "email", None)
         out.append(group)
     return {"from": start, "to": end, "group_by": group_by, "totals": totals, "groups": out,
             "sla_available": clocks is not None, "truncated": truncated,
@@ -177,3 +180,33 @@ def measures(db: Database, account_id: str, start: datetime, end: datetime,
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+CSV_COLUMNS = ("key", "name", "decisions", "assigned", "unassigned", "unassigned_rate",
+               "backup", "backup_rate", "reassignments", "touched", "speed_to_lead_p50_seconds",
+               "speed_to_lead_p90_seconds", "sla_met", "sla_breached", "sla_open",
+               "sla_met_pct", "share", "fair_share")
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """The measures as CSV: a row per group, then a ``total`` row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    rows = list(report["groups"])
+    if report["group_by"] != "total":
+        rows.append({"key": "total", **report["totals"]})
+    for row in rows:
+        flat = {**row, "speed_to_lead_p50_seconds": row["speed_to_lead_seconds"]["p50"],
+                "speed_to_lead_p90_seconds": row["speed_to_lead_seconds"]["p90"]}
+        writer.writerow([_cell(flat.get(c)) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    """A CSV cell; text starting with = + - @ is quoted so a spreadsheet does not run it
+    as a formula (OWASP's CSV injection advice)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if isinstance(value, str) and text[:1] in "=+-@\t\r" else text

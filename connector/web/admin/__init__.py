@@ -66,6 +66,7 @@ def register(app: Flask) -> None:
         conversations,
         decisions,
         events,
+        insights,
         keys,
         mappings,
         routers,

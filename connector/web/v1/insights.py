@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 
 from flask import Response, g, jsonify, request
@@ -42,12 +40,6 @@ def routing_insights():
         for row in report["groups"]:
             row["key"] = public("rep", row["key"])
     return jsonify(report)
-
-
-CSV_COLUMNS = ("key", "name", "decisions", "assigned", "unassigned", "unassigned_rate",
-               "backup", "backup_rate", "reassignments", "touched", "speed_to_lead_p50_seconds",
-               "speed_to_lead_p90_seconds", "sla_met", "sla_breached", "sla_open",
-               "sla_met_pct", "share", "fair_share")
 
 
 def _period() -> tuple[datetime, datetime]:
@@ -94,28 +86,5 @@ def routing_measures():
 def routing_measures_csv():
     """The same rows as CSV, one per group and a last ``total`` row."""
     report = measures_report(g.account_id)
-    return Response(to_csv(report), mimetype="text/csv", headers={
+    return Response(service.to_csv(report), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="routing-{report["group_by"]}.csv"'})
-
-
-def to_csv(report: dict) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    rows = list(report["groups"])
-    if report["group_by"] != "total":
-        rows.append({"key": "total", **report["totals"]})
-    for row in rows:
-        flat = {**row, "speed_to_lead_p50_seconds": row["speed_to_lead_seconds"]["p50"],
-                "speed_to_lead_p90_seconds": row["speed_to_lead_seconds"]["p90"]}
-        writer.writerow([_cell(flat.get(c)) for c in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def _cell(value) -> str:
-    """A CSV cell; text starting with = + - @ is quoted so a spreadsheet does not run it
-    as a formula (OWASP's CSV injection advice)."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if isinstance(value, str) and text[:1] in "=+-@\t\r" else text
