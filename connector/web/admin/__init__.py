@@ -69,6 +69,7 @@ def register(app: Flask) -> None:
         insights,
         keys,
         mappings,
+        notifications,
         routers,
         users,
     )
