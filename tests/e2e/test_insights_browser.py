@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.analytics.seed import NOW, PASSWORD, World, seed
-from tests.e2e.test_admin_browser import ARGS, CHROMIUM, SHOTS
+from tests.e2e import test_admin_browser as browser
+
+SHOTS = browser.SHOTS
+page = browser.page  # the Chromium fixture, on this module's ``live`` server
 
 pytestmark = pytest.mark.browser
 
@@ -31,31 +33,13 @@ def live(container, app, make_account) -> Iterator[tuple[str, World]]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def page(live):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1360, "height": 900},
-                                      base_url=live[0])
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        refused: list[str] = []
-        page.on("response", lambda r: refused.append(r.url) if r.status >= 400
-                and not r.url.endswith("/favicon.ico") else None)
-        yield page
-        assert refused == []  # every page, stylesheet and script loaded
-        context.close()
-        browser.close()
-
-
 def test_dashboard_numbers_and_charts(page, live):
     from playwright.sync_api import expect
 
     _, world = live
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status >= 400
+            and not r.url.endswith("/favicon.ico") else None)
     page.goto("/admin/login")
     page.get_by_label("Email").fill(world.email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -86,3 +70,4 @@ def test_dashboard_numbers_and_charts(page, live):
     expect(share).to_be_visible()
     assert share.locator("rect title").count() == 6  # 3 reps × (share, fair share)
     page.screenshot(path=str(SHOTS / "20-insights-by-rep.png"), full_page=True)
+    assert refused == []  # every page, stylesheet and script loaded

@@ -34,12 +34,7 @@ def svg(days: list[date], reps: list[str], counts: Counter) -> Markup:
     bar = slot * 0.7
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 12 + 22 * ((len(reps) + 3) // 4)}"'
              ' role="img" aria-label="Assignments per rep per day">']
-    for fraction in (0, 0.5, 1):
-        y = TOP + plot_h * (1 - fraction)
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}" '
-                     'stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#6b7280">{round(peak * fraction)}</text>')
+    parts.extend(_grid(peak, plot_h, lambda v: str(round(v))))
     for i, day in enumerate(days):
         x = LEFT + i * slot + (slot - bar) / 2
         y = TOP + plot_h
@@ -74,12 +69,7 @@ def bars(labels: list[str], series: list[tuple[str, list[float]]], *, title: str
     bar = slot * 0.7 / max(len(series), 1)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 34}" role="img" '
              f'aria-label="{escape(title)}">']
-    for fraction in (0, 0.5, 1):
-        y = TOP + plot_h * (1 - fraction)
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}" '
-                     'stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#6b7280">{_short(peak * fraction)}</text>')
+    parts.extend(_grid(peak, plot_h, _short))
     for i, label in enumerate(labels):
         x0 = LEFT + i * slot + slot * 0.15
         for j, (name, values) in enumerate(series):
@@ -106,3 +96,15 @@ def bars(labels: list[str], series: list[tuple[str, list[float]]], *, title: str
 
 def _short(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2f}"
+
+
+def _grid(peak: float, plot_h: float, label) -> list[str]:
+    """Horizontal lines at 0, half and the peak, with their values on the left axis."""
+    parts = []
+    for fraction in (0, 0.5, 1):
+        y = TOP + plot_h * (1 - fraction)
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}" '
+                     'stroke="#e5e7eb"/>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                     f'font-size="11" fill="#6b7280">{label(peak * fraction)}</text>')
+    return parts

@@ -21,19 +21,7 @@ def routing_insights():
     """``from``/``to`` (ISO 8601, default the last 30 days), ``group_by`` rep (default),
     rule or day."""
     group_by = request.args.get("group_by", "rep")
-    bad: dict[str, str] = {}
-    if group_by not in service.GROUPS:
-        bad["group_by"] = "must be one of rep, rule, day"
-    times = {}
-    for name in ("from", "to"):
-        try:
-            times[name] = datetime_arg(name)
-        except V1Error as exc:
-            bad.update(exc.fields)
-    if bad:
-        raise V1Error(422, "Invalid query parameters", bad)
-    end = times["to"] or now()
-    start = times["from"] or end - timedelta(days=30)
+    start, end = _period(group_by, service.GROUPS)
     report = service.routing(container().db, g.account_id, start, end, group_by)
     report["from"], report["to"] = iso(start), iso(end)
     if group_by == "rep":
@@ -42,17 +30,18 @@ def routing_insights():
     return jsonify(report)
 
 
-def _period() -> tuple[datetime, datetime]:
+def _period(group_by: str, groups: tuple[str, ...]) -> tuple[datetime, datetime]:
+    """``from``/``to`` (default: the 30 days up to now); 422 naming every bad parameter,
+    ``group_by`` included."""
     bad: dict[str, str] = {}
+    if group_by not in groups:
+        bad["group_by"] = f"must be one of {', '.join(groups)}"
     times = {}
     for name in ("from", "to"):
         try:
             times[name] = datetime_arg(name)
         except V1Error as exc:
             bad.update(exc.fields)
-    group_by = request.args.get("group_by", "total")
-    if group_by not in service.MEASURE_GROUPS:
-        bad["group_by"] = f"must be one of {', '.join(service.MEASURE_GROUPS)}"
     if bad:
         raise V1Error(422, "Invalid query parameters", bad)
     end = times["to"] or now()
@@ -61,9 +50,9 @@ def _period() -> tuple[datetime, datetime]:
 
 def measures_report(account_id: str) -> dict:
     """The report of ``GET /v1/insights/measures`` (also the console's and the CSV's)."""
-    start, end = _period()
-    report = service.measures(container().db, account_id, start, end,
-                              request.args.get("group_by", "total"), now())
+    group_by = request.args.get("group_by", "total")
+    start, end = _period(group_by, service.MEASURE_GROUPS)
+    report = service.measures(container().db, account_id, start, end, group_by, now())
     report["from"], report["to"] = iso(start), iso(end)
     return report
 
