@@ -8,6 +8,7 @@ or has half the weight, is owed half as many leads.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -130,6 +131,8 @@ def routing_measures(facts: Sequence[RoutingFact], touches: Mapping[str, Sequenc
     for fact in ordered:
         if fact.assigned and fact.object_id is not None:
             turns.setdefault(fact.object_id, []).append(fact)
+    positions = {f.decision_id: i for mine in turns.values() for i, f in enumerate(mine)}
+    ordered_touches: dict[str, list[datetime]] = {}
     groups: dict[str | None, dict[str, Any]] = {}
     totals = _blank()
     for fact in ordered:
@@ -142,10 +145,13 @@ def routing_measures(facts: Sequence[RoutingFact], touches: Mapping[str, Sequenc
         if not fact.assigned or fact.object_id is None:
             continue
         mine = turns[fact.object_id]
-        position = mine.index(fact)
+        position = positions[fact.decision_id]
         following = mine[position + 1].at if position + 1 < len(mine) else None
-        first = next((t for t in sorted(touches.get(fact.object_id, ()))
-                      if t >= fact.at and (following is None or t < following)), None)
+        times = ordered_touches.setdefault(fact.object_id,
+                                           sorted(touches.get(fact.object_id, ())))
+        at = bisect_left(times, fact.at)
+        first = times[at] if at < len(times) and (following is None
+                                                  or times[at] < following) else None
         for g in targets:
             g["reassignments"] += int(position > 0)
             if first is not None:
