@@ -82,9 +82,12 @@ def enqueue_notification(session: Session, *, account_id: str, kind: str,
     if not channels:
         log.debug("notification %s for account %s: no channel takes it", kind, account_id)
         return
-    body = {"kind": kind, "record_ref": dict(record_ref), "rep_id": rep_id,
-            "recipients": list(recipients)[:MAX_RECIPIENTS], "payload": dict(payload)}
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode())
+    # through JSON once: datetimes and the like become text, as the inbox row stores them
+    text = json.dumps({"kind": kind, "record_ref": dict(record_ref), "rep_id": rep_id,
+                       "recipients": list(recipients)[:MAX_RECIPIENTS],
+                       "payload": dict(payload)}, sort_keys=True, default=str)
+    body = json.loads(text)
+    digest = hashlib.sha256(text.encode())
     now = datetime.now(UTC)
     rows = [{"id": new_id(), "source": SOURCE, "account_key": account_id,
              "event_key": f"{digest.hexdigest()[:40]}:{channel.id}", "kind": KIND,

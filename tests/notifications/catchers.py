@@ -71,8 +71,9 @@ class HttpCatcher:
 class MailCatcher:
     """An aiosmtpd server on 127.0.0.1 keeping every message it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages: list[Any] = []
         catcher = self
@@ -85,7 +86,17 @@ class MailCatcher:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = {}
+        if login is not None:
+            def authenticator(server, session, envelope, mechanism, data):
+                given = (data.login.decode(), data.password.decode())
+                return AuthResult(success=given == login, handled=False)
+
+            # AUTH PLAIN without TLS on 127.0.0.1 only, for the test
+            auth = {"authenticator": authenticator, "auth_require_tls": False,
+                    "auth_exclude_mechanism": ["LOGIN"]}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     **auth)
 
     def start(self) -> MailCatcher:
         self.controller.start()

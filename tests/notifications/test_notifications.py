@@ -5,6 +5,7 @@ and replayed; secrets never in the database in clear, in logs or in inbox errors
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from email import message_from_bytes
 
 import pytest
@@ -132,9 +133,13 @@ def test_every_channel_receives_the_message(container, account_id, rep_id, http,
 def test_the_same_notification_is_stored_once(container, account_id, http):
     channel(container, account_id, {"name": "Hook", "type": "webhook", "secrets": {
         "url": http.url + "/h", "signing_secret": SIGNING}})
-    notify(container, account_id)
-    notify(container, account_id)
+    due = {**PAYLOAD, "deadline_at": datetime(2026, 12, 1, 9, 15, tzinfo=UTC)}
+    notify(container, account_id, payload=due)
+    notify(container, account_id, payload=due)
     assert statuses(container) == ["pending"]
+    drain(container)
+    (sent,) = http.requests
+    assert sent.json()["data"]["deadline_at"] == "2026-12-01 09:15:00+00:00"
 
 
 def test_a_failing_channel_retries_alone_then_replays(container, account_id, http):
@@ -245,3 +250,23 @@ def test_without_a_secret_key_channels_cannot_be_stored(container, account_id):
             "name": "S", "type": "slack_webhook",
             "secrets": {"webhook_url": "https://hooks.slack.com/services/T/B/X"}})
     assert caught.value.status == 409 and "CONNECTOR_SECRET_KEY" in caught.value.message
+
+
+@pytest.mark.parametrize("password, status", [(SMTP_PASSWORD, "done"), ("wrong", "dead")])
+def test_smtp_login_with_the_stored_password(container, account_id, password, status,
+                                             caplog):
+    caplog.set_level(logging.DEBUG)
+    server = MailCatcher(login=("sla-bot", SMTP_PASSWORD)).start()
+    try:
+        channel(container, account_id, {
+            "name": "Mail", "type": "email", "settings": {
+                "smtp_host": "127.0.0.1", "smtp_port": server.port, "from": "sla@acme.test",
+                "security": "none", "username": "sla-bot"},
+            "secrets": {"password": password}})
+        notify(container, account_id)
+        drain(container)
+        assert statuses(container) == [status]
+        assert len(server.messages) == (1 if status == "done" else 0)
+        assert password not in caplog.text
+    finally:
+        server.stop()
