@@ -52,6 +52,10 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
 
     container.extras.setdefault("handlers", {}).setdefault(dispatch_async.KIND,
                                                            dispatch_async.handle_dispatches)
+    from connector.service import notifications
+
+    container.extras["handlers"].setdefault(notifications.KIND,
+                                            notifications.handle_notifications)
     wire_hubspot(container)
     wire_hubspot_journal(container, start=start_executor)
     wire_salesforce(container, start_sweeper=start_executor)

@@ -93,8 +93,59 @@ class InboxCollector:
         yield depth
 
 
-def render(db: Any) -> tuple[bytes, str]:
-    """The /metrics body: this process (or every process, in multiprocess mode) + inbox."""
+#: the window of the routing gauges: the measures of the last day, per account
+ROUTING_WINDOW_HOURS = 24
+
+
+class RoutingCollector:
+    """The routing measures of the last ``ROUTING_WINDOW_HOURS`` per active account, read
+    from the database at scrape time like the inbox totals (every process reports the same
+    numbers): assignments, unassigned and backup-user decisions, reassignments, SLA clocks
+    met and breached, and speed to lead p50/p90. Gauges, since they describe a window."""
+
+    def __init__(self, db: Any, now: Any = None) -> None:
+        self.db = db
+        self.now = now or (lambda: datetime.now(UTC))
+
+    def collect(self) -> Iterator[Any]:
+        from datetime import timedelta
+
+        from connector.service.insights import measures
+        from connector.store.models import AccountRow
+
+        window = f"last {ROUTING_WINDOW_HOURS} hours"
+        counts = {name: GaugeMetricFamily(f"connector_routing_{name}",
+                                          f"{text} in the {window}", labels=["account"])
+                  for name, text in (("decisions", "Decisions that reached a rep choice"),
+                                     ("assigned", "Assignments"),
+                                     ("unassigned", "Decisions with no rep available"),
+                                     ("backup", "Assignments to the backup user"),
+                                     ("reassignments", "Reassignments"),
+                                     ("sla_met", "SLA clocks met"),
+                                     ("sla_breached", "SLA clocks breached"))}
+        speed = GaugeMetricFamily("connector_speed_to_lead_seconds",
+                                  f"Assignment to first touch, in the {window}",
+                                  labels=["account", "quantile"])
+        now = self.now()
+        with self.db.read_session() as session:
+            accounts = list(session.scalars(select(AccountRow.id)
+                                            .where(AccountRow.active.is_(True))))
+        for account in accounts:
+            totals = measures(self.db, account, now - timedelta(hours=ROUTING_WINDOW_HOURS),
+                              now, "total", now)["totals"]
+            for name, family in counts.items():
+                family.add_metric([account], totals[name])
+            for label, key in (("0.5", "p50"), ("0.9", "p90")):
+                value = totals["speed_to_lead_seconds"][key]
+                if value is not None:
+                    speed.add_metric([account, label], value)
+        yield from counts.values()
+        yield speed
+
+
+def render(db: Any, now: Any = None) -> tuple[bytes, str]:
+    """The /metrics body: this process (or every process, in multiprocess mode) + inbox
+    and routing measures; ``now`` is the clock of the routing window (tests set it)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -104,6 +155,7 @@ def render(db: Any) -> tuple[bytes, str]:
         registry = REGISTRY
     inbox_registry = CollectorRegistry(auto_describe=False)
     inbox_registry.register(InboxCollector(db))
+    inbox_registry.register(RoutingCollector(db, now))
     return generate_latest(registry) + generate_latest(inbox_registry), CONTENT_TYPE_LATEST
 
 

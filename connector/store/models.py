@@ -503,3 +503,37 @@ class ActivityRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationChannelRow(Base):
+    """Where an account's notifications go: a Slack incoming webhook or bot, SMTP mail or
+    a signed outgoing webhook. ``settings`` holds what may be shown (Slack channel, mail
+    addresses, SMTP host); ``secret`` the encrypted JSON of what may not (webhook URLs,
+    bot token, SMTP password, signing secret)."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (Index("ix_notification_channels_account", "account_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secret: Mapped[str] = mapped_column(Text, default="")
+    #: the notification kinds sent here ("sla.breach", ...); empty: every kind
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationPreferenceRow(Base):
+    """A rep's choice: which channels carry notifications about their records, and which
+    kinds they mute."""
+
+    __tablename__ = "notification_preferences"
+    rep_id: Mapped[str] = mapped_column(ForeignKey("reps.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    #: None: every channel of the account
+    channel_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    muted_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -31,7 +31,7 @@ def metrics():
     from connector.metrics import render
 
     _check_metrics_token()
-    body, content_type = render(container().db)
+    body, content_type = render(container().db, container().extras.get("now"))
     return Response(body, content_type=content_type)
 
 

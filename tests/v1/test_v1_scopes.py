@@ -34,6 +34,18 @@ ENDPOINTS = [
      "activities:write"),
     ("list_activities", "GET", "/v1/contacts/{contact}/activities", None, "activities:read"),
     ("routing_insights", "GET", "/v1/insights/routing", None, "insights:read"),
+    ("routing_measures", "GET", "/v1/insights/measures", None, "insights:read"),
+    ("routing_measures_csv", "GET", "/v1/insights/measures.csv", None, "insights:read"),
+    ("list_notification_channels", "GET", "/v1/notification-channels", None,
+     "notifications:read"),
+    ("create_notification_channel", "POST", "/v1/notification-channels", {
+        "name": "Ops", "type": "webhook", "secrets": {
+            "url": "https://hooks.example.com/in", "signing_secret": "whsec_c2VjcmV0"}},
+     "notifications:write"),
+    ("delete_notification_channel", "DELETE", "/v1/notification-channels/{channel}", None,
+     "notifications:write"),
+    ("put_notification_preferences", "PUT", "/v1/reps/{rep}/notification-preferences",
+     {"muted_kinds": ["sla.reminder"]}, "notifications:write"),
 ]
 
 
@@ -47,7 +59,9 @@ def world(client, v1):
     rep = make_rep(client, v1, "alex@company.com")
     ruleset = client.post("/v1/rules", json={"name": "R", "rules": []}, headers=v1).json["id"]
     lead = client.post("/v1/leads", json={"email": "first@example.com"}, headers=v1).json
-    return {"rep": rep, "ruleset": ruleset, "lead": lead["id"], "contact": lead["contact_id"]}
+    channel = client.post("/v1/notification-channels", headers=v1, json=ENDPOINTS[-3][3])
+    return {"rep": rep, "ruleset": ruleset, "lead": lead["id"], "contact": lead["contact_id"],
+            "channel": channel.json["id"]}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])

@@ -66,8 +66,10 @@ def register(app: Flask) -> None:
         conversations,
         decisions,
         events,
+        insights,
         keys,
         mappings,
+        notifications,
         routers,
         users,
     )

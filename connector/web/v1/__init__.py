@@ -146,6 +146,14 @@ def _unknown(anything: str):
 
 
 def register(app: Flask) -> None:
-    from . import contacts, insights, leads, openapi, reps, rules  # noqa: F401 - views
+    from . import (  # noqa: F401 - views
+        contacts,
+        insights,
+        leads,
+        notifications,
+        openapi,
+        reps,
+        rules,
+    )
 
     app.register_blueprint(bp)

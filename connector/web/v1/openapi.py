@@ -116,6 +116,43 @@ _RESPONSES: dict[str, dict[str, Any]] = {
                 "p50": {"type": ["number", "null"]}, "p90": {"type": ["number", "null"]}}},
             "outcomes": {"type": "object",
                          "additionalProperties": {"type": "integer"}}}}}}},
+    "Measures": {"type": "object", "description": "Counts and rates of one group", "properties": {
+        "key": _NULL_STR, "name": _NULL_STR, "decisions": {"type": "integer"},
+        "assigned": {"type": "integer"}, "unassigned": {"type": "integer"},
+        "unassigned_rate": {"type": "number"}, "backup": {"type": "integer"},
+        "backup_rate": {"type": "number"}, "reassignments": {"type": "integer"},
+        "touched": {"type": "integer"},
+        "speed_to_lead_seconds": {"type": "object", "properties": {
+            "p50": {"type": ["number", "null"]}, "p90": {"type": ["number", "null"]}}},
+        "sla_met": {"type": "integer"}, "sla_breached": {"type": "integer"},
+        "sla_open": {"type": "integer"}, "sla_met_pct": {"type": ["number", "null"]},
+        "share": {"type": "number"}, "fair_share": {"type": "number"},
+        "weight": {"type": "number"}}},
+    "RoutingMeasures": {"type": "object", "required": ["totals", "groups"], "properties": {
+        "from": _TIME, "to": _TIME, "group_by": {"type": "string"},
+        "totals": _ref("Measures"), "groups": {"type": "array", "items": _ref("Measures")},
+        "sla_available": {"type": "boolean"}, "sla_note": {"type": "string"},
+        "truncated": {"type": "boolean"}}},
+    "NotificationChannelIn": {"type": "object", "required": ["name", "type"], "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "type": {"type": "string", "enum": ["slack_webhook", "slack_bot", "email", "webhook"]},
+        "settings": {"type": "object", "description": "slack_bot: channel; email: smtp_host, "
+                     "smtp_port, from, to, security (starttls|ssl|none), username"},
+        "secrets": {"type": "object", "description": "write-only, encrypted at rest: "
+                    "slack_webhook: webhook_url; slack_bot: bot_token; email: password; "
+                    "webhook: url, signing_secret (whsec_...)"},
+        "kinds": {"type": "array", "items": {"type": "string", "enum": [
+            "sla.reminder", "sla.breach", "sla.reassigned"]}},
+        "enabled": {"type": "boolean"}}},
+    "NotificationChannel": {"type": "object", "required": ["id", "name", "type"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"},
+        "settings": _OBJ, "secrets_set": {"type": "array", "items": {"type": "string"}},
+        "kinds": {"type": "array", "items": {"type": "string"}},
+        "enabled": {"type": "boolean"}, "created_at": _TIME}},
+    "NotificationPreferences": {"type": "object", "properties": {
+        "rep_id": {"type": "string"},
+        "channel_ids": {"type": ["array", "null"], "items": {"type": "string"}},
+        "muted_kinds": {"type": "array", "items": {"type": "string"}}}},
 }
 
 _ERROR_TEXT = {"401": "UNAUTHORIZED: invalid or missing API key",
@@ -173,6 +210,9 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
 
 _LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 100})
 _CURSOR = _query("cursor", {"type": "string"}, "next_cursor of the previous page")
+_MEASURE_Q = (_query("from", {"type": "string", "format": "date-time"}),
+              _query("to", {"type": "string", "format": "date-time"}),
+              _query("group_by", {"type": "string", "enum": ["router", "rep", "day", "total"]}))
 
 
 def spec() -> dict[str, Any]:
@@ -274,6 +314,32 @@ def spec() -> dict[str, Any]:
                            _query("group_by", {"type": "string",
                                                "enum": ["rep", "rule", "day"]})),
                        errors=("422",))},
+        "/insights/measures": {
+            "get": _op("routing_measures", "Speed to lead, SLA met %, breaches, "
+                       "reassignments, fair shares, unassigned and backup-user rates",
+                       _ok("200", "The report", _ref("RoutingMeasures")), params=_MEASURE_Q,
+                       errors=("422",))},
+        "/insights/measures.csv": {
+            "get": _op("routing_measures_csv", "The same measures as CSV (a row per group "
+                       "and a total row)", {"200": {"description": "CSV", "content": {
+                           "text/csv": {"schema": {"type": "string"}}}}},
+                       params=_MEASURE_Q, errors=("422",))},
+        "/notification-channels": {
+            "get": _op("list_notification_channels", "The account's notification channels "
+                       "(secrets never shown)", _ok("200", "Channels", {
+                           "type": "object", "properties": {"data": {
+                               "type": "array", "items": _ref("NotificationChannel")}}})),
+            "post": _op("create_notification_channel", "Add a Slack, email or webhook channel",
+                        _ok("201", "Created", _ref("NotificationChannel")),
+                        body="NotificationChannelIn", errors=("409",))},
+        "/notification-channels/{channel_id}": {
+            "delete": _op("delete_notification_channel", "Remove a channel",
+                          _ok("204", "Deleted"), params=(_path("channel_id"),),
+                          errors=("404",))},
+        "/reps/{rep_id}/notification-preferences": {
+            "put": _op("put_notification_preferences", "A rep's channels and muted kinds",
+                       _ok("200", "Saved", _ref("NotificationPreferences")),
+                       body="NotificationPreferences", params=(rep,), errors=("404",))},
     }
     return {
         "openapi": "3.1.0",

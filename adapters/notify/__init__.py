@@ -1,0 +1,1 @@
+"""Senders of notifications people read: Slack, SMTP mail and signed outgoing webhooks."""
