@@ -126,6 +126,8 @@ class Due:
     stage: int | None = None
     #: when to look at this clock next; None when nothing is left to do
     next_check: datetime | None = None
+    #: whether the deadline has passed
+    breached: bool = False
 
 
 # -- working time -----------------------------------------------------------------------
@@ -230,8 +232,9 @@ def stage_time(monitor: Monitor, index: int, due_at: datetime, rep: Rep | None) 
 def due(monitor: Monitor, *, start: datetime, deadline_at: datetime, rep: Rep | None,
         reminders_sent: int, stages_done: int, now: datetime) -> Due:
     """The reminders and the stage due at ``now`` for a running clock, and when to look
-    again. Reminders already sent (``reminders_sent`` of them, in order) and stages done
-    are never due again; a reminder whose time falls past the deadline is not sent."""
+    again (the next reminder, stage or the deadline). Reminders already sent
+    (``reminders_sent`` of them, in order) and stages done are never due again; a
+    reminder whose time falls past the deadline is not sent."""
     times = reminder_times(monitor, start, rep)
     pending = [i for i in range(reminders_sent, len(times)) if times[i] < deadline_at]
     reminders = tuple(i for i in pending if times[i] <= now)
@@ -241,9 +244,11 @@ def due(monitor: Monitor, *, start: datetime, deadline_at: datetime, rep: Rep | 
         at = stage_time(monitor, stages_done, deadline_at, rep)
         if at <= now:
             stage = stages_done
-        else:
-            later.append(at)
-    return Due(reminders, stage, min(later) if later else None)
+        # a stage due now stays the next check until it is done
+        later.append(at)
+    if now < deadline_at:
+        later.append(deadline_at)  # the breach itself, even with no stage to run
+    return Due(reminders, stage, min(later) if later else None, now >= deadline_at)
 
 
 def left(deadline_at: datetime, now: datetime, rep: Rep | None,

@@ -107,12 +107,24 @@ def test_reminders_then_stages_in_order_each_once():
     assert _due(at(2, 10, 50), sent=2).reminders == ()
     assert _due(at(2, 10, 50), sent=2).next_check == at(2, 11)
     breach = _due(at(2, 11), sent=2)
-    assert breach.stage == 0
+    assert (breach.stage, breach.breached) == (0, True)
+    assert not _due(at(2, 10, 59), sent=2).breached
     assert _due(at(2, 11, 10), sent=2, done=1).stage is None
     assert _due(at(2, 11, 10), sent=2, done=1).next_check == at(2, 11, 30)
     assert _due(at(2, 11, 30), sent=2, done=1).stage == 1
     last = _due(at(2, 12), sent=2, done=2)
     assert (last.stage, last.reminders, last.next_check) == (None, (), None)
+
+
+def test_the_deadline_is_a_check_even_without_stages():
+    monitor = Monitor(Condition.FIRST_TOUCH, timedelta(minutes=10), ClockKind.WALL)
+    start = at(2, 10)
+    early = due(monitor, start=start, deadline_at=at(2, 10, 10), rep=None, reminders_sent=0,
+                stages_done=0, now=at(2, 10, 1))
+    assert (early.next_check, early.breached) == (at(2, 10, 10), False)
+    late = due(monitor, start=start, deadline_at=at(2, 10, 10), rep=None, reminders_sent=0,
+               stages_done=0, now=at(2, 10, 10))
+    assert (late.next_check, late.breached, late.stage) == (None, True, None)
 
 
 def test_stages_count_in_working_time_too():

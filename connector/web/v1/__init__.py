@@ -133,6 +133,6 @@ def _unknown(anything: str):
 
 
 def register(app: Flask) -> None:
-    from . import contacts, insights, leads, openapi, reps, rules  # noqa: F401 - views
+    from . import contacts, insights, leads, openapi, reps, rules, sla  # noqa: F401 - views
 
     app.register_blueprint(bp)
