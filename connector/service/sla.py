@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connector.core import sla as core
@@ -43,6 +43,18 @@ SIGNALS: dict[str, tuple[str, ...]] = {
     "touch": (core.Condition.FIRST_TOUCH,),
     "meeting": (core.Condition.FIRST_TOUCH, core.Condition.MEETING_BOOKED),
     "status": (core.Condition.STATUS_CHANGED,),
+}
+#: HubSpot properties whose change is an SLA signal, by object type (README, "SLA
+#: monitors"): "Last Contacted" is set when a call, meeting, sales email, chat or other
+#: one-to-one message is logged (not a note, not a marketing email, not the contact's own
+#: visit or open, which "Last Engagement Date" would count); "Last Booked Meeting Date"
+#: when a meeting is booked; "Lead Status" is the rep's status of the lead
+HUBSPOT_SIGNALS: dict[str, dict[str, str]] = {
+    "contact": {"notes_last_contacted": "touch",
+                "engagements_last_meeting_booked": "meeting",
+                "hs_lead_status": "status"},
+    "company": {"notes_last_contacted": "touch"},
+    "deal": {"notes_last_contacted": "touch"},
 }
 #: HubSpot's record pages by object type (object type ids of the CRM's URLs)
 _HUBSPOT_TYPES = {"contact": "0-1", "company": "0-2", "deal": "0-3", "ticket": "0-5"}
@@ -211,14 +223,19 @@ def _stop(clock: SlaClockRow, state: str, at: datetime, by: dict[str, Any]) -> N
 
 
 def record_touch(session, account_id: str, object_id: str, signal: str, at: datetime, *,
-                 source: str, detail: dict[str, Any] | None = None) -> int:
+                 source: str, detail: dict[str, Any] | None = None,
+                 started_by: date | None = None) -> int:
     """Stop the clocks of ``object_id`` whose condition ``signal`` ("touch", "meeting",
     "status") meets, in the caller's transaction. A touch from before a clock started
-    (before the assignment) does not stop it. Returns how many clocks it stopped."""
+    (before the assignment) does not stop it; with ``started_by`` (a signal that has only
+    a date), neither does one on a clock started after that date. Returns how many clocks
+    it stopped."""
     conditions = SIGNALS.get(signal, ())
     stopped = 0
     for clock in repo.open_clocks(session, account_id, object_id):
         if clock.stopped_by is not None or at < clock.started_at:
+            continue
+        if started_by is not None and clock.started_at.date() > started_by:
             continue
         monitor = session.get(SlaMonitorRow, clock.monitor_id)
         if monitor is None or monitor.condition not in conditions:
@@ -250,6 +267,91 @@ def touch_by_source(db: Database, account_id: str, source: str, object_type: str
             return 0
         return record_touch(session, account_id, obj.id, signal, at, source=source,
                             detail=detail)
+
+
+def _millis(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def hubspot_touches(db: Database, account_id: str, object_type: str,
+                    payloads: list[dict[str, Any]]) -> int:
+    """The SLA signals in a batch of HubSpot events (``propertyChange`` of a property of
+    ``HUBSPOT_SIGNALS``, from webhooks or the journal). The time is the property's value
+    when it is a timestamp (when the activity happened), else the event's."""
+    signals = HUBSPOT_SIGNALS.get(object_type, {})
+    stopped = 0
+    for p in payloads:
+        signal = signals.get(p.get("property_name") or "")
+        if p.get("action") != "propertyChange" or signal is None \
+                or p.get("property_value") in (None, ""):
+            continue
+        at = (_millis(p.get("property_value")) if signal != "status" else None) \
+            or _millis(p.get("occurred_at")) or datetime.now(UTC)
+        stopped += touch_by_source(db, account_id, "hubspot", object_type,
+                                   str(p.get("object_id")), signal, at,
+                                   {"property": p.get("property_name"),
+                                    "event_id": p.get("event_id")})
+    return stopped
+
+
+#: Salesforce activity records an Outbound Message may carry, and the signal of each: an
+#: Event is a meeting on the calendar; a Task counts once it is completed (an open Task
+#: is a reminder to call, not a call)
+SALESFORCE_ACTIVITIES = {"Event": "meeting", "Task": "touch"}
+#: the record a Task's or Event's WhoId points at, by its key prefix
+_WHO_PREFIXES = {"00Q": "lead", "003": "contact"}
+
+
+def _sf_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def salesforce_activity(db: Database, account_id: str, sobject: str,
+                        record: dict[str, Any]) -> int:
+    """A Task or Event from an Outbound Message: a touch on the Lead or Contact its
+    ``WhoId`` names, at its ``CompletedDateTime``/``CreatedDate`` (else now)."""
+    who = str(record.get("WhoId") or "")
+    object_type = _WHO_PREFIXES.get(who[:3])
+    if object_type is None:
+        return 0
+    if sobject == "Task" and str(record.get("IsClosed", "")).lower() != "true" \
+            and record.get("Status") != "Completed":
+        return 0
+    at = _sf_time(record.get("CompletedDateTime")) or _sf_time(record.get("CreatedDate")) \
+        or datetime.now(UTC)
+    return touch_by_source(db, account_id, "salesforce", object_type, who,
+                           SALESFORCE_ACTIVITIES[sobject], at,
+                           {"sobject": sobject, "id": record.get("Id")})
+
+
+def salesforce_last_activity(db: Database, account_id: str, object_type: str | None,
+                             record: dict[str, Any]) -> int:
+    """``LastActivityDate`` on a Lead or Contact: a date without a time, so it counts for
+    the clocks started on or before that date, at the time the message arrives."""
+    try:
+        day = date.fromisoformat(str(record.get("LastActivityDate"))[:10])
+    except ValueError:
+        return 0
+    if object_type is None or not record.get("Id"):
+        return 0
+    now = datetime.now(UTC)
+    with db.session() as session:
+        obj = repositories.get_object_by_source(session, account_id, "salesforce",
+                                                object_type, str(record["Id"]))
+        if obj is None:
+            return 0
+        return record_touch(session, account_id, obj.id, "touch", now, source="salesforce",
+                            detail={"field": "LastActivityDate", "value": day.isoformat()},
+                            started_by=day)
 
 
 # -- the clock as the API and console show it -------------------------------------------
@@ -359,6 +461,8 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
     obj = repositories.get_object(session, clock.account_id, clock.object_id)
     if obj is None:
         return "not reassigned: the record no longer exists"
+    if obj.object_type == "conversation":
+        return "not reassigned: a BYOC conversation's work is offered through Omni-Channel"
     previous, first_start = clock.rep_id, clock.started_at
     owner = obj.owner_rep_id
     obj.owner_rep_id = None  # the SLA overrides the router's overwrite setting
