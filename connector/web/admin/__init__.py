@@ -69,6 +69,7 @@ def register(app: Flask) -> None:
         keys,
         mappings,
         routers,
+        sla,
         users,
     )
 
