@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from connector.service import sla
 from connector.store.models import SlaMonitorRow
 from tests.admin.seed import csrf, html_of, sign_in
+from tests.conftest import auth
+from tests.integration.helpers import make_contact
 
 
 def _form(router_id: str, **extra) -> dict:
@@ -69,3 +72,29 @@ def test_the_sla_page_creates_edits_and_deletes_monitors(client, two, container)
                        data={"csrf_token": csrf(client, "/admin/sla")})
     assert gone.status_code == 302
     assert "No SLA monitors yet." in html_of(client.get("/admin/sla"))
+
+
+def test_a_decision_page_shows_the_records_sla_clock_and_what_stopped_it(client, two,
+                                                                         container):
+    from datetime import UTC, datetime
+
+    acme, _ = two
+    sign_in(client, acme.email)
+    client.post("/admin/sla", data={"csrf_token": csrf(client, "/admin/sla"),
+                                    **_form(acme.router_id)})
+    headers = auth(acme.account_id)
+    contact = make_contact(client, headers, email="new@acme.example", country="DE")
+    routed = client.post("/dispatch/router", headers=headers,
+                         json={"router_id": acme.router_id, "object_id": contact})
+    assert routed.status_code == 200, routed.get_json()
+    sla.touch(container.db, acme.account_id, contact, "touch", datetime.now(UTC),
+              source="api")
+    with container.db.session() as session:
+        from connector.store.models import DecisionRow
+
+        decision = session.scalars(select(DecisionRow).where(
+            DecisionRow.object_id == contact)).one().id
+    page = html_of(client.get(f"/admin/decisions/{decision}"))
+    assert "SLA clocks of this record" in page and "Speed to lead" in page
+    assert "touch from api" in page and ">met<" in page
+    assert ">met<" in html_of(client.get("/admin/sla"))
