@@ -483,7 +483,9 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
     clock.started_at, clock.reminders_sent = now, 0
     clock.deadline_at = core.deadline(monitor, now, new)
     result.reassigned += 1
-    if obj_row is not None and obj_row.source != "api":
+    if obj_row is not None and obj_row.source == "hubspot":
+        # written back after the commit; a Salesforce record's decision stays pending and
+        # its next Outbound Message writes the OwnerId (``salesforce_records``)
         result.write_backs.append((clock.account_id, obj_row, new, outcome.decision_id))
     return f"reassigned to {new.email}"
 
