@@ -176,3 +176,25 @@ def test_an_accepted_byoc_work_is_a_first_touch(container, client, headers, acco
                 {"workType": "Accepted", "workId": "0Bz1"})
     clock = _clock(container, object_id)
     assert clock.state == "met" and clock.stopped_by["source"] == "salesforce-byoc"
+
+
+def test_a_hubspot_record_reassigned_by_a_stage_is_written_back(container, client, headers,
+                                                                crm, account_id):
+    reps = [make_user(client, headers, f"{n}@example.com") for n in ("ana", "ben")]
+    crm.owners.update({"ana@example.com": "900", "ben@example.com": "901"})
+    router = make_router(client, headers, reps)
+    sla.create_monitor(container.db, account_id, {
+        "name": "m", "router_id": router, "condition": "first_touch", "duration": "PT5M",
+        "clock": "wall", "reminders": [], "manager_emails": [], "active": True,
+        "stages": [{"after": "PT0S", "notify": ["owner"], "reassign": True}]})
+    crm.records["7"] = {"email": "a@x.org"}
+    run(container, event("creation", 7))
+    assert crm.written == [("contact", "7", "900")]
+    sent: list[dict] = []
+    result = sla.scan(container.db, datetime.now(UTC) + timedelta(minutes=6),
+                      notify=lambda session, **kw: sent.append(kw),
+                      sync=container.owner_sync)
+    assert result.reassigned == 1
+    assert crm.written == [("contact", "7", "900"), ("contact", "7", "901")]
+    assert sent[0]["payload"]["record_link"] == \
+        f"https://app.hubspot.com/contacts/{PORTAL}/record/0-1/7"
