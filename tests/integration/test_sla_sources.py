@@ -15,10 +15,12 @@ from connector.service.salesforce_events import work_result
 from connector.store.models import ConversationRow, ObjectRow, SlaClockRow
 from connector.store.reads import detached
 
+from . import test_hubspot_processing as hubspot
 from .helpers import make_router, make_user
-from .test_hubspot_processing import FakeCrm, event, run
+from .test_hubspot_processing import event, run
 
-PORTAL = "62515"
+PORTAL = hubspot.PORTAL
+crm = hubspot.crm  # the HubSpot processing tests' fake CRM, connected to PORTAL
 
 
 def _monitor(container, account_id: str, router_id: str, condition: str = "first_touch",
@@ -48,15 +50,6 @@ def _mirrored(container, account_id: str, source: str, object_type: str,
 
 
 # -- HubSpot ---------------------------------------------------------------------------
-
-@pytest.fixture
-def crm(container, account_id):
-    fake = FakeCrm()
-    portals = container.extras["hubspot"].portals
-    portals._factory = lambda *args: fake
-    portals.connect(PORTAL, account_id)
-    return fake
-
 
 def _millis(at: datetime) -> str:
     return str(int(at.timestamp() * 1000))
