@@ -31,7 +31,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from .availability import _bounds, _overnight
-from .model import Rep
+from .distribution import RotationState
+from .model import DistributionModel, Rep, RouterMember
 
 MAX_STAGES = 3
 MAX_REMINDERS = 5
@@ -273,3 +274,18 @@ def fractions(values: Sequence[float]) -> tuple[float, ...]:
     if len(set(out)) != len(out):
         raise ValueError("reminders must differ")
     return tuple(sorted(out))
+
+
+def credit_back(model: DistributionModel, state: RotationState, rep_id: str,
+                members: Sequence[RouterMember]) -> RotationState:
+    """The rotation after a rep's record was taken away by an SLA reassignment: in the
+    weighted model the pick had cost the rep the sum of the weights, which is given back
+    (with everyone's weight now), so the rep is owed that record. Round robin and load
+    balancing keep their state: the rotation moves by position, and handing a turn back
+    would shift everyone else's."""
+    if model != DistributionModel.WEIGHTED or rep_id not in state.current_weights:
+        return state
+    total = sum(max(m.weight, 0) for m in members)
+    weights = dict(state.current_weights)
+    weights[rep_id] += total
+    return RotationState(state.last_position, weights)

@@ -477,6 +477,7 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
     if old is not None:  # the first rep's assignment no longer counts against their caps
         repo.uncount_assignment(session, clock.router_id, old.id,
                                 period_keys(old, first_start))
+        _credit_rotation(session, clock, old.id)
     new = decision.rep
     clock.rep_id, clock.decision_id = new.id, outcome.decision_id
     clock.reps = [*clock.reps, new.id]
@@ -488,6 +489,20 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
         # its next Outbound Message writes the OwnerId (``salesforce_records``)
         result.write_backs.append((clock.account_id, obj_row, new, outcome.decision_id))
     return f"reassigned to {new.email}"
+
+
+def _credit_rotation(session, clock: SlaClockRow, rep_id: str) -> None:
+    """Give the late rep their turn back in a weighted rotation (``core.credit_back``);
+    the router row is locked by the reassignment's dispatch."""
+    from connector.core.distribution import RotationState
+
+    router_row = repositories.get_router(session, clock.account_id, clock.router_id or "")
+    router = repositories.router_to_domain(router_row) if router_row else None
+    if router is None or router.settings is None:
+        return
+    state = RotationState(router_row.rr_last_position, dict(router_row.current_weights or {}))
+    after = core.credit_back(router.settings.model, state, rep_id, router.settings.members)
+    router_row.current_weights = dict(after.current_weights)
 
 
 def _run_stage(session, notify: Notify, clock: SlaClockRow, monitor_row: SlaMonitorRow,

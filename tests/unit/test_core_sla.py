@@ -2,13 +2,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.core.model import Rep, TimeRange
+from connector.core.distribution import RotationState, weighted
+from connector.core.model import DistributionModel, Rep, RouterMember, TimeRange
 from connector.core.sla import (
     ClockKind,
     Condition,
     Monitor,
     Stage,
     add_time,
+    credit_back,
     deadline,
     due,
     elapsed,
@@ -143,3 +145,26 @@ def test_reminder_fractions_checked():
     for bad in ([0], [1], [1.5], ["0.5"], [True], [0.5, 0.5], [0.1] * 6):
         with pytest.raises(ValueError):
             fractions(bad)
+
+
+def test_a_weighted_rotation_owes_the_late_rep_the_record_taken_away():
+    members = [RouterMember("a", 1, weight=1), RouterMember("b", 2, weight=1),
+               RouterMember("c", 3, weight=1)]
+    picked, state = weighted(members, RotationState())
+    assert picked.rep_id == "a"
+    # the SLA reassigns a's record to b (a is not eligible for it)
+    again, state = weighted(members[1:], state, members)
+    assert again.rep_id == "b"
+    credited = credit_back(DistributionModel.WEIGHTED, state, "a", members)
+
+    def next_three(current: RotationState) -> list[str]:
+        picks = []
+        for _ in range(3):
+            member, current = weighted(members, current, members)
+            picks.append(member.rep_id)
+        return picks
+
+    assert next_three(credited) == ["c", "a", "b"]  # a gets the second record
+    assert next_three(state) == ["c", "b", "c"]  # without the credit, only the fourth
+    rr = RotationState(last_position=2)
+    assert credit_back(DistributionModel.ROUND_ROBIN, rr, "a", members) == rr

@@ -378,3 +378,30 @@ def test_openapi_lists_the_sla_routes_and_scopes(client):
     assert "`sla:read`" in spec["info"]["description"]
     root = client.get("/openapi.json").json
     assert "/v1/sla-monitors/{monitor_id}" in root["paths"]
+
+
+def test_a_weighted_router_gives_the_late_rep_their_turn_back(client, v1, headers, container,
+                                                              clock, sent):
+    from connector.store.models import RouterRow
+
+    reps = [make_rep(client, v1, f"{n}@company.com") for n in ("ann", "bob", "cy")]
+    created = client.post("/routers", headers=headers, json={
+        "name": "W", "object_type": "contact", "published": True,
+        "settings": {"users": [{"user_id": r[4:], "weight": 1} for r in reps],
+                     "distribution": "weighted"}})
+    router = created.json["id"]
+    make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_ROUTER",
+                                                   "router_id": router}])
+    _monitor(client, v1, router, reminders=[])
+    assert _lead(client, v1)["owner"]["id"] == reps[0]
+
+    def weights() -> dict:
+        with detached(container.db) as session:
+            return dict(session.get(RouterRow, router).current_weights)
+
+    before = weights()
+    clock.advance(minutes=10)
+    assert _scan(container, clock, sent).reassigned == 1
+    # ann was not eligible for the reassignment (no change from the pick itself); the
+    # credit gives back what her pick cost: the sum of the weights
+    assert weights()[reps[0][4:]] == before[reps[0][4:]] + 3
