@@ -458,6 +458,8 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
 
     if not clock.router_id:
         return "not reassigned: the record was not assigned by a router"
+    if repositories.get_router(session, clock.account_id, clock.router_id) is None:
+        return "not reassigned: the router that assigned it no longer exists"
     obj = repositories.get_object(session, clock.account_id, clock.object_id)
     if obj is None:
         return "not reassigned: the record no longer exists"

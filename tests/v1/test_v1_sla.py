@@ -405,3 +405,46 @@ def test_a_weighted_router_gives_the_late_rep_their_turn_back(client, v1, header
     # ann was not eligible for the reassignment (no change from the pick itself); the
     # credit gives back what her pick cost: the sum of the weights
     assert weights()[reps[0][4:]] == before[reps[0][4:]] + 3
+
+
+def test_a_rulesets_monitor_watches_its_leads(client, v1, headers, container, clock, sent):
+    ann = make_rep(client, v1, "ann@company.com")
+    bob = make_rep(client, v1, "bob@company.com")
+    router = _router(client, headers, ann, bob)
+    direct = make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_REP",
+                                                           "rep_id": ann}])
+    stage = {"after": "PT0S", "notify": ["owner"], "reassign": True}
+    monitor = client.post("/v1/sla-monitors", headers=v1, json={
+        "name": "Rules", "ruleset_id": direct["id"], "condition": "first_touch",
+        "duration": "PT10M", "clock": "wall", "stages": [stage]})
+    assert monitor.status_code == 201 and monitor.json["ruleset_id"] == direct["id"]
+    lead = _lead(client, v1)
+    clock.advance(minutes=10)
+    _scan(container, clock, sent)
+    [view] = _clocks(client, v1, lead["contact_id"])
+    assert view["events"][0]["reassign"] == \
+        "not reassigned: the record was not assigned by a router"
+    assert sent.kinds() == ["sla.breach"]
+    # the same ruleset assigning through a router: the stage reassigns through it
+    client.patch(f"/v1/rules/{direct['id']}", headers=v1, json={
+        "default_rule": {"actions": [{"type": "ASSIGN_ROUTER", "router_id": router}]}})
+    second = _lead(client, v1, "sam@example.com")
+    assert second["owner"]["id"] == ann
+    clock.advance(minutes=10)
+    assert _scan(container, clock, sent).reassigned == 1
+    [view] = _clocks(client, v1, second["contact_id"])
+    assert view["reps"] == [ann, bob]
+
+
+def test_without_a_notifier_the_scanner_queues_through_the_notifications_module(
+        client, v1, headers, container, clock, monkeypatch):
+    from connector.service import notifications
+
+    monkeypatch.setattr(notifications, "SENT", [])
+    _setup(client, v1, headers)
+    _lead(client, v1)
+    clock.advance(minutes=10)
+    sla.scan(container.db, clock())
+    assert [n["kind"] for n in notifications.SENT] == ["sla.reminder", "sla.breach",
+                                                       "sla.reassigned"]
+    assert notifications.SENT[1]["payload"]["owner"]["email"] == "ann@company.com"
