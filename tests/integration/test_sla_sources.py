@@ -4,20 +4,26 @@ Messages, and a BYOC Accepted work result."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from connector.jobs import inbox
 from connector.service import sla
+from connector.service.byoc import SalesforcePorts
 from connector.service.hubspot_subscriptions import wanted_subscriptions
 from connector.service.salesforce_events import work_result
+from connector.service.sources import link_source
 from connector.store.models import ConversationRow, ObjectRow, SlaClockRow
 from connector.store.reads import detached
 
 from . import test_hubspot_processing as hubspot
 from .helpers import make_router, make_user
+from .test_byoc_processing import FakeConversations
 from .test_hubspot_processing import event, run
+from .test_salesforce_integrity import ORG, FakeWriter, drain
 
 PORTAL = hubspot.PORTAL
 crm = hubspot.crm  # the HubSpot processing tests' fake CRM, connected to PORTAL
@@ -191,3 +197,31 @@ def test_a_hubspot_record_reassigned_by_a_stage_is_written_back(container, clien
     assert crm.written == [("contact", "7", "900"), ("contact", "7", "901")]
     assert sent[0]["payload"]["record_link"] == \
         f"https://app.hubspot.com/contacts/{PORTAL}/record/0-1/7"
+
+
+def test_a_task_outbound_message_stops_the_clock_of_a_routed_lead(container, client,
+                                                                  headers, account_id):
+    """Through the inbox: a Lead routed from an Outbound Message starts the clock; a
+    completed Task on it, from the Task's own Outbound Message, stops it."""
+    reps = [make_user(client, headers, "ana@example.com", crm_ids={"salesforce": "005ana"})]
+    router = make_router(client, headers, reps, object_type="lead")
+    _monitor(container, account_id, router)
+    container.extras["salesforce_ports"] = SalesforcePorts(
+        writer=FakeWriter(), conversations=FakeConversations(), account_id=account_id)
+    link_source(container.db, account_id, "salesforce", ORG)
+
+    def outbound(n: int, sobject: str, record: dict) -> None:
+        inbox.store_events(container.db, [inbox.NewEvent(
+            "salesforce", ORG, f"outbound:{n}", "salesforce",
+            {"eventType": "OutboundMessage", "sobject": sobject, "record": record,
+             "received_at": time.time()})])
+        drain(container)
+
+    outbound(1, "Lead", {"Id": "00Q000000000009AAA", "Email": "a@x.org"})
+    object_id = _mirror_id(container, "00Q000000000009AAA")
+    assert _clock(container, object_id).state == "running"
+    done = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+    outbound(2, "Task", {"Id": "00T9", "WhoId": "00Q000000000009AAA", "IsClosed": "true",
+                         "CompletedDateTime": done.isoformat().replace("+00:00", "Z")})
+    clock = _clock(container, object_id)
+    assert clock.state == "met" and clock.stopped_by["source"] == "salesforce"
