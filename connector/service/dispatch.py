@@ -10,6 +10,7 @@ a failed write-back leaves the assignment in place and is reported, never lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -113,6 +114,8 @@ def dispatch(
     lookup: Callable[[Any, str, str], ObjectRow | None] | None = None,
     exclude_rep_ids: Collection[str] = (),
     inbox_event_id: str | None = None,
+    session: Any = None,
+    start_sla: bool = True,
 ) -> DispatchResult:
     """Run ``router_id`` on ``object_id`` for ``account_id``; see the module docstring.
 
@@ -120,76 +123,55 @@ def dispatch(
     by default the object's own id is used. ``exclude_rep_ids`` counts those reps as
     unavailable for this decision (a rep who declined the work is not offered it again).
     ``inbox_event_id`` is stored on the decision so a re-processed event can find it.
+    With ``session`` the dispatch runs in the caller's transaction (an SLA escalation
+    reassigns in the transaction that claims the breach) and the caller writes back. An
+    assignment starts the SLA clocks of the router's monitors unless ``start_sla`` is false
+    (a reassignment restarts its own clock).
     """
     now = now or datetime.now(UTC)
-    with db.session() as session:
-        result, obj_row = dispatch_in(session, account_id, router_id, object_id, now=now,
-                                      lookup=lookup, exclude_rep_ids=exclude_rep_ids,
-                                      inbox_event_id=inbox_event_id)
-    decision = result.decision
+    with (nullcontext(session) if session is not None else db.session()) as session:
+        account_row = repo.get_account(session, account_id)
+        account = repo.account_to_domain(account_row) if account_row else None
+        router_row = obj_row = None
+        router = obj = None
+        reps: dict[str, Rep] = {}
+        state = RouterState()
+        if account is not None and account.active:
+            router_row = repo.get_router(session, account_id, router_id, lock=True)
+        if router_row is not None:
+            router = repo.router_to_domain(router_row)
+            find = lookup or (lambda s, a, o: repo.get_object(s, a, o))
+            obj_row = find(session, account_id, object_id)
+            obj = repo.object_to_domain(obj_row) if obj_row is not None else None
+            if router.settings is not None and obj is not None:
+                reps = repo.reps_by_id(session, account_id, _rep_ids(router_row, obj_row))
+                for rep_id in exclude_rep_ids:
+                    if rep_id in reps:
+                        reps[rep_id] = replace(reps[rep_id], status=RepStatus.UNAVAILABLE)
+                window = None
+                if router.settings.model == DistributionModel.LOAD_BALANCED:
+                    window = now - timedelta(hours=router.settings.load_window_hours)
+                state = repo.load_router_state(session, router_row, list(reps), window)
+        decision = decide(account=account, router=router, obj=obj, reps=reps, state=state,
+                          now=now)
+        if account is None:
+            return DispatchResult(decision, decision_id="")
+        row = _persist(session, router_row, obj_row, account_id, decision, now)
+        row.inbox_event_id = inbox_event_id
+        if router_row is None or obj_row is None:
+            # what was asked for, so the decision can say "no such router 'x'"
+            row.reason = {**(row.reason or {}),
+                          "requested": {"router_id": router_id, "object_id": object_id}}
+        if start_sla and row.field_name is not None and obj_row is not None:
+            sla.start_clocks(session, account_id, obj_row.id, row.rep_id, now,
+                             router_id=row.router_id, decision_id=row.id)
+        result = DispatchResult(decision, row.id, field_name=row.field_name,
+                                assigned_at=now if decision.assigned else None,
+                                sync_source=obj_row.source if obj_row is not None else None)
     if decision.assigned and sync is not None and obj_row is not None \
             and obj_row.source != "api" and decision.rep is not None:
-        result.sync_error = _sync(db, sync, account_id, obj_row, decision.rep,
-                                  result.decision_id)
+        result.sync_error = _sync(db, sync, account_id, obj_row, decision.rep, row.id)
     return result
-
-
-def dispatch_in(
-    session,
-    account_id: str,
-    router_id: str,
-    object_id: str,
-    *,
-    now: datetime,
-    lookup: Callable[[Any, str, str], ObjectRow | None] | None = None,
-    exclude_rep_ids: Collection[str] = (),
-    inbox_event_id: str | None = None,
-    start_sla: bool = True,
-) -> tuple[DispatchResult, ObjectRow | None]:
-    """``dispatch`` inside the caller's transaction, without the write-back (the caller
-    writes back after its commit): an SLA escalation reassigns in the same transaction
-    that claims the breach. An assignment starts the SLA clocks of the router's monitors
-    unless ``start_sla`` is false (a reassignment restarts its own clock). Returns the
-    result and the object row."""
-    account_row = repo.get_account(session, account_id)
-    account = repo.account_to_domain(account_row) if account_row else None
-    router_row = obj_row = None
-    router = obj = None
-    reps: dict[str, Rep] = {}
-    state = RouterState()
-    if account is not None and account.active:
-        router_row = repo.get_router(session, account_id, router_id, lock=True)
-    if router_row is not None:
-        router = repo.router_to_domain(router_row)
-        find = lookup or (lambda s, a, o: repo.get_object(s, a, o))
-        obj_row = find(session, account_id, object_id)
-        obj = repo.object_to_domain(obj_row) if obj_row is not None else None
-        if router.settings is not None and obj is not None:
-            reps = repo.reps_by_id(session, account_id, _rep_ids(router_row, obj_row))
-            for rep_id in exclude_rep_ids:
-                if rep_id in reps:
-                    reps[rep_id] = replace(reps[rep_id], status=RepStatus.UNAVAILABLE)
-            window = None
-            if router.settings.model == DistributionModel.LOAD_BALANCED:
-                window = now - timedelta(hours=router.settings.load_window_hours)
-            state = repo.load_router_state(session, router_row, list(reps), window)
-    decision = decide(account=account, router=router, obj=obj, reps=reps, state=state,
-                      now=now)
-    if account is None:
-        return DispatchResult(decision, decision_id=""), None
-    row = _persist(session, router_row, obj_row, account_id, decision, now)
-    row.inbox_event_id = inbox_event_id
-    if router_row is None or obj_row is None:
-        # what was asked for, so the decision can say "no such router 'x'"
-        row.reason = {**(row.reason or {}),
-                      "requested": {"router_id": router_id, "object_id": object_id}}
-    if start_sla and row.field_name is not None and obj_row is not None:
-        sla.start_clocks(session, account_id, obj_row.id, row.rep_id, now,
-                         router_id=row.router_id, decision_id=row.id)
-    result = DispatchResult(decision, row.id, field_name=row.field_name,
-                            assigned_at=now if decision.assigned else None,
-                            sync_source=obj_row.source if obj_row is not None else None)
-    return result, obj_row
 
 
 def _sync(db: Database, sync: OwnerSync, account_id: str, obj: ObjectRow, rep: Rep,

@@ -450,8 +450,8 @@ def _set_away(session, rep: RepRow) -> None:
     rep.status = "unavailable"
 
 
-def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
-              result: ScanResult) -> str:
+def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
+              now: datetime, result: ScanResult) -> str:
     """Reassign through the router that assigned, to a rep who has not had the record;
     the clock restarts for the new owner. Returns what happened, for the clock's log."""
     from . import dispatch as dispatch_service
@@ -468,9 +468,9 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
     previous, first_start = clock.rep_id, clock.started_at
     owner = obj.owner_rep_id
     obj.owner_rep_id = None  # the SLA overrides the router's overwrite setting
-    outcome, obj_row = dispatch_service.dispatch_in(
-        session, clock.account_id, clock.router_id, clock.object_id, now=now,
-        exclude_rep_ids=list(clock.reps), start_sla=False)
+    outcome = dispatch_service.dispatch(
+        db, clock.account_id, clock.router_id, clock.object_id, now=now,
+        exclude_rep_ids=list(clock.reps), session=session, start_sla=False)
     decision = outcome.decision
     if not decision.assigned or decision.rep is None:
         obj.owner_rep_id = owner
@@ -486,10 +486,10 @@ def _reassign(session, clock: SlaClockRow, monitor: core.Monitor, now: datetime,
     clock.started_at, clock.reminders_sent = now, 0
     clock.deadline_at = core.deadline(monitor, now, new)
     result.reassigned += 1
-    if obj_row is not None and obj_row.source == "hubspot":
+    if obj.source == "hubspot":
         # written back after the commit; a Salesforce record's decision stays pending and
         # its next Outbound Message writes the OwnerId (``salesforce_records``)
-        result.write_backs.append((clock.account_id, obj_row, new, outcome.decision_id))
+        result.write_backs.append((clock.account_id, obj, new, outcome.decision_id))
     return f"reassigned to {new.email}"
 
 
@@ -507,9 +507,9 @@ def _credit_rotation(session, clock: SlaClockRow, rep_id: str) -> None:
     router_row.current_weights = dict(after.current_weights)
 
 
-def _run_stage(session, notify: Notify, clock: SlaClockRow, monitor_row: SlaMonitorRow,
-               monitor: core.Monitor, index: int, obj: ObjectRow | None, now: datetime,
-               result: ScanResult) -> None:
+def _run_stage(db: Database, session, notify: Notify, clock: SlaClockRow,
+               monitor_row: SlaMonitorRow, monitor: core.Monitor, index: int,
+               obj: ObjectRow | None, now: datetime, result: ScanResult) -> None:
     stage = monitor.stages[index]
     owner_row = reps_repo.get(session, clock.account_id, clock.rep_id) \
         if clock.rep_id else None
@@ -528,7 +528,7 @@ def _run_stage(session, notify: Notify, clock: SlaClockRow, monitor_row: SlaMoni
         _set_away(session, owner_row)
         event["set_away"] = owner_row.email
     if stage.reassign:
-        event["reassign"] = _reassign(session, clock, monitor, now, result)
+        event["reassign"] = _reassign(db, session, clock, monitor, now, result)
         if clock.rep_id != event["rep_id"]:
             new_owner = reps_repo.get(session, clock.account_id, clock.rep_id)
             _notify(session, notify, clock, monitor_row, obj, new_owner, "sla.reassigned",
@@ -542,7 +542,7 @@ def _run_stage(session, notify: Notify, clock: SlaClockRow, monitor_row: SlaMoni
     result.stages += 1
 
 
-def _process(session, clock_id: str, now: datetime, notify: Notify,
+def _process(db: Database, session, clock_id: str, now: datetime, notify: Notify,
              result: ScanResult) -> None:
     clock = session.get(SlaClockRow, clock_id)
     if clock is None or clock.state != "running" or clock.next_check_at is None \
@@ -574,7 +574,7 @@ def _process(session, clock_id: str, now: datetime, notify: Notify,
         clock.reminders_sent = due.reminders[-1] + 1
         result.reminders += len(due.reminders)
     if due.stage is not None:
-        _run_stage(session, notify, clock, monitor_row, monitor, due.stage, obj, now,
+        _run_stage(db, session, notify, clock, monitor_row, monitor, due.stage, obj, now,
                    result)
         rep = _rep(session, clock.account_id, clock.rep_id)
     after = _schedule(clock, monitor, rep, now)
@@ -600,7 +600,7 @@ def scan(db: Database, now: datetime, *, notify: Notify | None = None,
     for clock_id in ids:
         try:
             with db.session() as session:
-                _process(session, clock_id, now, notify, result)
+                _process(db, session, clock_id, now, notify, result)
         except Exception:  # noqa: BLE001 - one clock's failure must not stop the others
             log.exception("SLA clock %s failed; it is looked at again next round", clock_id)
     if sync is not None:
