@@ -598,11 +598,17 @@ def scan(db: Database, now: datetime, *, notify: Notify | None = None,
     with detached(db) as session:
         ids = repo.due_ids(session, now, limit)
     for clock_id in ids:
+        done = ScanResult()  # counted only once its transaction has committed
         try:
             with db.session() as session:
-                _process(db, session, clock_id, now, notify, result)
+                _process(db, session, clock_id, now, notify, done)
         except Exception:  # noqa: BLE001 - one clock's failure must not stop the others
             log.exception("SLA clock %s failed; it is looked at again next round", clock_id)
+            continue
+        result.reminders += done.reminders
+        result.stages += done.stages
+        result.reassigned += done.reassigned
+        result.write_backs.extend(done.write_backs)
     if sync is not None:
         from . import dispatch as dispatch_service
 

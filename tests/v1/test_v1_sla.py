@@ -448,3 +448,25 @@ def test_without_a_notifier_the_scanner_queues_through_the_notifications_module(
     assert [n["kind"] for n in notifications.SENT] == ["sla.reminder", "sla.breach",
                                                        "sla.reassigned"]
     assert notifications.SENT[1]["payload"]["owner"]["email"] == "ann@company.com"
+
+
+def test_a_stage_that_fails_after_reassigning_counts_and_writes_back_nothing(
+        client, v1, headers, container, clock):
+    _setup(client, v1, headers)
+    lead = _lead(client, v1)
+    clock.advance(minutes=10)
+    calls: list[str] = []
+
+    def notify(session, **kw) -> None:
+        calls.append(kw["kind"])
+        if kw["kind"] == "sla.reassigned" and calls.count("sla.reassigned") == 1:
+            raise RuntimeError("the process died here")
+
+    writes: list[str] = []
+    failed = sla.scan(container.db, clock(), notify=notify,
+                      sync=lambda *args: writes.append(args[3]))
+    assert (failed.reassigned, failed.write_backs, writes) == (0, [], [])
+    [view] = _clocks(client, v1, lead["contact_id"])
+    assert len(view["reps"]) == 1 and view["stages_done"] == 0  # all rolled back
+    again = sla.scan(container.db, clock(), notify=notify)
+    assert again.reassigned == 1
