@@ -21,34 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, print_table  # noqa: E402
+from bench.dispatch import _seed  # noqa: E402 - the same account, router and records
 from connector.bootstrap import bootstrap  # noqa: E402
 from connector.config import Config  # noqa: E402
 from connector.service import sla  # noqa: E402
 from connector.service.dispatch import dispatch  # noqa: E402
-from connector.store.models import AccountRow, ObjectRow, RepRow, RouterRow  # noqa: E402
 
 START = datetime(2026, 12, 1, 10, tzinfo=UTC)
-
-
-def _seed(container, users: int, objects: int) -> tuple[str, str, list[str]]:
-    with container.db.session() as session:
-        account = AccountRow(name="Bench")
-        session.add(account)
-        session.flush()
-        reps = [RepRow(account_id=account.id, email=f"rep{i}@example.com", out_of_office=[],
-                       crm_ids={}) for i in range(users)]
-        session.add_all(reps)
-        session.flush()
-        router = RouterRow(account_id=account.id, name="All", object_type="contact",
-                           published=True, current_weights={},
-                           settings={"users": [{"user_id": r.id, "position": i, "weight": 1}
-                                               for i, r in enumerate(reps)]})
-        session.add(router)
-        rows = [ObjectRow(account_id=account.id, object_type="contact", fields={"n": i})
-                for i in range(objects)]
-        session.add_all(rows)
-        session.flush()
-        return account.id, router.id, [r.id for r in rows]
 
 
 def _dispatches(container, account_id: str, router_id: str, ids: list[str]) -> list[float]:
