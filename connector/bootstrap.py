@@ -59,6 +59,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     wire_hubspot(container)
     wire_hubspot_journal(container, start=start_executor)
     wire_salesforce(container, start_sweeper=start_executor)
+    wire_sla_scanner(container, start=start_executor)
 
     _observe_batches(container)
     if config.retry_schedule:
@@ -348,6 +349,21 @@ def wire_hubspot_journal(container: Container, *, start: bool = False) -> None:
                             lambda: poll_safely(poller))
         periodic.start()
         container.extras.setdefault("closers", []).append(periodic.stop)
+
+
+def wire_sla_scanner(container: Container, *, start: bool = False) -> None:
+    """SLA clocks scanned every ``CONNECTOR_SLA_SCAN_SECONDS`` on a thread of this process,
+    unless Celery runs the work (then the beat schedule of ``connector.jobs.celery_app``
+    scans). Several scanners are safe: each breach is claimed by one."""
+    if not start or container.config.executor == "celery":
+        return
+    from connector.jobs.periodic import Periodic
+    from connector.service.sla import scan_now
+
+    periodic = Periodic("sla-scan", container.config.sla_scan_seconds,
+                        lambda: scan_now(container))
+    periodic.start()
+    container.extras.setdefault("closers", []).append(periodic.stop)
 
 
 def hubspot_install_scopes(container: Container) -> tuple[str, ...]:

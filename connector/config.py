@@ -28,6 +28,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _sla_scan_seconds(env: Mapping[str, str]) -> int:
+    value = _int(env, "CONNECTOR_SLA_SCAN_SECONDS", 15)
+    if not 1 <= value <= 3600:
+        raise ConfigError(f"CONNECTOR_SLA_SCAN_SECONDS must be from 1 to 3600, got {value}")
+    return value
+
+
 def _schedule(env: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     raw = env.get(name)
     if raw in (None, ""):
@@ -156,6 +163,8 @@ class Config:
     require_https: bool = False
     v1_rate_limit_per_minute: int = 600
     v1_duplicate_window_seconds: int = 86400
+    #: how often stored SLA clocks are scanned for reminders and breaches
+    sla_scan_seconds: int = 15
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -216,6 +225,7 @@ class Config:
             salesforce_outbound_verify_session=(
                 get("SALESFORCE_OUTBOUND_VERIFY_SESSION") or "").strip().lower()
             in ("1", "true", "yes"),
+            sla_scan_seconds=_sla_scan_seconds(env),
             metrics_token=get("CONNECTOR_METRICS_TOKEN") or None,
             trusted_proxies=_int(env, "CONNECTOR_TRUSTED_PROXIES", cls.trusted_proxies),
             require_https=(get("CONNECTOR_REQUIRE_HTTPS") or "").strip().lower()

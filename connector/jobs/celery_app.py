@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "connector.process_events"
 JOURNAL_TASK = "connector.poll_hubspot_journal"
+SLA_TASK = "connector.scan_sla_clocks"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 _process_lock = threading.Lock()
@@ -68,9 +69,18 @@ def make_celery(config: Config) -> Celery:
     def poll_hubspot_journal() -> int:
         return poll_journal(worker_container(app.conf.connector_config))
 
-    if config.hubspot_ingest != "webhooks":  # run by ``celery beat`` (one per deployment)
-        app.conf.beat_schedule = {"hubspot-journal": {
-            "task": JOURNAL_TASK, "schedule": float(config.hubspot_journal_poll_seconds)}}
+    @app.task(name=SLA_TASK, shared=False, ignore_result=True)
+    def scan_sla_clocks() -> int:
+        from connector.service.sla import scan_now
+
+        return scan_now(worker_container(app.conf.connector_config))
+
+    # run by ``celery beat`` (one per deployment; a second one is harmless for SLA scans)
+    schedule = {"sla-scan": {"task": SLA_TASK, "schedule": float(config.sla_scan_seconds)}}
+    if config.hubspot_ingest != "webhooks":
+        schedule["hubspot-journal"] = {
+            "task": JOURNAL_TASK, "schedule": float(config.hubspot_journal_poll_seconds)}
+    app.conf.beat_schedule = schedule
     return app
 
 

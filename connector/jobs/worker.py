@@ -28,7 +28,7 @@ def worker_argv(*, queue: str, concurrency: int, pool: str, loglevel: str,
             "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if hostname:
         argv.append(f"--hostname={hostname}")
-    if beat:  # the embedded beat: the schedule of ``make_celery`` (the journal poller)
+    if beat:  # the embedded beat: the schedule of ``make_celery`` (journal poller, SLA scan)
         argv.append("--beat")
     return argv
 

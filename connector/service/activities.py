@@ -20,10 +20,14 @@ from connector.store.db import Database, is_unique_violation
 from connector.store.models import ActivityRow, ObjectRow
 from connector.store.reads import detached
 
+from . import sla
 from .v1_errors import V1Error
 
 TYPES = ("CALL", "MEETING", "EMAIL", "NOTE")
 OUTCOMES = ("POSITIVE", "NEUTRAL", "NEGATIVE", "NO_ANSWER")
+#: the SLA signal of each activity type: a call, an email or a meeting reaches the lead
+#: (as HubSpot's "last contacted" counts them); a note is written about it, not to it
+TOUCHES = {"CALL": "touch", "EMAIL": "touch", "MEETING": "meeting"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,10 @@ def log_activity(db: Database, account_id: str, contact_id: str, values: dict[st
                           occurred_at=values.get("occurred_at") or now, rep_id=rep_id,
                           created_at=now)
         repo.add(session, row)
+        signal = TOUCHES.get(row.type)
+        if signal is not None:
+            sla.record_touch(session, account_id, contact_id, signal, row.occurred_at,
+                             source="api", detail={"activity_id": row.id, "type": row.type})
         return row
 
 

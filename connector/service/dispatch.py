@@ -10,6 +10,7 @@ a failed write-back leaves the assignment in place and is reported, never lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -20,6 +21,8 @@ from connector.core.model import DistributionModel, Rep, RepStatus, Router
 from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import DecisionRow, ObjectRow, RouterRow, new_id
+
+from . import sla
 
 
 class OwnerSync(Protocol):
@@ -125,6 +128,8 @@ def dispatch(
     lookup: Callable[[Any, str, str], ObjectRow | None] | None = None,
     exclude_rep_ids: Collection[str] = (),
     inbox_event_id: str | None = None,
+    session: Any = None,
+    start_sla: bool = True,
 ) -> DispatchResult:
     """Run ``router_id`` on ``object_id`` for ``account_id``; see the module docstring.
 
@@ -132,9 +137,13 @@ def dispatch(
     by default the object's own id is used. ``exclude_rep_ids`` counts those reps as
     unavailable for this decision (a rep who declined the work is not offered it again).
     ``inbox_event_id`` is stored on the decision so a re-processed event can find it.
+    With ``session`` the dispatch runs in the caller's transaction (an SLA escalation
+    reassigns in the transaction that claims the breach) and the caller writes back. An
+    assignment starts the SLA clocks of the router's monitors unless ``start_sla`` is false
+    (a reassignment restarts its own clock).
     """
     now = now or datetime.now(UTC)
-    with db.session() as session:
+    with (nullcontext(session) if session is not None else db.session()) as session:
         account_row = repo.get_account(session, account_id)
         account = repo.account_to_domain(account_row) if account_row else None
         router_row = obj_row = None
@@ -168,6 +177,9 @@ def dispatch(
             # what was asked for, so the decision can say "no such router 'x'"
             row.reason = {**(row.reason or {}),
                           "requested": {"router_id": router_id, "object_id": object_id}}
+        if start_sla and row.field_name is not None and obj_row is not None:
+            sla.start_clocks(session, account_id, obj_row.id, row.rep_id, now,
+                             router_id=row.router_id, decision_id=row.id)
         result = DispatchResult(decision, row.id, field_name=row.field_name,
                                 assigned_at=now if decision.assigned else None,
                                 sync_source=obj_row.source if obj_row is not None else None)

@@ -22,6 +22,7 @@ from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import AssignmentCounterRow, ObjectRow
 
+from . import sla
 from .dispatch import DispatchResult, decision_row, dispatch, load_state, router_and_reps
 
 
@@ -106,6 +107,10 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
                         assigned_at=now if decision.assigned else None,
                         sync_source=obj_row.source if obj_row is not None else None))
             _count_assignments(session, router_row.id, added)
+            sla.start_many(session, account_id, router_row.id,
+                           [(obj_id, r.decision.rep.id, r.decision_id)
+                            for obj_id, r in zip(object_ids, results, strict=True)
+                            if r.field_name is not None and r.decision.rep is not None], now)
     if simple:  # nothing can be assigned: the plain path records the same outcomes
         return [dispatch(db, account_id, router_id, object_id, now=now,
                          inbox_event_id=event_id)

@@ -38,6 +38,7 @@ from connector.core.ports import OwnerWrite
 from connector.core.triggers import evaluate
 from connector.jobs import inbox
 from connector.mapping import MappingError
+from connector.service import sla
 from connector.service.dispatch_many import dispatch_many
 from connector.service.hubspot_owner_sync import (
     FailedSync,
@@ -149,6 +150,7 @@ def _process(container: Any, portal: str, object_type: str | None,
         return {e.id: error for e in events}
     if object_type is None:
         return results  # conversations, custom objects: nothing to route
+    sla.hubspot_touches(db, account_id, object_type, [e.payload for e in ordered])
     mapping = container.mappings.get("hubspot", object_type, account_id)
     now = datetime.now(UTC)
 

@@ -4,7 +4,9 @@ For every object type HubSpot can send (contact, company, deal, ticket) that has
 published router with a mapping: ``<type>.creation`` when a router starts on creation,
 ``<type>.propertyChange`` of each watched property when one starts on change, and the
 lifecycle events that keep the mirror right (deletion, restore, merge, and
-``contact.privacyDeletion``). Subscriptions apply to the app, so every account counts.
+``contact.privacyDeletion``); and for a router with an SLA monitor, ``propertyChange`` of
+the properties that say a rep touched the record. Subscriptions apply to the app, so every
+account counts.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from sqlalchemy import select
 
 from connector.mapping import MappingError
+from connector.service.sla import HUBSPOT_SIGNALS
 from connector.store.db import Database
-from connector.store.models import RouterRow
+from connector.store.models import RouterRow, SlaMonitorRow
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,12 @@ def wanted_subscriptions(db: Database, mappings: Any) -> tuple[set[Key], list[st
         routers = [(r.name, r.object_type, dict(r.settings or {}), r.account_id)
                    for r in session.scalars(select(RouterRow)
                                             .where(RouterRow.published.is_(True)))]
+        watched = set(session.scalars(select(RouterRow.object_type).join(
+            SlaMonitorRow, SlaMonitorRow.router_id == RouterRow.id).where(
+            SlaMonitorRow.active.is_(True))))
+    for object_type in watched & set(HUBSPOT_OBJECTS):  # the SLA monitors' touch signals
+        wanted.update((f"{object_type}.propertyChange", prop)
+                      for prop in HUBSPOT_SIGNALS.get(object_type, {}))
     for name, object_type, settings, account_id in routers:
         if object_type not in HUBSPOT_OBJECTS:
             continue

@@ -34,6 +34,7 @@ from connector.store.models import DecisionRow, LeadRow, ObjectRow, RulesetRow, 
 from connector.store.reads import detached
 
 from . import dispatch as dispatch_service
+from . import sla
 from .rulesets import to_domain
 from .simulate import simulate
 from .v1_errors import V1Error
@@ -276,6 +277,10 @@ def _record(db: Database, account_id: str, lead_id: str, contact: ObjectRow,
         lead = repo.lead(session, account_id, lead_id)
         lead.owner_rep_id = rep.id if rep is not None else None
         lead.decision_id = decision.id if decision else outcome.assignment.decision_id
+        if rep is not None and outcome.ruleset_id:
+            sla.start_clocks(session, account_id, contact.id, rep.id, now,
+                             ruleset_id=outcome.ruleset_id, decision_id=lead.decision_id,
+                             via_router_id=outcome.assignment.router_id)
         lead.rule_id, lead.ruleset_id = outcome.rule_id, outcome.ruleset_id
         lead.ruleset_version = outcome.ruleset_version
         lead.reason, lead.fields = outcome.reason, outcome.fields

@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.core.errors import CrmError
@@ -35,7 +36,7 @@ from connector.mapping import MappingError
 from connector.store import salesforce as store
 from connector.store.models import ConversationRow
 
-from . import byoc, sources
+from . import byoc, sla, sources
 from .byoc import Choice, SalesforcePorts
 from .salesforce_records import route_records
 
@@ -328,6 +329,9 @@ def work_result(container: Any, ports: SalesforcePorts, account_id: str,
                      "a result that arrived late)", work_type, identifier, conv.state)
             return None
         conv.state = state
+        if state == "accepted" and conv.object_id:  # the rep took the work: a first touch
+            sla.record_touch(session, account_id, conv.object_id, "touch", datetime.now(UTC),
+                             source="salesforce-byoc", detail={"work_id": work_id})
         if state != "assigned":  # the offer got its answer (Assigned still waits for one)
             conv.offer_open_at = None
             store.close_offers(session, conv.id, "answered", work_type)

@@ -24,6 +24,7 @@ from connector.core.model import Rep
 from connector.core.ports import OwnerWrite
 from connector.jobs.inbox import Permanent
 from connector.mapping import MappingError
+from connector.service import sla
 from connector.service.dispatch import dispatch
 from connector.store import salesforce as store
 from connector.store.models import DecisionRow
@@ -136,6 +137,13 @@ def route_records(container: Any, ports: SalesforcePorts, account_id: str,
     for event in events:
         sobject = event.payload.get("sobject")
         record = event.payload.get("record") or {}
+        if sobject in sla.SALESFORCE_ACTIVITIES:
+            sla.salesforce_activity(container.db, account_id, sobject, record)
+            results[event.id] = None
+            continue
+        if record.get("LastActivityDate"):
+            sla.salesforce_last_activity(container.db, account_id, OBJECTS.get(sobject or ""),
+                                         record)
         obj = OBJECTS.get(sobject or "")
         if obj is None or not record.get("Id"):
             results[event.id] = None

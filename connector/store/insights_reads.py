@@ -1,8 +1,8 @@
 """The reads behind the routing measures: decisions that reached the choice of a rep, the
 activities that touched their records, and SLA clocks.
 
-``sla_clocks`` belongs to the SLA monitors; this module is the one place that reads it,
-and a database without the table (an older schema) reads as "no clocks" (``None``), so
+``sla_clocks`` belongs to the SLA monitors; this module is the one place that reads it
+for the measures, and an account without SLA monitors reads as "no clocks" (``None``), so
 the measures still answer and say the SLA figures are unavailable.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, inspect, select, text
+from sqlalchemy import String, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from .models import ActivityRow, DecisionRow
@@ -53,14 +53,19 @@ def touches(session: Session, account_id: str, object_ids: Iterable[str], start:
 
 def sla_clocks(session: Session, account_id: str, start: datetime, end: datetime,
                *, limit: int) -> list[dict[str, Any]] | None:
-    """Clocks started in [start, end), or ``None`` when the table does not exist."""
-    if not inspect(session.get_bind()).has_table("sla_clocks"):
+    """Clocks started in [start, end), or ``None`` when the account has no SLA monitor. A
+    clock the scanner marked ``breached`` counts as breached at its deadline."""
+    from .models import SlaMonitorRow
+
+    if session.scalar(select(SlaMonitorRow.id).where(
+            SlaMonitorRow.account_id == account_id).limit(1)) is None:
         return None
     from .models import UTCDateTime
 
     when = UTCDateTime()
     query = text(
-        "SELECT rep_id, record_key, started_at, deadline_at, stopped_at, breached_at "
+        "SELECT rep_id, object_id AS record_key, started_at, deadline_at, stopped_at, "
+        "CASE WHEN state = 'breached' THEN deadline_at END AS breached_at "
         "FROM sla_clocks WHERE account_id = :account AND started_at >= :start "
         "AND started_at < :end ORDER BY started_at LIMIT :limit").bindparams(
         bindparam("start", type_=when), bindparam("end", type_=when)).columns(

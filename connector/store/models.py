@@ -537,3 +537,63 @@ class NotificationPreferenceRow(Base):
     channel_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     muted_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+# -- SLA monitors ----------------------------------------------------------------------
+
+class SlaMonitorRow(Base):
+    """An SLA a router's or a ruleset's assignments must meet (see ``connector.core.sla``);
+    ``stages`` and ``reminders`` are kept as the API gives them."""
+
+    __tablename__ = "sla_monitors"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    router_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    ruleset_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    condition: Mapped[str] = mapped_column(String(20))
+    duration: Mapped[str] = mapped_column(String(40))
+    clock: Mapped[str] = mapped_column(String(10), default="working")
+    reminders: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    manager_emails: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SlaClockRow(Base):
+    """One record's SLA clock under one monitor. The deadline and the next moment to look
+    are stored, so a restart loses no timer; ``version`` is what a scanner claims with a
+    conditional UPDATE, so a breach escalates once however many scanners run."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        Index("ix_sla_clocks_due", "state", "next_check_at"),
+        Index("ix_sla_clocks_object", "account_id", "object_id", "state"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("sla_monitors.id",
+                                                       ondelete="CASCADE"), index=True)
+    object_id: Mapped[str] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
+    #: the router that assigned (reassignments go through it), and the decision
+    router_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decision_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: every rep who had the record under this clock, first to last
+    reps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    stages_done: Mapped[int] = mapped_column(Integer, default=0)
+    #: running | met | breached (every stage done, never met) | stopped
+    state: Mapped[str] = mapped_column(String(20), default="running")
+    stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: what stopped the clock: {"source", "signal", "at", "detail"}
+    stopped_by: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: what the clock did: reminders, stages, reassignments
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

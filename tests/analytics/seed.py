@@ -27,20 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-
 from connector.service.admin_users import create_admin
-from connector.store.models import ActivityRow, DecisionRow
+from connector.store.models import ActivityRow, DecisionRow, SlaClockRow, SlaMonitorRow
 from tests.conftest import auth
 from tests.integration.helpers import make_contact, make_router, make_user
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
-SLA_TABLE = """CREATE TABLE sla_clocks (id VARCHAR(36) PRIMARY KEY, account_id VARCHAR(36),
-    monitor_id VARCHAR(36), record_key VARCHAR(200), rep_id VARCHAR(36),
-    started_at TIMESTAMP, deadline_at TIMESTAMP, stopped_at TIMESTAMP NULL,
-    stop_reason VARCHAR(40) NULL, breached_at TIMESTAMP NULL, stage INTEGER)"""
 
 
 @dataclass
@@ -96,25 +90,24 @@ def seed(container, client, make_account, *, clocks: bool = True) -> World:
 
 
 def add_clocks(container, account_id, reps, records) -> None:
+    """Five clocks of one monitor, as the SLA scanner leaves them: k1 met in time, k2 met
+    late, k3 breached (the scanner reassigned c3), k4 running past its deadline, k5
+    running with its deadline ahead."""
     m = timedelta(minutes=1)
     dec2 = datetime(2026, 12, 2, tzinfo=UTC)
-    rows = [("k1", "jane", "c1", T0, T0 + 15 * m, T0 + 10 * m, "touched", None),
-            ("k2", "bob", "c2", T0 + 60 * m, T0 + 75 * m, T0 + 90 * m, "touched", None),
-            ("k3", "jane", "c3", T0 + 120 * m, T0 + 135 * m, T0 + 180 * m, "reassigned",
-             T0 + 135 * m),
-            ("k4", "carl", "c4", dec2 + 480 * m, dec2 + 570 * m, None, None, None),
-            ("k5", "bob", "c3", T0 + 180 * m, datetime(2026, 12, 3, tzinfo=UTC), None, None,
-             None)]
-    def fix(value):  # SQLite keeps naive UTC times
-        return value if container.db.is_postgres else value.replace(tzinfo=None)
-
+    rows = [("k1", "jane", "c1", T0, T0 + 15 * m, T0 + 10 * m, "met"),
+            ("k2", "bob", "c2", T0 + 60 * m, T0 + 75 * m, T0 + 90 * m, "met"),
+            ("k3", "jane", "c3", T0 + 120 * m, T0 + 135 * m, T0 + 180 * m, "breached"),
+            ("k4", "carl", "c4", dec2 + 480 * m, dec2 + 570 * m, None, "running"),
+            ("k5", "bob", "c3", T0 + 180 * m, datetime(2026, 12, 3, tzinfo=UTC), None,
+             "running")]
     with container.db.session() as session:
-        session.execute(text(SLA_TABLE))
-        for key, rep, record, started, deadline, stopped, reason, breached in rows:
-            session.execute(text(
-                "INSERT INTO sla_clocks VALUES (:id, :account, 'mon_1', :record, :rep, "
-                ":started, :deadline, :stopped, :reason, :breached, 0)"), {
-                "id": key, "account": account_id, "record": records[record],
-                "rep": reps[rep], "started": fix(started), "deadline": fix(deadline),
-                "stopped": fix(stopped) if stopped else None, "reason": reason,
-                "breached": fix(breached) if breached else None})
+        session.add(SlaMonitorRow(id="mon_1", account_id=account_id, name="First touch",
+                                  condition="first_touch", duration="PT15M", clock="wall"))
+        session.flush()
+        for key, rep, record, started, deadline, stopped, state in rows:
+            session.add(SlaClockRow(
+                id=key, account_id=account_id, monitor_id="mon_1", object_id=records[record],
+                rep_id=reps[rep], reps=[reps[rep]], started_at=started, deadline_at=deadline,
+                stopped_at=stopped, state=state,
+                stopped_by={"source": "test", "signal": "touch"} if stopped else None))

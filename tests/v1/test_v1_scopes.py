@@ -46,6 +46,15 @@ ENDPOINTS = [
      "notifications:write"),
     ("put_notification_preferences", "PUT", "/v1/reps/{rep}/notification-preferences",
      {"muted_kinds": ["sla.reminder"]}, "notifications:write"),
+    ("create_sla_monitor", "POST", "/v1/sla-monitors",
+     {"name": "S", "ruleset_id": "{ruleset}", "condition": "first_touch", "duration": "PT5M"},
+     "sla:write"),
+    ("list_sla_monitors", "GET", "/v1/sla-monitors", None, "sla:read"),
+    ("get_sla_monitor", "GET", "/v1/sla-monitors/{monitor}", None, "sla:read"),
+    ("patch_sla_monitor", "PATCH", "/v1/sla-monitors/{monitor}", {"name": "T"},
+     "sla:write"),
+    ("delete_sla_monitor", "DELETE", "/v1/sla-monitors/{monitor}", None, "sla:write"),
+    ("contact_sla", "GET", "/v1/contacts/{contact}/sla", None, "sla:read"),
 ]
 
 
@@ -59,9 +68,13 @@ def world(client, v1):
     rep = make_rep(client, v1, "alex@company.com")
     ruleset = client.post("/v1/rules", json={"name": "R", "rules": []}, headers=v1).json["id"]
     lead = client.post("/v1/leads", json={"email": "first@example.com"}, headers=v1).json
-    channel = client.post("/v1/notification-channels", headers=v1, json=ENDPOINTS[-3][3])
+    channel_body = next(e[3] for e in ENDPOINTS if e[0] == "create_notification_channel")
+    channel = client.post("/v1/notification-channels", headers=v1, json=channel_body)
+    monitor = client.post("/v1/sla-monitors", headers=v1, json={
+        "name": "S", "ruleset_id": ruleset, "condition": "first_touch",
+        "duration": "PT5M"}).json["id"]
     return {"rep": rep, "ruleset": ruleset, "lead": lead["id"], "contact": lead["contact_id"],
-            "channel": channel.json["id"]}
+            "channel": channel.json["id"], "monitor": monitor}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
@@ -70,7 +83,9 @@ def test_a_key_works_only_within_its_scopes(client, key_for, account_id, world, 
     _, method, path, body, needed = endpoint
     refused = [s for s in SCOPES if s not in ("*", needed)]
     for scope in [*refused, needed, "*"]:
-        response = client.open(path.format(**world), method=method, json=body,
+        filled = {k: v.format(**world) if isinstance(v, str) else v
+                  for k, v in body.items()} if body else body
+        response = client.open(path.format(**world), method=method, json=filled,
                                headers=key_for(account_id, [scope]))
         if scope in refused:
             assert response.status_code == 403, scope

@@ -71,6 +71,7 @@ def register(app: Flask) -> None:
         mappings,
         notifications,
         routers,
+        sla,
         users,
     )
 

@@ -104,6 +104,18 @@ def decision_detail(decision_id: str):
         obj = admin_repo.objects_by_id(session, g.account_id, {row.object_id}).get(
             row.object_id)
         why = explain(row.reason or {}, router.settings if router else None, _names(reps))
+        clocks = sla_clocks(row.object_id) if row.object_id else []
         return render_template("admin/decision.html", row=row, router=router, obj=obj,
                                record=_record_label(obj, row), why=why,
-                               router_label=_router_label(router, row))
+                               router_label=_router_label(router, row), clocks=clocks,
+                               rep_names={r.id: rep_label(r) for r in reps})
+
+
+def sla_clocks(object_id: str) -> list[dict]:
+    """The record's SLA clocks: deadline, time left, state and what stopped each."""
+    from datetime import UTC, datetime
+
+    from connector.service.sla import clocks_for
+
+    now = container().extras.get("now", lambda: datetime.now(UTC))()
+    return clocks_for(container().db, g.account_id, object_id, now)

@@ -154,6 +154,7 @@ def register(app: Flask) -> None:
         openapi,
         reps,
         rules,
+        sla,
     )
 
     app.register_blueprint(bp)

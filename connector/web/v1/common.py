@@ -15,7 +15,7 @@ from connector.service.v1_errors import V1Error
 M = TypeVar("M", bound=BaseModel)
 INVALID = "The request body was invalid or contained errors."
 PREFIXES = {"rep": "rep_", "lead": "lead_", "ruleset": "rs_", "contact": "con_",
-            "activity": "act_", "key": "key_"}
+            "activity": "act_", "key": "key_", "sla_monitor": "sla_"}
 
 
 def public(kind: str, value: str | None) -> str | None:

@@ -20,6 +20,8 @@ from .schemas import (
     RepPatch,
     RulesetIn,
     RulesetPatch,
+    SlaMonitorIn,
+    SlaMonitorPatch,
 )
 
 _REF = "#/components/schemas/"
@@ -104,6 +106,35 @@ _RESPONSES: dict[str, dict[str, Any]] = {
         "outcome": {"type": ["string", "null"],
                     "enum": ["POSITIVE", "NEUTRAL", "NEGATIVE", "NO_ANSWER", None]},
         "occurred_at": _TIME, "rep_id": _NULL_STR, "created_at": _TIME}},
+    "SlaMonitor": {"type": "object", "required": ["id", "name", "condition", "duration",
+                                                  "clock", "stages"], "properties": {
+        "id": {"type": "string", "example": "sla_123"}, "name": {"type": "string"},
+        "router_id": _NULL_STR, "ruleset_id": _NULL_STR,
+        "condition": {"type": "string",
+                      "enum": ["first_touch", "status_changed", "meeting_booked"]},
+        "duration": {"type": "string", "example": "PT15M"},
+        "clock": {"type": "string", "enum": ["working", "wall"]},
+        "reminders": {"type": "array", "items": {"type": "number"}},
+        "stages": {"type": "array", "items": _OBJ},
+        "manager_emails": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"}, "created_at": _TIME, "updated_at": _TIME}},
+    "SlaClock": {"type": "object", "required": ["id", "state", "deadline_at"], "properties": {
+        "id": {"type": "string"}, "monitor_id": {"type": "string"},
+        "monitor_name": _NULL_STR, "condition": _NULL_STR,
+        "clock": {"type": "string", "enum": ["working", "wall"]},
+        "object_id": {"type": "string"}, "rep_id": _NULL_STR,
+        "reps": {"type": "array", "items": {"type": "string"}},
+        "state": {"type": "string", "enum": ["running", "met", "breached", "stopped"]},
+        "started_at": _TIME, "deadline_at": _TIME,
+        "sla_left_seconds": {"type": "integer",
+                             "description": "negative once past the deadline; at the stop "
+                                            "for a stopped clock"},
+        "next_check_at": {"type": ["string", "null"], "format": "date-time"},
+        "reminders_sent": {"type": "integer"}, "stages_done": {"type": "integer"},
+        "stopped_at": {"type": ["string", "null"], "format": "date-time"},
+        "stopped_by": {"type": ["object", "null"],
+                       "description": "source, signal, at, late, detail"},
+        "events": {"type": "array", "items": _OBJ}}},
     "RoutingInsights": {"type": "object", "required": ["groups"], "properties": {
         "from": _TIME, "to": _TIME, "group_by": {"type": "string"},
         "total_leads": {"type": "integer"}, "leads_assigned": {"type": "integer"},
@@ -217,7 +248,7 @@ _MEASURE_Q = (_query("from", {"type": "string", "format": "date-time"}),
 
 def spec() -> dict[str, Any]:
     models = [RepIn, RepPatch, RulesetIn, RulesetPatch, LeadIn, LeadSample, ContactIn,
-              ActivityIn]
+              ActivityIn, SlaMonitorIn, SlaMonitorPatch]
     _, schemas = models_json_schema([(m, "validation") for m in models],
                                     ref_template=_REF + "{model}")
     components = {**schemas.get("$defs", {}), **_RESPONSES}
@@ -306,6 +337,26 @@ def spec() -> dict[str, Any]:
                        _ok("200", "A page", _page("Activity")),
                        params=(_path("contact_id"), _LIMIT, _CURSOR),
                        errors=("404", "422"))},
+        "/sla-monitors": {
+            "get": _op("list_sla_monitors", "List SLA monitors",
+                       _ok("200", "Monitors", _page("SlaMonitor"))),
+            "post": _op("create_sla_monitor", "Create an SLA monitor on a router or a ruleset",
+                        _ok("201", "Created", _ref("SlaMonitor")), body="SlaMonitorIn")},
+        "/sla-monitors/{monitor_id}": {
+            "get": _op("get_sla_monitor", "Get an SLA monitor",
+                       _ok("200", "The monitor", _ref("SlaMonitor")),
+                       params=(_path("monitor_id"),), errors=("404",)),
+            "patch": _op("patch_sla_monitor", "Change an SLA monitor (running clocks keep "
+                         "their deadline)", _ok("200", "Updated", _ref("SlaMonitor")),
+                         body="SlaMonitorPatch", params=(_path("monitor_id"),),
+                         errors=("404",)),
+            "delete": _op("delete_sla_monitor", "Delete an SLA monitor and its clocks",
+                          _ok("204", "Deleted"), params=(_path("monitor_id"),),
+                          errors=("404",))},
+        "/contacts/{contact_id}/sla": {
+            "get": _op("contact_sla", "A contact's SLA clocks and what stopped each",
+                       _ok("200", "Clocks", _page("SlaClock")),
+                       params=(_path("contact_id"),), errors=("404",))},
         "/insights/routing": {
             "get": _op("routing_insights", "Leads, shares, response times and outcomes",
                        _ok("200", "The report", _ref("RoutingInsights")), params=(

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from connector.core import rulesets as core
+from connector.core import sla as core_sla
 
 from ..schemas import OutOfOffice, Strict, TimeSpan, TriggerIn, UserIn
 
@@ -187,3 +188,64 @@ class ActivityIn(Strict):
         if value is not None and value.tzinfo is None:
             raise ValueError("must include a time zone offset, e.g. 2026-01-05T09:00:00Z")
         return value
+
+
+# -- SLA monitors ----------------------------------------------------------------------
+
+def _duration(value: str) -> str:
+    """Checked (``ValueError`` says what is wrong) and kept as written, upper case."""
+    core_sla.parse_duration(value)
+    return value.strip().upper()
+
+
+def _stage_after(value: str) -> str:
+    return "PT0S" if value.strip().upper() in ("PT0S", "P0D") else _duration(value)
+
+
+def _reminders(value: list[float]) -> list[float]:
+    return list(core_sla.fractions(value))
+
+
+Duration = Annotated[str, Field(min_length=2, max_length=40,
+                                description="ISO 8601 duration, e.g. PT15M, PT90S, P1DT2H"),
+                     AfterValidator(_duration)]
+
+
+class SlaStageIn(Strict):
+    after: Annotated[str, Field(min_length=2, max_length=40,
+                                description="How long past the deadline the stage runs "
+                                            "(ISO 8601, PT0S: at the deadline)"),
+                     AfterValidator(_stage_after)] = "PT0S"
+    notify: list[Literal["owner", "manager"]] = Field(default_factory=lambda: ["owner"],
+                                                      max_length=2)
+    reassign: bool = False
+    set_away: bool = False
+
+
+class SlaMonitorIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    router_id: str | None = Field(default=None, max_length=60)
+    ruleset_id: str | None = Field(default=None, max_length=60)
+    condition: Literal["first_touch", "status_changed", "meeting_booked"]
+    duration: Duration
+    clock: Literal["working", "wall"] = "working"
+    reminders: Annotated[list[float], AfterValidator(_reminders)] = Field(
+        default_factory=list, max_length=5,
+        description="Fractions of the duration (0-1) at which the owner is reminded")
+    stages: list[SlaStageIn] = Field(default_factory=list, max_length=3)
+    manager_emails: list[Annotated[str, Field(max_length=320, pattern=EMAIL)]] = Field(
+        default_factory=list, max_length=20)
+    active: bool = True
+
+
+class SlaMonitorPatch(SlaMonitorIn):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    condition: Literal["first_touch", "status_changed", "meeting_booked"] | None = None
+    duration: Duration | None = None
+    clock: Literal["working", "wall"] | None = None
+    reminders: Annotated[list[float], AfterValidator(_reminders)] | None = Field(
+        default=None, max_length=5)
+    stages: list[SlaStageIn] | None = Field(default=None, max_length=3)
+    manager_emails: list[Annotated[str, Field(max_length=320, pattern=EMAIL)]] | None = \
+        Field(default=None, max_length=20)
+    active: bool | None = None
