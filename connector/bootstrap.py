@@ -56,6 +56,7 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     wire_salesforce(container, start_sweeper=start_executor)
 
     _observe_batches(container)
+    _wire_matching()
     if config.retry_schedule:
         from connector.jobs import inbox
 
@@ -376,3 +377,13 @@ def hubspot_fakes():
     from adapters.hubspot.fake_server import FakeHubSpot, WebhookSender, make_event
 
     return FakeHubSpot, WebhookSender, make_event
+
+
+def _wire_matching() -> None:
+    """The public suffix list and name scorer lead-to-account matching uses (built on
+    first use)."""
+    from adapters.matching import PublicSuffixSplitter, RapidfuzzNameScorer
+    from connector.service import routing_depth
+
+    routing_depth.use_ports(lambda: routing_depth.MatchPorts(PublicSuffixSplitter(),
+                                                             RapidfuzzNameScorer()))

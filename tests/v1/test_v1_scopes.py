@@ -34,20 +34,40 @@ ENDPOINTS = [
      "activities:write"),
     ("list_activities", "GET", "/v1/contacts/{contact}/activities", None, "activities:read"),
     ("routing_insights", "GET", "/v1/insights/routing", None, "insights:read"),
+    ("create_company", "POST", "/v1/companies", {"name": "Acme", "external_id": "x"},
+     "companies:write"),
+    ("list_companies", "GET", "/v1/companies", None, "companies:read"),
+    ("get_company", "GET", "/v1/companies/{company}", None, "companies:read"),
+    ("delete_company", "DELETE", "/v1/companies/{company}", None, "companies:write"),
+    ("match", "POST", "/v1/match", {"company": "Acme"}, "companies:read"),
+    ("list_territories", "GET", "/v1/territories", None, "territories:read"),
+    ("territory_overlaps", "GET", "/v1/territories/overlaps", None, "territories:read"),
+    ("create_calibration", "POST", "/v1/routers/{router}/calibrations",
+     {"rep_id": "{rep}", "delta": 1, "by": "maria", "why": "leave"}, "routers:write"),
+    ("list_calibrations", "GET", "/v1/routers/{router}/calibrations", None, "routers:read"),
+]
+#: endpoints whose body is not JSON: (endpoint, path, content type, body, scope)
+RAW_ENDPOINTS = [
+    ("import_territories", "/v1/territories/import", "text/csv", "name,assign_to\n",
+     "territories:write"),
 ]
 
 
 def test_the_table_covers_every_endpoint_and_matches_the_code(app):
-    assert {e[0]: e[4] for e in ENDPOINTS} == {k.removeprefix("v1."): v
-                                               for k, v in SCOPE_OF.items()}
+    assert {e[0]: e[4] for e in ENDPOINTS} | {e[0]: e[4] for e in RAW_ENDPOINTS} == \
+        {k.removeprefix("v1."): v for k, v in SCOPE_OF.items()}
 
 
 @pytest.fixture
-def world(client, v1):
+def world(client, v1, headers):
     rep = make_rep(client, v1, "alex@company.com")
+    company = client.post("/v1/companies", json={"name": "Acme"}, headers=v1).json["id"]
+    router = client.post("/routers", json={"name": "R", "object_type": "contact"},
+                         headers=headers).get_json()["id"]
     ruleset = client.post("/v1/rules", json={"name": "R", "rules": []}, headers=v1).json["id"]
     lead = client.post("/v1/leads", json={"email": "first@example.com"}, headers=v1).json
-    return {"rep": rep, "ruleset": ruleset, "lead": lead["id"], "contact": lead["contact_id"]}
+    return {"rep": rep, "ruleset": ruleset, "lead": lead["id"], "contact": lead["contact_id"],
+            "company": company, "router": router}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
@@ -55,6 +75,8 @@ def test_a_key_works_only_within_its_scopes(client, key_for, account_id, world, 
     """Each scope in turn: refused ones first, then the one needed, then ``*``."""
     _, method, path, body, needed = endpoint
     refused = [s for s in SCOPES if s not in ("*", needed)]
+    if isinstance(body, dict):
+        body = {k: v.format(**world) if isinstance(v, str) else v for k, v in body.items()}
     for scope in [*refused, needed, "*"]:
         response = client.open(path.format(**world), method=method, json=body,
                                headers=key_for(account_id, [scope]))
@@ -67,3 +89,15 @@ def test_a_key_works_only_within_its_scopes(client, key_for, account_id, world, 
             assert response.status_code in (200, 201, 204), response.json
         else:  # the same request again: 404 after a DELETE, 409 after a create
             assert response.status_code in (200, 201, 204, 404, 409), response.json
+
+
+@pytest.mark.parametrize("endpoint", RAW_ENDPOINTS, ids=[e[0] for e in RAW_ENDPOINTS])
+def test_a_raw_body_endpoint_needs_its_scope(client, key_for, account_id, endpoint):
+    _, path, content_type, body, needed = endpoint
+    for scope in SCOPES:
+        response = client.post(path, data=body.encode(), content_type=content_type,
+                               headers=key_for(account_id, [scope]))
+        if scope in ("*", needed):
+            assert response.status_code != 403, scope
+        else:
+            assert response.status_code == 403, scope

@@ -146,6 +146,6 @@ def _unknown(anything: str):
 
 
 def register(app: Flask) -> None:
-    from . import contacts, insights, leads, openapi, reps, rules  # noqa: F401 - views
+    from . import contacts, insights, leads, openapi, reps, routing, rules  # noqa: F401
 
     app.register_blueprint(bp)

@@ -40,7 +40,8 @@ _RESPONSES: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message", "fields"], "properties": {
             "code": {"type": "string", "enum": ["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND",
-                                                "CONFLICT", "VALIDATION_ERROR",
+                                                "CONFLICT", "UNSUPPORTED_MEDIA_TYPE",
+                                                "VALIDATION_ERROR",
                                                 "RATE_LIMITED", "SERVER_ERROR"]},
             "message": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "string"},
@@ -102,7 +103,9 @@ _ERROR_TEXT = {"401": "UNAUTHORIZED: invalid or missing API key",
                "403": "FORBIDDEN: the key lacks the scope, the account is not active, or "
                       "plain HTTP when HTTPS is required",
                "404": "NOT_FOUND: the resource does not exist (or is another account's)",
-               "409": "CONFLICT", "422": "VALIDATION_ERROR: every invalid field in `fields`",
+               "409": "CONFLICT", "413": "SERVER_ERROR: the body is too large",
+               "415": "UNSUPPORTED_MEDIA_TYPE: not the content type the operation takes",
+               "422": "VALIDATION_ERROR: every invalid field in `fields`",
                "429": "RATE_LIMITED: too many requests for this key; see Retry-After",
                "500": "SERVER_ERROR"}
 
@@ -156,11 +159,13 @@ _CURSOR = _query("cursor", {"type": "string"}, "next_cursor of the previous page
 
 
 def spec() -> dict[str, Any]:
+    from . import openapi_routing
+
     models = [RepIn, RepPatch, RulesetIn, RulesetPatch, LeadIn, LeadSample, ContactIn,
-              ActivityIn]
+              ActivityIn, *openapi_routing.MODELS]
     _, schemas = models_json_schema([(m, "validation") for m in models],
                                     ref_template=_REF + "{model}")
-    components = {**schemas.get("$defs", {}), **_RESPONSES}
+    components = {**schemas.get("$defs", {}), **_RESPONSES, **openapi_routing.SCHEMAS}
     rep, ruleset = _path("rep_id"), _path("ruleset_id")
     paths = {
         "/reps": {
@@ -254,6 +259,7 @@ def spec() -> dict[str, Any]:
                            _query("group_by", {"type": "string",
                                                "enum": ["rep", "rule", "day"]})),
                        errors=("422",))},
+        **openapi_routing.paths(),
     }
     return {
         "openapi": "3.1.0",

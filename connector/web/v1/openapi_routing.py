@@ -1,0 +1,109 @@
+"""The routing depth part of ``/v1/openapi.json`` (connector/web/v1/routing.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .openapi import _CURSOR, _NULL_STR, _OBJ, _TIME, _json, _ok, _op, _page, _path, _query, _ref
+from .routing import CalibrationIn, CompanyIn, MatchIn
+
+MODELS = [CompanyIn, MatchIn, CalibrationIn]
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_LIST = {"type": "array", "items": {"type": "string"}}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Company": {"type": "object", "required": ["id", "name", "source", "external_id"],
+                "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "domain": _NULL_STR, "website": _NULL_STR, "size": _INT_OR_NULL,
+                    "owner_rep_id": _NULL_STR,
+                    "account_team": {"type": "object",
+                                     "additionalProperties": {"type": "string"}},
+                    "last_activity_at": _NULL_STR, "source": {"type": "string"},
+                    "external_id": {"type": "string"}, "created_at": _TIME}},
+    "MatchResult": {"type": "object", "required": ["matched", "message", "candidates"],
+                    "properties": {
+                        "matched": {"type": ["object", "null"]},
+                        "message": {"type": "string"},
+                        "candidates": {"type": "array", "items": {
+                            "type": "object", "required": ["company", "key", "score"],
+                            "properties": {"company": _OBJ, "key": {"type": "string", "enum": [
+                                "email_domain", "website", "name"]},
+                                "value": {"type": "string"}, "score": {"type": "number"},
+                                "reason": {"type": "string"}}}},
+                        "ignored": _LIST}},
+    "Territory": {"type": "object", "required": ["name", "assign_to"], "properties": {
+        "name": {"type": "string"}, "assign_to": {"type": "string"},
+        "priority": {"type": "integer"}, "countries": _LIST, "regions": _LIST,
+        "postcodes": _LIST, "industries": _LIST, "min_employees": _INT_OR_NULL,
+        "max_employees": _INT_OR_NULL, "row": {"type": "integer"}}},
+    "TerritoryImport": {"type": "object", "required": ["imported"], "properties": {
+        "imported": {"type": "integer"}, "overlaps": {"type": "integer"},
+        "ambiguous": {"type": "integer"}}},
+    "Overlap": {"type": "object", "required": ["first", "second", "winner", "why"],
+                "properties": {"first": {"type": "string"}, "second": {"type": "string"},
+                               "winner": {"type": "string"}, "why": {"type": "string"},
+                               "ambiguous": {"type": "boolean"}}},
+    "Calibration": {"type": "object", "required": ["id", "rep_id", "delta", "by", "why"],
+                    "properties": {"id": {"type": "string"}, "router_id": {"type": "string"},
+                                   "rep_id": {"type": "string"},
+                                   "delta": {"type": "integer"}, "by": {"type": "string"},
+                                   "why": {"type": "string"}, "created_at": _TIME}},
+}
+
+
+def _list(item: str) -> dict[str, Any]:
+    return {"type": "object", "required": ["data"],
+            "properties": {"data": {"type": "array", "items": _ref(item)}}}
+
+
+def paths() -> dict[str, Any]:
+    company, router = _path("company_id"), _path("router_id")
+    csv = {"required": True, "content": {"text/csv": {"schema": {
+        "type": "string", "description": "name,assign_to,priority,countries,regions,"
+                                         "postcodes,industries,min_employees,max_employees"}}}}
+    import_op = _op("import_territories", "Replace the territory table with a CSV; every "
+                    "problem (row, column) at once, nothing stored if any",
+                    _ok("201", "Imported", _ref("TerritoryImport")), errors=("413", "415",
+                                                                            "422"))
+    import_op["requestBody"] = csv
+    return {
+        "/companies": {
+            "post": _op("create_company", "Add a company (an API-only account) to match "
+                        "leads against", _ok("201", "Created", _ref("Company")),
+                        body="CompanyIn", errors=("409",)),
+            "get": _op("list_companies", "List companies, oldest first",
+                       _ok("200", "A page", _page("Company")), params=(
+                           _query("limit", {"type": "integer", "minimum": 1,
+                                            "maximum": 500}), _CURSOR), errors=("422",))},
+        "/companies/{company_id}": {
+            "get": _op("get_company", "Get a company", _ok("200", "The company",
+                                                           _ref("Company")),
+                       params=(company,), errors=("404",)),
+            "delete": _op("delete_company", "Delete a company", _ok("204", "Deleted"),
+                          params=(company,), errors=("404",))},
+        "/match": {
+            "post": _op("match", "The companies a lead matches, with score and reason; "
+                        "writes nothing", _ok("200", "Candidates", _ref("MatchResult")),
+                        body="MatchIn")},
+        "/territories/import": {"post": import_op},
+        "/territories": {
+            "get": _op("list_territories", "The territory table, in row order",
+                       _ok("200", "Territories", _list("Territory")))},
+        "/territories/overlaps": {
+            "get": _op("territory_overlaps", "Pairs of territories one record could be "
+                       "in: which wins and why", _ok("200", "Overlaps", _list("Overlap")))},
+        "/routers/{router_id}/calibrations": {
+            "post": _op("create_calibration", "Calibrate a rep's fairness balance (+n owed "
+                        "more, -n fewer), with who and why",
+                        _ok("201", "Recorded", _ref("Calibration")), body="CalibrationIn",
+                        params=(router,), errors=("404",)),
+            "get": _op("list_calibrations", "The calibration audit and balances",
+                       _ok("200", "Audit", {**_list("Calibration"), "properties": {
+                           **_list("Calibration")["properties"],
+                           "balances": {"type": "array", "items": _OBJ}}}),
+                       params=(router,), errors=("404",))},
+    }
+
+
+__all__ = ["MODELS", "SCHEMAS", "_json", "paths"]
