@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from connector.store.models import CompanyRow, FairnessCalibrationRow, FairnessLedgerRow
+from connector.store.models import (
+    CompanyRow,
+    DecisionRow,
+    FairnessCalibrationRow,
+    FairnessLedgerRow,
+)
 from tests.integration.helpers import dispatch, make_contact, make_router, make_user
 from tests.v1.conftest import error
 
@@ -270,3 +275,61 @@ def test_companies_are_stored_per_account(client, v1, key_for, make_account, con
     assert client.get("/v1/companies", headers=other).json["data"] == []
     with container.db.session() as session:
         assert session.query(CompanyRow).count() == 1
+
+
+# -- backtests --------------------------------------------------------------------------
+
+def test_a_backtest_compares_a_draft_with_what_happened_and_writes_nothing(
+        client, v1, headers, container):
+    ann = make_user(client, headers, "ann@example.com")
+    bob = make_user(client, headers, "bob@example.com")
+    live = make_router(client, headers, [ann])
+    contacts = [make_contact(client, headers, first_name=f"C{i}") for i in range(4)]
+    for contact in contacts:
+        assert dispatch(client, headers, live, contact).get_json()["user"] == "ann@example.com"
+    with container.db.session() as session:
+        decisions = session.query(DecisionRow).count()
+
+    saved = client.post("/v1/backtests", json={"router_id": live}, headers=v1)
+    assert saved.status_code == 200, saved.json
+    assert saved.json["records"] == 4 and saved.json["changed_count"] == 0
+    assert saved.json["per_rep"] == [{"rep_id": f"rep_{ann}", "email": "ann@example.com",
+                                      "would": 4, "actual": 4, "difference": 0}]
+
+    draft = client.post("/v1/backtests", json={"router": {
+        "object_type": "contact", "settings": {"users": [{"user_id": ann},
+                                                         {"user_id": bob}]}}}, headers=v1)
+    assert draft.status_code == 200, draft.json
+    table = {row["email"]: (row["would"], row["actual"]) for row in draft.json["per_rep"]}
+    assert table == {"ann@example.com": (2, 4), "bob@example.com": (2, 0)}
+    assert draft.json["changed_count"] == 2
+    assert {c["record_id"] for c in draft.json["changed"]} <= set(contacts)
+    assert all(c["would_rep_id"] == f"rep_{bob}" for c in draft.json["changed"])
+    assert draft.json["outcomes"] == {"assigned": 4}
+
+    none = client.post("/v1/backtests", json={"router_id": live,
+                                              "filter": {"sources": ["hubspot"]}}, headers=v1)
+    assert none.json["records"] == 0 and none.json["per_rep"] == []
+    with container.db.session() as session:
+        assert session.query(DecisionRow).count() == decisions
+
+
+def test_a_backtest_request_is_validated(client, v1, headers):
+    ann = make_user(client, headers, "ann@example.com")
+    live = make_router(client, headers, [ann])
+    both = client.post("/v1/backtests", json={"router_id": live, "router": {
+        "object_type": "contact", "settings": {}}}, headers=v1)
+    assert both.status_code == 422 and "router_id" in both.json["error"]["fields"]
+    wrong_type = client.post("/v1/backtests", json={"router_id": live, "filter": {
+        "object_type": "ticket"}}, headers=v1)
+    assert wrong_type.json["error"]["fields"] == {
+        "filter.object_type": "must be contact for this router"}
+    unknown_rep = client.post("/v1/backtests", json={"router": {
+        "object_type": "contact", "settings": {"users": [{"user_id": "ghost"}]}}}, headers=v1)
+    assert unknown_rep.status_code == 422
+    assert "settings.users.0.user_id" in unknown_rep.json["error"]["fields"]
+    days = client.post("/v1/backtests", json={"router_id": live, "filter": {"days": 0}},
+                       headers=v1)
+    assert days.status_code == 422 and "filter.days" in days.json["error"]["fields"]
+    assert client.post("/v1/backtests", json={"router_id": "nope"}, headers=v1) \
+        .status_code == 404

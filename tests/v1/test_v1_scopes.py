@@ -45,6 +45,7 @@ ENDPOINTS = [
     ("create_calibration", "POST", "/v1/routers/{router}/calibrations",
      {"rep_id": "{rep}", "delta": 1, "by": "maria", "why": "leave"}, "routers:write"),
     ("list_calibrations", "GET", "/v1/routers/{router}/calibrations", None, "routers:read"),
+    ("run_backtest", "POST", "/v1/backtests", {"router_id": "{router}"}, "routers:read"),
 ]
 #: endpoints whose body is not JSON: (endpoint, path, content type, body, scope)
 RAW_ENDPOINTS = [
@@ -62,7 +63,8 @@ def test_the_table_covers_every_endpoint_and_matches_the_code(app):
 def world(client, v1, headers):
     rep = make_rep(client, v1, "alex@company.com")
     company = client.post("/v1/companies", json={"name": "Acme"}, headers=v1).json["id"]
-    router = client.post("/routers", json={"name": "R", "object_type": "contact"},
+    router = client.post("/routers", json={"name": "R", "object_type": "contact",
+                                           "settings": {"users": []}},
                          headers=headers).get_json()["id"]
     ruleset = client.post("/v1/rules", json={"name": "R", "rules": []}, headers=v1).json["id"]
     lead = client.post("/v1/leads", json={"email": "first@example.com"}, headers=v1).json

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .openapi import _CURSOR, _NULL_STR, _OBJ, _TIME, _json, _ok, _op, _page, _path, _query, _ref
-from .routing import CalibrationIn, CompanyIn, MatchIn
+from .routing import BacktestIn, CalibrationIn, CompanyIn, MatchIn
 
-MODELS = [CompanyIn, MatchIn, CalibrationIn]
+MODELS = [CompanyIn, MatchIn, CalibrationIn, BacktestIn]
 _INT_OR_NULL = {"type": ["integer", "null"]}
 _LIST = {"type": "array", "items": {"type": "string"}}
 
@@ -44,6 +44,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "properties": {"first": {"type": "string"}, "second": {"type": "string"},
                                "winner": {"type": "string"}, "why": {"type": "string"},
                                "ambiguous": {"type": "boolean"}}},
+    "Backtest": {"type": "object", "required": ["records", "per_rep", "changed"],
+                 "properties": {
+                     "router_id": {"type": "string"}, "records": {"type": "integer"},
+                     "outcomes": {"type": "object",
+                                  "additionalProperties": {"type": "integer"}},
+                     "per_rep": {"type": "array", "items": {"type": "object", "properties": {
+                         "rep_id": {"type": "string"}, "email": _NULL_STR,
+                         "would": {"type": "integer"}, "actual": {"type": "integer"},
+                         "difference": {"type": "integer"}}}},
+                     "changed_count": {"type": "integer"},
+                     "changed": {"type": "array", "items": {"type": "object", "properties": {
+                         "record_id": {"type": "string"}, "at": {"type": "string"},
+                         "outcome": {"type": "string"}, "would_rep_id": _NULL_STR,
+                         "actual_rep_id": _NULL_STR}}}}},
     "Calibration": {"type": "object", "required": ["id", "rep_id", "delta", "by", "why"],
                     "properties": {"id": {"type": "string"}, "router_id": {"type": "string"},
                                    "rep_id": {"type": "string"},
@@ -93,6 +107,11 @@ def paths() -> dict[str, Any]:
         "/territories/overlaps": {
             "get": _op("territory_overlaps", "Pairs of territories one record could be "
                        "in: which wins and why", _ok("200", "Overlaps", _list("Overlap")))},
+        "/backtests": {
+            "post": _op("run_backtest", "Run a router version (saved or draft) over existing "
+                        "records chosen by a filter; writes nothing",
+                        _ok("200", "Per-rep table and changed records", _ref("Backtest")),
+                        body="BacktestIn", errors=("404",))},
         "/routers/{router_id}/calibrations": {
             "post": _op("create_calibration", "Calibrate a rep's fairness balance (+n owed "
                         "more, -n fewer), with who and why",

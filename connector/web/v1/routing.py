@@ -12,13 +12,15 @@ from pydantic import Field, field_validator
 
 from connector.core import territories as core_territories
 from connector.core.matching import TieBreaker
+from connector.service import backtests
 from connector.service import companies as service
 from connector.service.objects import iso
 from connector.service.v1_errors import V1Error
 from connector.store.models import CompanyRow, FairnessCalibrationRow
 
 from ..common import container
-from ..schemas import Strict
+from ..manage import _settings_for_store
+from ..schemas import SettingsIn, Strict
 from . import bp, now, scoped
 from .common import body, encode_cursor, internal, limit_arg, public, time_cursor
 
@@ -223,3 +225,48 @@ def list_calibrations(router_id: str):
     return jsonify({"data": [calibration_json(r) for r in rows],
                     "balances": [{"rep_id": public("rep", rep), "credits": c,
                                   "calibration": k} for rep, (c, k) in balances.items()]})
+
+
+# -- backtests --------------------------------------------------------------------------
+
+class BacktestFilterIn(Strict):
+    days: int = Field(default=30, ge=1, le=365)
+    sources: list[Literal["api", "hubspot", "salesforce"]] = Field(default=[], max_length=3)
+    object_type: Literal["contact", "ticket", "company", "deal", "lead", "case",
+                         "conversation"] | None = None
+
+
+class DraftRouterIn(Strict):
+    object_type: Literal["contact", "ticket", "company", "deal", "lead", "case",
+                         "conversation"]
+    settings: SettingsIn
+
+
+class BacktestIn(Strict):
+    """A saved router (``router_id``) or a draft (``router``), over the records the
+    filter chooses."""
+
+    router_id: str | None = Field(default=None, min_length=1, max_length=60)
+    router: DraftRouterIn | None = None
+    filter: BacktestFilterIn = BacktestFilterIn()
+
+
+@bp.post("/backtests")
+@scoped("routers:read")
+def run_backtest():
+    """Run a router version over existing records; writes nothing. Returns the per-rep
+    table (would / actual), the outcomes and the changed records."""
+    data = body(BacktestIn)
+    if (data.router_id is None) == (data.router is None):
+        raise V1Error(422, "The request body was invalid or contained errors.",
+                      {"router_id": "give router_id or a draft router, not both"})
+    draft = None
+    if data.router is not None:
+        with container().db.session() as session:
+            stored = _settings_for_store(session, data.router.settings, None)
+        draft = backtests.draft_router(g.account_id, data.router.object_type, stored)
+    chosen = backtests.RecordFilter(days=data.filter.days, sources=tuple(data.filter.sources),
+                                    object_type=data.filter.object_type)
+    found = backtests.run(container().db, g.account_id, now=now(), chosen=chosen,
+                          router_id=data.router_id, draft=draft)
+    return jsonify(backtests.as_json(found, lambda rep: public("rep", rep)))
