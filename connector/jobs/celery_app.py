@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "connector.process_events"
 JOURNAL_TASK = "connector.poll_hubspot_journal"
+CALENDAR_TASK = "connector.refresh_calendar_feeds"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 _process_lock = threading.Lock()
@@ -68,9 +69,17 @@ def make_celery(config: Config) -> Celery:
     def poll_hubspot_journal() -> int:
         return poll_journal(worker_container(app.conf.connector_config))
 
+    @app.task(name=CALENDAR_TASK, shared=False, ignore_result=True)
+    def refresh_calendar_feeds() -> int:
+        refresh = worker_container(app.conf.connector_config).extras.get("calendar_refresh")
+        return len(refresh()) if refresh is not None else 0
+
     if config.hubspot_ingest != "webhooks":  # run by ``celery beat`` (one per deployment)
         app.conf.beat_schedule = {"hubspot-journal": {
             "task": JOURNAL_TASK, "schedule": float(config.hubspot_journal_poll_seconds)}}
+    if config.secret_key:  # calendar feeds are stored only with a secret key
+        app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), "calendar-feeds": {
+            "task": CALENDAR_TASK, "schedule": float(config.calendar_refresh_seconds)}}
     return app
 
 

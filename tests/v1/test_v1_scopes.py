@@ -9,6 +9,8 @@ from connector.service.api_keys import SCOPES
 from connector.web.v1 import SCOPE_OF
 from tests.v1.conftest import make_rep
 
+#: a public address (an IP literal: checked without a DNS lookup)
+FEED = "https://93.184.215.14/calendar.ics"
 #: (endpoint, method, path, body, scope it needs); ids are filled in by ``world``
 ENDPOINTS = [
     ("list_reps", "GET", "/v1/reps", None, "reps:read"),
@@ -46,6 +48,9 @@ ENDPOINTS = [
      {"rep_id": "{rep}", "delta": 1, "by": "maria", "why": "leave"}, "routers:write"),
     ("list_calibrations", "GET", "/v1/routers/{router}/calibrations", None, "routers:read"),
     ("run_backtest", "POST", "/v1/backtests", {"router_id": "{router}"}, "routers:read"),
+    ("set_calendar", "PUT", "/v1/reps/{rep}/calendar", {"url": FEED}, "reps:write"),
+    ("get_calendar", "GET", "/v1/reps/{rep}/calendar", None, "reps:read"),
+    ("delete_calendar", "DELETE", "/v1/reps/{rep}/calendar", None, "reps:write"),
 ]
 #: endpoints whose body is not JSON: (endpoint, path, content type, body, scope)
 RAW_ENDPOINTS = [
@@ -62,6 +67,7 @@ def test_the_table_covers_every_endpoint_and_matches_the_code(app):
 @pytest.fixture
 def world(client, v1, headers):
     rep = make_rep(client, v1, "alex@company.com")
+    client.put(f"/v1/reps/{rep}/calendar", json={"url": FEED}, headers=v1)
     company = client.post("/v1/companies", json={"name": "Acme"}, headers=v1).json["id"]
     router = client.post("/routers", json={"name": "R", "object_type": "contact",
                                            "settings": {"users": []}},

@@ -146,6 +146,15 @@ def _unknown(anything: str):
 
 
 def register(app: Flask) -> None:
-    from . import contacts, insights, leads, openapi, reps, routing, rules  # noqa: F401
+    from . import (  # noqa: F401 - views
+        calendars,
+        contacts,
+        insights,
+        leads,
+        openapi,
+        reps,
+        routing,
+        rules,
+    )
 
     app.register_blueprint(bp)

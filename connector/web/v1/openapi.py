@@ -107,7 +107,9 @@ _ERROR_TEXT = {"401": "UNAUTHORIZED: invalid or missing API key",
                "415": "UNSUPPORTED_MEDIA_TYPE: not the content type the operation takes",
                "422": "VALIDATION_ERROR: every invalid field in `fields`",
                "429": "RATE_LIMITED: too many requests for this key; see Retry-After",
-               "500": "SERVER_ERROR"}
+               "500": "SERVER_ERROR",
+               "503": "SERVER_ERROR: the instance lacks a setting this needs (the message "
+                      "names it)"}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

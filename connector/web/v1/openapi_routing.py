@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .calendars import CalendarFeedIn
 from .openapi import _CURSOR, _NULL_STR, _OBJ, _TIME, _json, _ok, _op, _page, _path, _query, _ref
 from .routing import BacktestIn, CalibrationIn, CompanyIn, MatchIn
 
-MODELS = [CompanyIn, MatchIn, CalibrationIn, BacktestIn]
+MODELS = [CompanyIn, MatchIn, CalibrationIn, BacktestIn, CalendarFeedIn]
 _INT_OR_NULL = {"type": ["integer", "null"]}
 _LIST = {"type": "array", "items": {"type": "string"}}
 
@@ -58,6 +59,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                          "record_id": {"type": "string"}, "at": {"type": "string"},
                          "outcome": {"type": "string"}, "would_rep_id": _NULL_STR,
                          "actual_rep_id": _NULL_STR}}}}},
+    "CalendarFeed": {"type": "object", "required": ["rep_id", "status"], "properties": {
+        "rep_id": {"type": "string"}, "status": {"type": "string", "enum": [
+            "ok", "not fetched yet", "failing, using last good copy",
+            "failing, no copy yet"]},
+        "fetched_at": _NULL_STR, "failed_at": _NULL_STR, "last_error": _NULL_STR,
+        "has_copy": {"type": "boolean"}}},
     "Calibration": {"type": "object", "required": ["id", "rep_id", "delta", "by", "why"],
                     "properties": {"id": {"type": "string"}, "router_id": {"type": "string"},
                                    "rep_id": {"type": "string"},
@@ -107,6 +114,16 @@ def paths() -> dict[str, Any]:
         "/territories/overlaps": {
             "get": _op("territory_overlaps", "Pairs of territories one record could be "
                        "in: which wins and why", _ok("200", "Overlaps", _list("Overlap")))},
+        "/reps/{rep_id}/calendar": {
+            "put": _op("set_calendar", "Give a rep an ICS feed (stored encrypted, never "
+                       "shown again)", _ok("200", "The feed's status", _ref("CalendarFeed")),
+                       body="CalendarFeedIn", params=(_path("rep_id"),),
+                       errors=("404", "503")),
+            "get": _op("get_calendar", "The rep's feed status: ok, or failing and using the "
+                       "last good copy", _ok("200", "Status", _ref("CalendarFeed")),
+                       params=(_path("rep_id"),), errors=("404",)),
+            "delete": _op("delete_calendar", "Remove the rep's feed", _ok("204", "Removed"),
+                          params=(_path("rep_id"),), errors=("404",))},
         "/backtests": {
             "post": _op("run_backtest", "Run a router version (saved or draft) over existing "
                         "records chosen by a filter; writes nothing",
