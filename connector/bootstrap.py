@@ -391,6 +391,10 @@ def _wire_matching() -> None:
                                                              RapidfuzzNameScorer()))
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def wire_calendars(container: Container, *, start: bool = False) -> None:
     """``extras["calendar_refresh"]``: one round over every rep's calendar feed; run every
     ``CALENDAR_REFRESH_SECONDS`` on a thread of this process, unless Celery runs the work
@@ -400,14 +404,15 @@ def wire_calendars(container: Container, *, start: bool = False) -> None:
     if not config.secret_key or "calendar_refresh" in container.extras:
         return
     from adapters.calendars.feed import FeedCopy, FeedFetcher
+    from adapters.calendars.ics import events_between
     from connector.service import calendars
 
     box = calendars.cipher(config.secret_key)
     fetcher = FeedFetcher()
 
     def refresh() -> list:
-        return calendars.refresh_all(container.db, box, fetcher, FeedCopy,
-                                     now=datetime.now(UTC),
+        return calendars.refresh_all(container.db, box, fetcher, FeedCopy, events_between,
+                                     now=container.extras.get("now", _utcnow)(),
                                      allow_private=config.calendar_allow_private_feeds)
 
     container.extras["calendar_refresh"] = refresh

@@ -16,13 +16,16 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from sqlalchemy import select, update
+
+from connector.core.calendar import CalendarEvent, absences, merged
 from connector.store.crypto import TokenCipher
 from connector.store.db import Database
-from connector.store.models import CalendarFeedRow, RepRow
+from connector.store.models import AccountRow, CalendarFeedRow, RepRow
 from connector.store.reads import detached
 
 from .v1_errors import V1Error, invalid
@@ -97,6 +100,12 @@ def _status(row: CalendarFeedRow) -> FeedStatus:
                       row.body is not None)
 
 
+def _bump(session, account_id: str) -> None:
+    """The account's reps changed for the routers (their cached reps are stale)."""
+    session.execute(update(AccountRow).where(AccountRow.id == account_id)
+                    .values(routing_version=AccountRow.routing_version + 1))
+
+
 def _rep(session, account_id: str, rep_id: str) -> RepRow:
     rep = session.get(RepRow, rep_id)
     if rep is None or rep.account_id != account_id:
@@ -117,6 +126,9 @@ def set_feed(db: Database, box: TokenCipher, account_id: str, rep_id: str, url: 
         row.url_encrypted = box.encrypt(url.strip())
         row.etag = row.last_modified = row.body = row.last_error = None
         row.fetched_at = row.failed_at = None
+        if row.absences:
+            _bump(session, account_id)
+        row.absences = []
         session.add(row)
         session.flush()
         return _status(row)
@@ -137,33 +149,67 @@ def delete_feed(db: Database, account_id: str, rep_id: str) -> None:
         row = session.get(CalendarFeedRow, rep_id)
         if row is None:
             raise V1Error(404, "The rep has no calendar feed")
+        if row.absences:
+            _bump(session, account_id)
         session.delete(row)
 
 
-def refresh_all(db: Database, box: TokenCipher, fetcher: Fetcher, copy_type: Any, *,
-                now: datetime, allow_private: bool, resolver: Resolver = resolve
-                ) -> list[FeedStatus]:
-    """Fetch every feed once, conditionally; keep the last good copy on a failure.
+#: how far ahead a refresh works out a feed's out-of-office periods (and a day back)
+HORIZON = timedelta(days=60)
+#: events of a copy between two instants: ``adapters.calendars.ics.events_between``
+EventsBetween = Callable[[str, datetime, datetime], Iterable[CalendarEvent]]
+
+
+def _absences(events_between: EventsBetween, body: str | None, tz: str,
+              now: datetime) -> list[dict[str, str]]:
+    if body is None:
+        return []
+    try:
+        events = events_between(body, now - timedelta(days=1), now + HORIZON)
+    except ValueError:  # a copy that no longer parses: no absences, the error says why
+        return []
+    return [{"start": p.start.isoformat(), "end": p.end.isoformat()}
+            for p in merged([a.period for a in absences(events, tz)])]
+
+
+def refresh_all(db: Database, box: TokenCipher, fetcher: Fetcher, copy_type: Any,
+                events_between: EventsBetween, *, now: datetime, allow_private: bool,
+                resolver: Resolver = resolve) -> list[FeedStatus]:
+    """Fetch every feed once, conditionally; keep the last good copy on a failure; work
+    out the copy's out-of-office periods for the coming weeks. A change to those bumps
+    the account's routing version, so routers see it at their next decision.
     ``copy_type`` builds the fetcher's copy of the stored one (``FeedCopy``)."""
     with db.session() as session:
         rows = list(session.query(CalendarFeedRow).order_by(CalendarFeedRow.rep_id))
+        zones = dict(session.execute(select(RepRow.id, RepRow.timezone).where(
+            RepRow.id.in_([r.rep_id for r in rows]))).all()) if rows else {}
         out = []
         for row in rows:
-            last = copy_type(row.body.encode(), row.etag, row.last_modified,
-                             row.fetched_at) if row.body is not None else None
-            url = box.decrypt(row.url_encrypted)
-            problem = address_problem(url, allow_private=allow_private, resolver=resolver)
-            if problem:
-                row.last_error, row.failed_at = f"the feed address {problem}", now
-                out.append(_status(row))
-                continue
-            result = fetcher.fetch(url, last)
-            if result.error is None:
-                copy = result.copy
-                row.body = copy.body.decode("utf-8", "replace")
-                row.etag, row.last_modified = copy.etag, copy.last_modified
-                row.fetched_at, row.last_error = now, None
-            else:
-                row.last_error, row.failed_at = result.error, now
-            out.append(_status(row))
+            out.append(_refresh_one(row, box, fetcher, copy_type, now, allow_private,
+                                    resolver))
+            found = _absences(events_between, row.body, zones.get(row.rep_id) or "UTC", now)
+            if found != (row.absences or []):
+                row.absences = found
+                _bump(session, row.account_id)
         return out
+
+
+def _refresh_one(row: CalendarFeedRow, box: TokenCipher, fetcher: Fetcher, copy_type: Any,
+                 now: datetime, allow_private: bool, resolver: Resolver) -> FeedStatus:
+    """One conditional fetch of the feed; its status after it."""
+    last = copy_type(row.body.encode(), row.etag, row.last_modified,
+                     row.fetched_at) if row.body is not None else None
+    url = box.decrypt(row.url_encrypted)
+    problem = address_problem(url, allow_private=allow_private, resolver=resolver)
+    if problem:
+        row.last_error, row.failed_at = f"the feed address {problem}", now
+        return _status(row)
+    result = fetcher.fetch(url, last)
+    if result.error is None:
+        copy = result.copy
+        row.body = copy.body.decode("utf-8", "replace")
+        row.etag, row.last_modified = copy.etag, copy.last_modified
+        row.fetched_at, row.last_error = now, None
+    else:
+        row.last_error, row.failed_at = result.error, now
+    return _status(row)

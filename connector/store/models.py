@@ -593,4 +593,7 @@ class CalendarFeedRow(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the copy's out-of-office periods ({"start", "end"}, UTC) over the coming weeks,
+    #: worked out at refresh and merged into the rep's availability
+    absences: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,14 +5,19 @@ and a failing feed keeping its last good copy."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import select
 
 from connector.bootstrap import wire_calendars
+from connector.core.model import Period
 from connector.service.calendars import address_problem
-from connector.store.models import CalendarFeedRow
-from tests.integration.helpers import make_user
+from connector.service.dispatch import dispatch as live_dispatch
+from connector.store import repositories as repo
+from connector.store.models import AccountRow, CalendarFeedRow
+from tests.integration.helpers import make_contact, make_router, make_user
 
 ICS = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
        b"UID:1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART;VALUE=DATE:20261224\r\n"
@@ -94,8 +99,13 @@ def test_address_check_reads_every_resolved_address():
                            resolver=lambda host: ["::1"]) is not None
 
 
+def _routing_version(container) -> int:
+    with container.db.session() as session:
+        return session.scalar(select(AccountRow.routing_version))
+
+
 def test_feed_is_stored_encrypted_refreshed_conditionally_and_kept_when_failing(
-        client, v1, headers, allow_private):
+        client, v1, headers, allow_private, account_id):
     container = allow_private
     ann = make_user(client, headers, "ann@example.com")
     with Feed() as feed:
@@ -109,9 +119,25 @@ def test_feed_is_stored_encrypted_refreshed_conditionally_and_kept_when_failing(
             assert "secret-token" not in row.url_encrypted and row.url_encrypted
 
         refresh = container.extras["calendar_refresh"]
+        version = _routing_version(container)
         assert [s.state for s in refresh()] == ["ok"]
+        # the all-day event on 24 December makes the rep out of office that day
+        assert _routing_version(container) == version + 1
+        with container.db.session() as session:
+            rep = repo.reps_by_id(session, account_id, [ann])[ann]
+        assert Period(datetime(2026, 12, 24, tzinfo=UTC),
+                      datetime(2026, 12, 25, tzinfo=UTC)) in rep.out_of_office
+        bob = make_user(client, headers, "bob@example.com")
+        router = make_router(client, headers, [ann, bob])
+        on_holiday = live_dispatch(container.db, account_id, router,
+                                   make_contact(client, headers),
+                                   now=datetime(2026, 12, 24, 12, tzinfo=UTC))
+        assert on_holiday.decision.rep.email == "bob@example.com"
+        assert on_holiday.decision.skipped[0].rep_id == ann
+        version = _routing_version(container)
         assert [s.state for s in refresh()] == ["ok"]
         assert feed.requests[1].get("If-None-Match") == '"v1"'  # answered 304
+        assert _routing_version(container) == version  # nothing changed
         status = client.get(f"/v1/reps/rep_{ann}/calendar", headers=v1).json
         assert status["status"] == "ok" and status["has_copy"] is True
 
@@ -123,6 +149,7 @@ def test_feed_is_stored_encrypted_refreshed_conditionally_and_kept_when_failing(
         assert "secret-token" not in str(status)
         with container.db.session() as session:
             assert session.get(CalendarFeedRow, ann).body.startswith("BEGIN:VCALENDAR")
+            assert session.get(CalendarFeedRow, ann).absences  # from the last good copy
 
     assert client.delete(f"/v1/reps/rep_{ann}/calendar", headers=v1).status_code == 204
     assert client.get(f"/v1/reps/rep_{ann}/calendar", headers=v1).status_code == 404

@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column('fetched_at', _TS(timezone=True), nullable=True),
         sa.Column('last_error', sa.Text(), nullable=True),
         sa.Column('failed_at', _TS(timezone=True), nullable=True),
+        sa.Column('absences', sa.JSON(), nullable=False),
         sa.Column('created_at', _TS(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['rep_id'], ['reps.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('rep_id'),
