@@ -164,3 +164,32 @@ def balances(session: Session, router_id: str) -> Mapping[str, tuple[int, int]]:
     """(credits, calibration) per rep."""
     return {r.rep_id: (r.credits, r.calibration) for r in session.scalars(
         select(FairnessLedgerRow).where(FairnessLedgerRow.router_id == router_id))}
+
+
+def upsert_mirrored(session: Session, account_id: str, source: str, external_id: str,
+                    fields: Mapping[str, object], owner_rep_id: str | None,
+                    now: datetime) -> CompanyRow:
+    """A CRM company (HubSpot company, Salesforce Account) as matching reads it, from
+    its mirrored, mapped fields (``name``, ``domain``, ``website``, ``employees``)."""
+    row = company_by_external(session, account_id, source, external_id)
+    if row is None:
+        row = CompanyRow(account_id=account_id, source=source, external_id=external_id,
+                         account_team={}, created_at=now)
+        session.add(row)
+    name = str(fields.get("name") or "").strip()
+    row.name = name[:300] or f"{source} company {external_id}"[:300]
+    domain, website = fields.get("domain"), fields.get("website")
+    row.domain = str(domain)[:255] if domain else None
+    row.website = str(website)[:2048] if website else None
+    employees = fields.get("employees")
+    row.size = int(employees) if isinstance(employees, int | float) and employees >= 0 \
+        else None
+    row.owner_rep_id = owner_rep_id
+    row.updated_at = now
+    return row
+
+
+def delete_mirrored(session: Session, account_id: str, source: str, external_id: str) -> None:
+    session.execute(delete(CompanyRow).where(
+        CompanyRow.account_id == account_id, CompanyRow.source == source,
+        CompanyRow.external_id == external_id))
