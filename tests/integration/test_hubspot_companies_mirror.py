@@ -37,3 +37,18 @@ def test_company_events_fill_the_companies_and_deletion_removes(container, crm, 
 
     run(container, event("deletion", 502, object_type="company"))
     assert [c.external_id for c in _companies(container)] == ["501"]
+
+
+def test_a_router_with_a_match_action_subscribes_to_companies(container, client, headers):
+    from connector.service.hubspot_subscriptions import wanted_subscriptions
+    from tests.integration.helpers import make_router, make_user
+
+    ann = make_user(client, headers, "ann@example.com")
+    make_router(client, headers, [ann])
+    wanted, _ = wanted_subscriptions(container.db, container.mappings)
+    assert not any(kind.startswith("company.") for kind, _ in wanted)
+    make_router(client, headers, [ann], account_match={"role": "owner"})
+    wanted, _ = wanted_subscriptions(container.db, container.mappings)
+    assert {("company.creation", None), ("company.propertyChange", "domain"),
+            ("company.propertyChange", "hubspot_owner_id"), ("company.deletion", None)} \
+        <= wanted
