@@ -4,9 +4,11 @@ the /v1 API, on the store of ``connector.store.routing_depth_repo``."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
+from types import EllipsisType
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from connector.core import matching, territories
@@ -174,3 +176,43 @@ def list_calibrations(db: Database, account_id: str, router_id: str
             raise V1Error(404, "Router not found")
         return (depth_repo.calibrations(session, router_id),
                 dict(depth_repo.balances(session, router_id)))
+
+
+def _whole_number(value: Any) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _activity_date(value: Any) -> datetime | None:
+    """``LastActivityDate`` is a date (``2026-11-30``): the start of that day, UTC."""
+    try:
+        day = datetime.fromisoformat(str(value).strip()[:10])
+    except (TypeError, ValueError):
+        return None
+    return day.replace(tzinfo=UTC)
+
+
+def mirror_salesforce_account(db: Database, account_id: str, record: dict[str, Any],
+                              now: datetime) -> None:
+    """A Salesforce Account from an Outbound Message into the companies leads are
+    matched against: ``Name``, ``Website``, ``NumberOfEmployees``, ``LastActivityDate``
+    and ``OwnerId`` (the owner when one of the account's reps has that Salesforce user
+    id), whichever fields the message carries."""
+    with db.session() as session:
+        owner: str | None | EllipsisType = ...
+        if "OwnerId" in record:
+            owner = session.scalar(select(RepRow.id).where(
+                RepRow.account_id == account_id,
+                RepRow.crm_ids["salesforce"].as_string() == str(record["OwnerId"]))) \
+                if record["OwnerId"] else None
+        fields: dict[str, Any] = {key: record[name] for key, name in
+                                  (("name", "Name"), ("website", "Website")) if name in record}
+        if "NumberOfEmployees" in record:
+            fields["employees"] = _whole_number(record["NumberOfEmployees"])
+        row = depth_repo.upsert_mirrored(session, account_id, "salesforce",
+                                         str(record["Id"]), fields, owner, now)
+        row.last_activity_at = _activity_date(record.get("LastActivityDate")) \
+            if record.get("LastActivityDate") else row.last_activity_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import EllipsisType
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -167,24 +168,31 @@ def balances(session: Session, router_id: str) -> Mapping[str, tuple[int, int]]:
 
 
 def upsert_mirrored(session: Session, account_id: str, source: str, external_id: str,
-                    fields: Mapping[str, object], owner_rep_id: str | None,
+                    fields: Mapping[str, object], owner_rep_id: str | None | EllipsisType,
                     now: datetime) -> CompanyRow:
     """A CRM company (HubSpot company, Salesforce Account) as matching reads it, from
-    its mirrored, mapped fields (``name``, ``domain``, ``website``, ``employees``)."""
+    its mirrored, mapped fields (``name``, ``domain``, ``website``, ``employees``);
+    ``owner_rep_id`` ``...`` leaves the owner as it was."""
     row = company_by_external(session, account_id, source, external_id)
     if row is None:
         row = CompanyRow(account_id=account_id, source=source, external_id=external_id,
                          account_team={}, created_at=now)
         session.add(row)
-    name = str(fields.get("name") or "").strip()
-    row.name = name[:300] or f"{source} company {external_id}"[:300]
-    domain, website = fields.get("domain"), fields.get("website")
-    row.domain = str(domain)[:255] if domain else None
-    row.website = str(website)[:2048] if website else None
-    employees = fields.get("employees")
-    row.size = int(employees) if isinstance(employees, int | float) and employees >= 0 \
-        else None
-    row.owner_rep_id = owner_rep_id
+    # a field the message does not carry keeps its value (an Outbound Message sends the
+    # fields its admin chose)
+    if "name" in fields or row.name is None:
+        name = str(fields.get("name") or "").strip()
+        row.name = name[:300] or f"{source} company {external_id}"[:300]
+    if "domain" in fields:
+        row.domain = str(fields["domain"])[:255] if fields["domain"] else None
+    if "website" in fields:
+        row.website = str(fields["website"])[:2048] if fields["website"] else None
+    if "employees" in fields:
+        employees = fields["employees"]
+        row.size = int(employees) if isinstance(employees, int | float) \
+            and employees >= 0 else None
+    if owner_rep_id is not ...:
+        row.owner_rep_id = owner_rep_id
     row.updated_at = now
     return row
 
