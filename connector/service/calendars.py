@@ -143,6 +143,13 @@ def get_status(db: Database, account_id: str, rep_id: str) -> FeedStatus:
         return _status(row)
 
 
+def feed_status(db: Database, rep_id: str) -> FeedStatus | None:
+    """The rep's feed status for the console, or None without a feed."""
+    with detached(db) as session:
+        row = session.get(CalendarFeedRow, rep_id)
+        return _status(row) if row is not None else None
+
+
 def delete_feed(db: Database, account_id: str, rep_id: str) -> None:
     with db.session() as session:
         _rep(session, account_id, rep_id)
