@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.config import Config, ConfigError
@@ -62,6 +63,8 @@ def bootstrap(config: Config | None = None, *, migrate: bool = True,
     wire_sla_scanner(container, start=start_executor)
 
     _observe_batches(container)
+    _wire_matching()
+    wire_calendars(container, start=start_executor)
     if config.retry_schedule:
         from connector.jobs import inbox
 
@@ -404,3 +407,46 @@ def hubspot_fakes():
     from adapters.hubspot.fake_server import FakeHubSpot, WebhookSender, make_event
 
     return FakeHubSpot, WebhookSender, make_event
+
+
+def _wire_matching() -> None:
+    """The public suffix list and name scorer lead-to-account matching uses (built on
+    first use)."""
+    from adapters.matching import PublicSuffixSplitter, RapidfuzzNameScorer
+    from connector.service import routing_depth
+
+    routing_depth.use_ports(lambda: routing_depth.MatchPorts(PublicSuffixSplitter(),
+                                                             RapidfuzzNameScorer()))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def wire_calendars(container: Container, *, start: bool = False) -> None:
+    """``extras["calendar_refresh"]``: one round over every rep's calendar feed; run every
+    ``CALENDAR_REFRESH_SECONDS`` on a thread of this process, unless Celery runs the work
+    (then the beat schedule of ``connector.jobs.celery_app`` does). Needs
+    ``CONNECTOR_SECRET_KEY`` (feed addresses are encrypted with it)."""
+    config = container.config
+    if not config.secret_key or "calendar_refresh" in container.extras:
+        return
+    from adapters.calendars.feed import FeedCopy, FeedFetcher
+    from adapters.calendars.ics import events_between
+    from connector.service import calendars
+
+    box = calendars.cipher(config.secret_key)
+    fetcher = FeedFetcher()
+
+    def refresh() -> list:
+        return calendars.refresh_all(container.db, box, fetcher, FeedCopy, events_between,
+                                     now=container.extras.get("now", _utcnow)(),
+                                     allow_private=config.calendar_allow_private_feeds)
+
+    container.extras["calendar_refresh"] = refresh
+    if start and config.executor != "celery":
+        from connector.jobs.periodic import Periodic
+
+        periodic = Periodic("calendar-feeds", config.calendar_refresh_seconds, refresh)
+        periodic.start()
+        container.extras.setdefault("closers", []).append(periodic.stop)

@@ -326,12 +326,13 @@ def _add_subcommands() -> None:
     """Command groups that live in their own modules."""
     from connector.cli_hubspot import hubspot
     from connector.cli_keys import keys
+    from connector.cli_routers import routers
     from connector.cli_sources import sources
     from connector.demo import demo
     from connector.fake_hubspot_cli import fake_hubspot
     from connector.mapping.commands import mappings
 
-    for command in (mappings, hubspot, demo, sources, fake_hubspot, keys):
+    for command in (mappings, hubspot, demo, sources, fake_hubspot, keys, routers):
         main.add_command(command)
 
 

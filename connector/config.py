@@ -165,6 +165,10 @@ class Config:
     v1_duplicate_window_seconds: int = 86400
     #: how often stored SLA clocks are scanned for reminders and breaches
     sla_scan_seconds: int = 15
+    #: calendar feeds: allow addresses on private or loopback networks (tests, labs)
+    calendar_allow_private_feeds: bool = False
+    #: how often every calendar feed is fetched (conditionally: ETag / If-Modified-Since)
+    calendar_refresh_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -234,6 +238,10 @@ class Config:
                                           cls.v1_rate_limit_per_minute),
             v1_duplicate_window_seconds=_int(env, "CONNECTOR_V1_DUPLICATE_WINDOW_SECONDS",
                                              cls.v1_duplicate_window_seconds),
+            calendar_allow_private_feeds=(get("CALENDAR_ALLOW_PRIVATE_FEEDS") or "")
+            .strip().lower() in ("1", "true", "yes"),
+            calendar_refresh_seconds=_int(env, "CALENDAR_REFRESH_SECONDS",
+                                          cls.calendar_refresh_seconds),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Config:

@@ -9,7 +9,7 @@ holding the router's lock; see ``connector.jobs.dispatch``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,14 @@ def _cap_reason(member: RouterMember, rep: Rep, state: RouterState, now: datetim
     return None
 
 
+#: chooses among the eligible members instead of the router's model alone (a fairness
+#: policy): (model, eligible, rotation, window counts, members) -> (member, new rotation,
+#: a sentence for the decision's note)
+Picker = Callable[[DistributionModel, Sequence[RouterMember], RotationState,
+                   Mapping[str, int], Sequence[RouterMember]],
+                  tuple[RouterMember, RotationState, str]]
+
+
 @dataclass(frozen=True)
 class Walk:
     """What a walk of the rotation found, in rotation order."""
@@ -159,6 +167,7 @@ def decide(
     reps: Mapping[str, Rep],
     state: RouterState,
     now: datetime,
+    picker: Picker | None = None,
 ) -> Decision:
     if account is None:
         return Decision(Outcome.ACCOUNT_NOT_FOUND)
@@ -179,7 +188,7 @@ def decide(
     if not result.matched:
         return replace(Decision(Outcome.TRIGGER_NOT_MATCHED, model=settings.model.value),
                        **seen)
-    decision = _after_trigger(router, obj, reps, state, now, result.matched_groups)
+    decision = _after_trigger(router, obj, reps, state, now, result.matched_groups, picker)
     return replace(decision, **seen)
 
 
@@ -197,7 +206,8 @@ def evaluated_trigger(trigger: Trigger, fields: Mapping[str, Any]) -> dict[str, 
 
 
 def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
-                   state: RouterState, now: datetime, groups: tuple[int, ...]) -> Decision:
+                   state: RouterState, now: datetime, groups: tuple[int, ...],
+                   picker: Picker | None = None) -> Decision:
     settings = router.settings
     assert settings is not None
 
@@ -213,8 +223,10 @@ def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
                             note=f"the current owner {owner.email} is available",
                             owner=owner.email)
 
+    # a picker weighs every eligible member (what each is owed), so the walk goes round
     walk = walk_rotation(settings, reps, state, now,
-                         first_only=settings.model == DistributionModel.ROUND_ROBIN)
+                         first_only=settings.model == DistributionModel.ROUND_ROBIN
+                         and picker is None)
     skipped, eligible = list(walk.skipped), list(walk.eligible)
     if not walk.any_available and walk.off_hours \
             and settings.ignore_working_hours_when_none_available:
@@ -241,9 +253,14 @@ def _after_trigger(router: Router, obj: RoutableObject, reps: Mapping[str, Rep],
         return Decision(Outcome.LIMIT_REACHED, model=settings.model.value,
                         matched_groups=groups, skipped=tuple(skipped))
 
-    member, rotation = pick_member(settings.model, eligible, state.rotation,
-                                   state.window_counts, settings.members)
+    note = ""
+    if picker is None:
+        member, rotation = pick_member(settings.model, eligible, state.rotation,
+                                       state.window_counts, settings.members)
+    else:
+        member, rotation, note = picker(settings.model, eligible, state.rotation,
+                                        state.window_counts, settings.members)
     rep = reps[member.rep_id]
     return Decision(Outcome.ASSIGNED, rep=rep, model=settings.model.value,
                     matched_groups=groups, skipped=tuple(skipped), new_rotation=rotation,
-                    periods=period_keys(rep, now))
+                    periods=period_keys(rep, now), note=note)

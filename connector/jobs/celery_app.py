@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TASK_NAME = "connector.process_events"
 JOURNAL_TASK = "connector.poll_hubspot_journal"
 SLA_TASK = "connector.scan_sla_clocks"
+CALENDAR_TASK = "connector.refresh_calendar_feeds"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 _process_lock = threading.Lock()
@@ -75,11 +76,19 @@ def make_celery(config: Config) -> Celery:
 
         return scan_now(worker_container(app.conf.connector_config))
 
+    @app.task(name=CALENDAR_TASK, shared=False, ignore_result=True)
+    def refresh_calendar_feeds() -> int:
+        refresh = worker_container(app.conf.connector_config).extras.get("calendar_refresh")
+        return len(refresh()) if refresh is not None else 0
+
     # run by ``celery beat`` (one per deployment; a second one is harmless for SLA scans)
     schedule = {"sla-scan": {"task": SLA_TASK, "schedule": float(config.sla_scan_seconds)}}
     if config.hubspot_ingest != "webhooks":
         schedule["hubspot-journal"] = {
             "task": JOURNAL_TASK, "schedule": float(config.hubspot_journal_poll_seconds)}
+    if config.secret_key:  # calendar feeds are stored only with a secret key
+        schedule["calendar-feeds"] = {
+            "task": CALENDAR_TASK, "schedule": float(config.calendar_refresh_seconds)}
     app.conf.beat_schedule = schedule
     return app
 

@@ -30,7 +30,9 @@ PREFIX_LENGTH = 11  # "ck_" + 8 characters: enough to tell keys apart in a list
 RESOURCES = {"leads": ("read", "write"), "reps": ("read", "write"),
              "rules": ("read", "write"), "contacts": ("read", "write"),
              "activities": ("read", "write"), "insights": ("read",),
-             "notifications": ("read", "write"), "sla": ("read", "write")}
+             "notifications": ("read", "write"), "sla": ("read", "write"),
+             "companies": ("read", "write"), "territories": ("read", "write"),
+             "routers": ("read", "write")}
 ALL = "*"
 SCOPES = (ALL, *(f"{r}:{a}" for r, actions in RESOURCES.items() for a in actions))
 #: last use is recorded at most once a minute per key, so reads do not all become writes

@@ -22,7 +22,7 @@ from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import DecisionRow, ObjectRow, RouterRow, new_id
 
-from . import sla
+from . import routing_depth, sla
 
 
 class OwnerSync(Protocol):
@@ -166,12 +166,28 @@ def dispatch(
                 state = load_state(session, router_row, router, reps, now)
             else:
                 reps = {}
-        decision = decide(account=account, router=router, obj=obj, reps=reps, state=state,
-                          now=now)
+        depth = routing_depth.settings_for(router_row, router)
+        extra = None
+        if depth is None:
+            decision = decide(account=account, router=router, obj=obj, reps=reps,
+                              state=state, now=now)
+        else:
+            extra = routing_depth.decide_with_depth(
+                session, account=account, router=router, router_row=router_row, obj=obj,
+                reps=reps, state=state, now=now, depth=depth)
+            decision = extra.decision
         if account is None:
             return DispatchResult(decision, decision_id="")
+        if extra is not None and router_row is not None and router is not None:
+            routing_depth.save(session, account_id, router_row, extra)
+            routing_depth.credit_reassigned(
+                session, account_id, router_row, depth, obj_row.owner_rep_id if obj_row
+                else None, decision, {m.rep_id for m in router.settings.members}
+                if router.settings else ())
         row = _persist(session, router_row, obj_row, account_id, decision, now,
                        router.owner_field if router is not None else None)
+        if extra is not None and extra.reason:
+            row.reason = {**(row.reason or {}), **extra.reason}
         row.inbox_event_id = inbox_event_id
         if router_row is None or obj_row is None:
             # what was asked for, so the decision can say "no such router 'x'"

@@ -22,7 +22,7 @@ from connector.store import repositories as repo
 from connector.store.db import Database
 from connector.store.models import AssignmentCounterRow, ObjectRow
 
-from . import sla
+from . import routing_depth, sla
 from .dispatch import DispatchResult, decision_row, dispatch, load_state, router_and_reps
 
 
@@ -76,8 +76,9 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
             if account_row is not None and account_row.active else None
         router = router_and_reps(db, session, account_id, router_row)[0] \
             if router_row is not None else None
-        if router is None or router.settings is None or not router.published:
-            simple = True
+        if router is None or router.settings is None or not router.published \
+                or routing_depth.settings_for(router_row, router) is not None:
+            simple = True  # (a router with routing depth extras decides one by one)
         else:
             simple = False
             account = repo.account_to_domain(account_row)
@@ -111,7 +112,7 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
                            [(obj_id, r.decision.rep.id, r.decision_id)
                             for obj_id, r in zip(object_ids, results, strict=True)
                             if r.field_name is not None and r.decision.rep is not None], now)
-    if simple:  # nothing can be assigned: the plain path records the same outcomes
+    if simple:  # nothing can be assigned, or extras apply: the plain path, one by one
         return [dispatch(db, account_id, router_id, object_id, now=now,
                          inbox_event_id=event_id)
                 for object_id, event_id in zip(object_ids, event_ids, strict=True)]

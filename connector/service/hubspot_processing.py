@@ -47,6 +47,7 @@ from connector.service.hubspot_owner_sync import (
     write_owners,
 )
 from connector.store import hubspot_repository as hs_repo
+from connector.store import routing_depth_repo as depth_repo
 from connector.store import sources_repo
 from connector.store.db import Database
 from connector.store.models import RouterRow
@@ -194,6 +195,13 @@ def _process(container: Any, portal: str, object_type: str | None,
                    for r in hs_repo.published_routers(session, account_id, object_type)]
         mirrored, owner_now, refused = mirror_records(
             session, mapping, account_id, object_type, portal, found, owner_reps, now)
+        if object_type == "company":  # what leads are matched against
+            for record_id, (_, fields) in mirrored.items():
+                owner = owner_now.get(record_id)
+                depth_repo.upsert_mirrored(
+                    session, account_id, "hubspot", record_id, fields,
+                    None if not owner or owner.startswith(FOREIGN_OWNER_PREFIX) else owner,
+                    now)
     for record_id, problem in refused.items():
         for event_id in events_of[record_id]:
             results[event_id] = inbox.Permanent(f"record {record_id}: {problem}")
@@ -318,6 +326,8 @@ def _archive(db: Database, account_id: str, object_type: str, object_id: str, by
                                             [object_id]).get(object_id)
         if row is not None and row.archived_at is None:
             row.archived_at, row.archived_by, row.updated_at = now, by, now
+        if object_type == "company":
+            depth_repo.delete_mirrored(session, account_id, "hubspot", object_id)
         if row is not None and by.endswith("privacyDeletion"):
             row.fields = {}  # GDPR deletion: keep the decision trail, drop personal data
 

@@ -4,9 +4,10 @@ For every object type HubSpot can send (contact, company, deal, ticket) that has
 published router with a mapping: ``<type>.creation`` when a router starts on creation,
 ``<type>.propertyChange`` of each watched property when one starts on change, and the
 lifecycle events that keep the mirror right (deletion, restore, merge, and
-``contact.privacyDeletion``); and for a router with an SLA monitor, ``propertyChange`` of
-the properties that say a rep touched the record. Subscriptions apply to the app, so every
-account counts.
+``contact.privacyDeletion``); for a router with an SLA monitor, ``propertyChange`` of
+the properties that say a rep touched the record; and a router with a match action
+(``account_match``) also needs the companies kept current. Subscriptions apply to the
+app, so every account counts.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 HUBSPOT_OBJECTS = ("contact", "company", "deal", "ticket")
 LIFECYCLE = ("deletion", "restore", "merge")
+#: the company properties matching reads (name, domain) and its owner
+COMPANY_PROPERTIES = ("name", "domain", "hubspot_owner_id")
 
 Key = tuple[str, str | None]
 
@@ -44,6 +47,11 @@ def wanted_subscriptions(db: Database, mappings: Any) -> tuple[set[Key], list[st
         wanted.update((f"{object_type}.propertyChange", prop)
                       for prop in HUBSPOT_SIGNALS.get(object_type, {}))
     for name, object_type, settings, account_id in routers:
+        if settings.get("account_match"):
+            # leads are matched against the mirrored companies: keep them current
+            wanted.add(("company.creation", None))
+            wanted.update(("company.propertyChange", p) for p in COMPANY_PROPERTIES)
+            wanted.update((f"company.{action}", None) for action in LIFECYCLE)
         if object_type not in HUBSPOT_OBJECTS:
             continue
         try:

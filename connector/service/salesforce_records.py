@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from connector.store import salesforce as store
 from connector.store.models import DecisionRow
 
 from .byoc import SalesforcePorts, rep_by_id
+from .companies import mirror_salesforce_account
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,10 @@ def route_records(container: Any, ports: SalesforcePorts, account_id: str,
     for event in events:
         sobject = event.payload.get("sobject")
         record = event.payload.get("record") or {}
+        if sobject == "Account" and record.get("Id"):  # matched against, not routed
+            mirror_salesforce_account(container.db, account_id, record, datetime.now(UTC))
+            results[event.id] = None
+            continue
         if sobject in sla.SALESFORCE_ACTIVITIES:
             sla.salesforce_activity(container.db, account_id, sobject, record)
             results[event.id] = None

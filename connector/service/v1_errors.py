@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
-         422: "VALIDATION_ERROR", 429: "RATE_LIMITED", 500: "SERVER_ERROR"}
+         415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED",
+         500: "SERVER_ERROR"}
 
 
 class V1Error(Exception):

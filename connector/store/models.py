@@ -597,3 +597,101 @@ class SlaClockRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+# -- routing depth: companies, territories, fairness, calendar feeds --------------------
+
+class CompanyRow(Base):
+    """A company leads are matched against: a HubSpot company, a Salesforce Account or an
+    API-only account (``source`` "api"). ``external_id`` is the CRM's id, unique per
+    account and source so a mirror refresh updates the row instead of adding one."""
+
+    __tablename__ = "companies"
+    __table_args__ = (
+        UniqueConstraint("account_id", "source", "external_id", name="uq_companies_external"),
+        Index("ix_companies_account", "account_id", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    domain: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    website: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    owner_rep_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: role ("owner", "sdr", "csm", ...) → rep id
+    account_team: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_activity_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    source: Mapped[str] = mapped_column(String(20), default="api")
+    external_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TerritoryRow(Base):
+    """One row of an account's territory table; ``position`` keeps the table's order (the
+    last tie-breaker between overlapping territories)."""
+
+    __tablename__ = "territories"
+    __table_args__ = (Index("ix_territories_account", "account_id", "position"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    assign_to: Mapped[str] = mapped_column(String(80))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    countries: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    regions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: "low-high" postcode ranges
+    postcodes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    industries: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    min_employees: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_employees: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FairnessLedgerRow(Base):
+    """What a router owes a rep beyond the records assigned: credits (records reassigned
+    away or rejected) and the sum of manual calibrations."""
+
+    __tablename__ = "fairness_ledgers"
+    router_id: Mapped[str] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    rep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    calibration: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class FairnessCalibrationRow(Base):
+    """The audit of manual calibrations: who moved a rep's balance, by how much and why."""
+
+    __tablename__ = "fairness_calibrations"
+    __table_args__ = (Index("ix_fairness_calibrations_router", "router_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36))
+    router_id: Mapped[str] = mapped_column(ForeignKey("routers.id", ondelete="CASCADE"))
+    rep_id: Mapped[str] = mapped_column(String(36))
+    delta: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(320))
+    why: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CalendarFeedRow(Base):
+    """A rep's ICS feed. The address is a secret (whoever has it reads the calendar), so
+    only its encryption is stored; the last good copy is kept for when a refresh fails."""
+
+    __tablename__ = "calendar_feeds"
+    rep_id: Mapped[str] = mapped_column(ForeignKey("reps.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the copy's out-of-office periods ({"start", "end"}, UTC) over the coming weeks,
+    #: worked out at refresh and merged into the rep's availability
+    absences: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

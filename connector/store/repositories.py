@@ -4,12 +4,14 @@ unit of work can span several of them."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
+from connector.core.calendar import merged
 from connector.core.codec import (
     out_of_office_from_list,
     settings_from_dict,
@@ -19,7 +21,15 @@ from connector.core.distribution import RotationState
 from connector.core.engine import RouterState
 from connector.core.model import Account, Rep, RepStatus, RoutableObject, Router
 
-from .models import AccountRow, AssignmentCounterRow, DecisionRow, ObjectRow, RepRow, RouterRow
+from .models import (
+    AccountRow,
+    AssignmentCounterRow,
+    CalendarFeedRow,
+    DecisionRow,
+    ObjectRow,
+    RepRow,
+    RouterRow,
+)
 
 
 def account_to_domain(row: AccountRow) -> Account:
@@ -85,7 +95,16 @@ def reps_by_id(session: Session, account_id: str, ids: Iterable[str]) -> dict[st
         return {}
     rows = session.scalars(select(RepRow).where(RepRow.account_id == account_id,
                                                 RepRow.id.in_(wanted)))
-    return {row.id: rep_to_domain(row) for row in rows}
+    reps = {row.id: rep_to_domain(row) for row in rows}
+    # calendar feeds' out-of-office periods (worked out when the feed was refreshed)
+    for rep_id, found in session.execute(select(CalendarFeedRow.rep_id,
+                                                CalendarFeedRow.absences)
+                                         .where(CalendarFeedRow.rep_id.in_(wanted))):
+        if found and rep_id in reps:
+            rep = reps[rep_id]
+            reps[rep_id] = replace(rep, out_of_office=merged(
+                [*rep.out_of_office, *out_of_office_from_list(found)]))
+    return reps
 
 
 def load_router_state(session: Session, router: RouterRow, rep_ids: Sequence[str],

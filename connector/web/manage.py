@@ -197,6 +197,9 @@ def _settings_for_store(session, settings: SettingsIn,
                         previous: dict[str, Any] | None) -> dict[str, Any]:
     """Validate references and keep each member's rotation position across edits."""
     data = settings.model_dump(mode="json")
+    for key in ("account_match", "territory", "fairness"):  # routing depth, when set
+        if data.get(key) is None:
+            data.pop(key, None)
     ids = [u["user_id"] for u in data["users"]]
     if len(set(ids)) != len(ids):
         raise ApiError(400, "Invalid field 'settings.users': a user is listed twice")

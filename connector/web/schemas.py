@@ -24,6 +24,8 @@ from pydantic import (
 from connector.core.codec import WEEKDAYS
 from connector.core.triggers import check_condition, check_operator
 
+from .routing_depth_schemas import AccountMatchIn, FairnessIn, TerritorySettingIn
+
 OOO_EARLIEST = datetime(1970, 1, 1)
 OOO_LATEST = datetime(9998, 12, 31)
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
@@ -210,6 +212,9 @@ class SettingsIn(Strict):
     start_on: list[Literal["creation", "change"]] = ["creation"]
     watch_properties: list[str] = []
     destination: dict[str, Any] | None = None
+    account_match: AccountMatchIn | None = None
+    territory: TerritorySettingIn | None = None
+    fairness: FairnessIn | None = None
 
     @field_validator("destination")
     @classmethod

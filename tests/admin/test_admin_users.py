@@ -119,3 +119,23 @@ def test_a_rep_out_of_office_now_is_skipped_by_the_router_at_once(client, two):
     simulated = _html(client.post(f"/admin/routers/{acme.router_id}/simulate", data={
         "csrf_token": csrf(client), "sample": '{"country": "DE"}', "as_published": "1"}))
     assert "Jane Doe &lt;jane@acme.example&gt;: out of office" in simulated
+
+
+def test_the_user_page_says_a_failing_feed_is_using_its_last_good_copy(container, client,
+                                                                         two):
+    from datetime import UTC, datetime
+
+    from connector.store.models import CalendarFeedRow
+
+    acme, _ = two
+    sign_in(client, acme.email)
+    assert "calendar-feed" not in _html(client.get(f"/admin/users/{acme.jane}"))
+    with container.db.session() as session:
+        session.add(CalendarFeedRow(rep_id=acme.jane, account_id=acme.account_id,
+                                    url_encrypted="x", body="BEGIN:VCALENDAR",
+                                    fetched_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+                                    last_error="the feed answered HTTP 503",
+                                    failed_at=datetime(2026, 12, 1, 10, tzinfo=UTC)))
+    html = _html(client.get(f"/admin/users/{acme.jane}"))
+    assert "failing, using last good copy: the feed answered HTTP 503" in html
+    assert "Refreshed 2026-12-01 09:00 UTC" in html

@@ -9,6 +9,8 @@ from connector.service.api_keys import SCOPES
 from connector.web.v1 import SCOPE_OF
 from tests.v1.conftest import make_rep
 
+#: a public address (an IP literal: checked without a DNS lookup)
+FEED = "https://93.184.215.14/calendar.ics"
 #: (endpoint, method, path, body, scope it needs); ids are filled in by ``world``
 ENDPOINTS = [
     ("list_reps", "GET", "/v1/reps", None, "reps:read"),
@@ -55,17 +57,42 @@ ENDPOINTS = [
      "sla:write"),
     ("delete_sla_monitor", "DELETE", "/v1/sla-monitors/{monitor}", None, "sla:write"),
     ("contact_sla", "GET", "/v1/contacts/{contact}/sla", None, "sla:read"),
+    ("create_company", "POST", "/v1/companies", {"name": "Acme", "external_id": "x"},
+     "companies:write"),
+    ("list_companies", "GET", "/v1/companies", None, "companies:read"),
+    ("get_company", "GET", "/v1/companies/{company}", None, "companies:read"),
+    ("delete_company", "DELETE", "/v1/companies/{company}", None, "companies:write"),
+    ("match", "POST", "/v1/match", {"company": "Acme"}, "companies:read"),
+    ("list_territories", "GET", "/v1/territories", None, "territories:read"),
+    ("territory_overlaps", "GET", "/v1/territories/overlaps", None, "territories:read"),
+    ("create_calibration", "POST", "/v1/routers/{router}/calibrations",
+     {"rep_id": "{rep}", "delta": 1, "by": "maria", "why": "leave"}, "routers:write"),
+    ("list_calibrations", "GET", "/v1/routers/{router}/calibrations", None, "routers:read"),
+    ("run_backtest", "POST", "/v1/backtests", {"router_id": "{router}"}, "routers:read"),
+    ("set_calendar", "PUT", "/v1/reps/{rep}/calendar", {"url": FEED}, "reps:write"),
+    ("get_calendar", "GET", "/v1/reps/{rep}/calendar", None, "reps:read"),
+    ("delete_calendar", "DELETE", "/v1/reps/{rep}/calendar", None, "reps:write"),
+]
+#: endpoints whose body is not JSON: (endpoint, path, content type, body, scope)
+RAW_ENDPOINTS = [
+    ("import_territories", "/v1/territories/import", "text/csv", "name,assign_to\n",
+     "territories:write"),
 ]
 
 
 def test_the_table_covers_every_endpoint_and_matches_the_code(app):
-    assert {e[0]: e[4] for e in ENDPOINTS} == {k.removeprefix("v1."): v
-                                               for k, v in SCOPE_OF.items()}
+    assert {e[0]: e[4] for e in ENDPOINTS} | {e[0]: e[4] for e in RAW_ENDPOINTS} == \
+        {k.removeprefix("v1."): v for k, v in SCOPE_OF.items()}
 
 
 @pytest.fixture
-def world(client, v1):
+def world(client, v1, headers):
     rep = make_rep(client, v1, "alex@company.com")
+    client.put(f"/v1/reps/{rep}/calendar", json={"url": FEED}, headers=v1)
+    company = client.post("/v1/companies", json={"name": "Acme"}, headers=v1).json["id"]
+    router = client.post("/routers", json={"name": "R", "object_type": "contact",
+                                           "settings": {"users": []}},
+                         headers=headers).get_json()["id"]
     ruleset = client.post("/v1/rules", json={"name": "R", "rules": []}, headers=v1).json["id"]
     lead = client.post("/v1/leads", json={"email": "first@example.com"}, headers=v1).json
     channel_body = next(e[3] for e in ENDPOINTS if e[0] == "create_notification_channel")
@@ -74,7 +101,8 @@ def world(client, v1):
         "name": "S", "ruleset_id": ruleset, "condition": "first_touch",
         "duration": "PT5M"}).json["id"]
     return {"rep": rep, "ruleset": ruleset, "lead": lead["id"], "contact": lead["contact_id"],
-            "channel": channel.json["id"], "monitor": monitor}
+            "channel": channel.json["id"], "monitor": monitor, "company": company,
+            "router": router}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
@@ -82,6 +110,8 @@ def test_a_key_works_only_within_its_scopes(client, key_for, account_id, world, 
     """Each scope in turn: refused ones first, then the one needed, then ``*``."""
     _, method, path, body, needed = endpoint
     refused = [s for s in SCOPES if s not in ("*", needed)]
+    if isinstance(body, dict):
+        body = {k: v.format(**world) if isinstance(v, str) else v for k, v in body.items()}
     for scope in [*refused, needed, "*"]:
         filled = {k: v.format(**world) if isinstance(v, str) else v
                   for k, v in body.items()} if body else body
@@ -96,3 +126,15 @@ def test_a_key_works_only_within_its_scopes(client, key_for, account_id, world, 
             assert response.status_code in (200, 201, 204), response.json
         else:  # the same request again: 404 after a DELETE, 409 after a create
             assert response.status_code in (200, 201, 204, 404, 409), response.json
+
+
+@pytest.mark.parametrize("endpoint", RAW_ENDPOINTS, ids=[e[0] for e in RAW_ENDPOINTS])
+def test_a_raw_body_endpoint_needs_its_scope(client, key_for, account_id, endpoint):
+    _, path, content_type, body, needed = endpoint
+    for scope in SCOPES:
+        response = client.post(path, data=body.encode(), content_type=content_type,
+                               headers=key_for(account_id, [scope]))
+        if scope in ("*", needed):
+            assert response.status_code != 403, scope
+        else:
+            assert response.status_code == 403, scope

@@ -102,7 +102,8 @@ def settings_from_form(form: MultiDict, rep_ids: list[str], labels: dict[str, st
     """Validated settings, or None and every error found (each naming its field)."""
     errors: list[str] = []
     data: dict[str, Any] = {
-        key: value for key, value in (previous or {}).items() if key == "destination"
+        key: value for key, value in (previous or {}).items()
+        if key in ("destination", "account_match", "territory", "fairness")
     }
     start_on = form.getlist("start_on")
     if not start_on:

@@ -206,9 +206,12 @@ def user_delete(user_id: str):
 
 def _edit_page(rep, values: dict[str, Any], *, errors=(), status: int = 200):
     periods = values["periods"] + [{"start": "", "end": ""}] * EXTRA_PERIOD_ROWS
+    from connector.service.calendars import feed_status
+
     return render_template("admin/user_edit.html", rep=rep, values=values, periods=periods,
                            weekdays=WEEKDAYS, zones=sorted(available_timezones()),
-                           errors=list(errors)), status
+                           errors=list(errors),
+                           feed=feed_status(container().db, rep.id)), status
 
 
 @bp.get("/users/<user_id>")

@@ -147,12 +147,14 @@ def _unknown(anything: str):
 
 def register(app: Flask) -> None:
     from . import (  # noqa: F401 - views
+        calendars,
         contacts,
         insights,
         leads,
         notifications,
         openapi,
         reps,
+        routing,
         rules,
         sla,
     )

@@ -42,7 +42,8 @@ _RESPONSES: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message", "fields"], "properties": {
             "code": {"type": "string", "enum": ["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND",
-                                                "CONFLICT", "VALIDATION_ERROR",
+                                                "CONFLICT", "UNSUPPORTED_MEDIA_TYPE",
+                                                "VALIDATION_ERROR",
                                                 "RATE_LIMITED", "SERVER_ERROR"]},
             "message": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "string"},
@@ -190,9 +191,13 @@ _ERROR_TEXT = {"401": "UNAUTHORIZED: invalid or missing API key",
                "403": "FORBIDDEN: the key lacks the scope, the account is not active, or "
                       "plain HTTP when HTTPS is required",
                "404": "NOT_FOUND: the resource does not exist (or is another account's)",
-               "409": "CONFLICT", "422": "VALIDATION_ERROR: every invalid field in `fields`",
+               "409": "CONFLICT", "413": "SERVER_ERROR: the body is too large",
+               "415": "UNSUPPORTED_MEDIA_TYPE: not the content type the operation takes",
+               "422": "VALIDATION_ERROR: every invalid field in `fields`",
                "429": "RATE_LIMITED: too many requests for this key; see Retry-After",
-               "500": "SERVER_ERROR"}
+               "500": "SERVER_ERROR",
+               "503": "SERVER_ERROR: the instance lacks a setting this needs (the message "
+                      "names it)"}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -247,11 +252,13 @@ _MEASURE_Q = (_query("from", {"type": "string", "format": "date-time"}),
 
 
 def spec() -> dict[str, Any]:
+    from . import openapi_routing
+
     models = [RepIn, RepPatch, RulesetIn, RulesetPatch, LeadIn, LeadSample, ContactIn,
-              ActivityIn, SlaMonitorIn, SlaMonitorPatch]
+              ActivityIn, SlaMonitorIn, SlaMonitorPatch, *openapi_routing.MODELS]
     _, schemas = models_json_schema([(m, "validation") for m in models],
                                     ref_template=_REF + "{model}")
-    components = {**schemas.get("$defs", {}), **_RESPONSES}
+    components = {**schemas.get("$defs", {}), **_RESPONSES, **openapi_routing.SCHEMAS}
     rep, ruleset = _path("rep_id"), _path("ruleset_id")
     paths = {
         "/reps": {
@@ -391,6 +398,7 @@ def spec() -> dict[str, Any]:
             "put": _op("put_notification_preferences", "A rep's channels and muted kinds",
                        _ok("200", "Saved", _ref("NotificationPreferences")),
                        body="NotificationPreferences", params=(rep,), errors=("404",))},
+        **openapi_routing.paths(),
     }
     return {
         "openapi": "3.1.0",
