@@ -32,7 +32,7 @@ from connector.core.errors import (
 T = TypeVar("T")
 
 __all__ = ["STATUS_ERRORS", "RetryPolicy", "call_with_retries", "crm_error", "error_class",
-           "parse_retry_after", "rate_limit_hint"]
+           "header_number", "parse_retry_after", "rate_limit_hint"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,9 @@ def crm_error(cls: type[CrmError], message: str, *, status: int | None,
     return cls(message, status=status, code=code)
 
 
-def _float(value: str | None) -> float | None:
+def header_number(value: str | None) -> float | None:
+    """A numeric header's value (``Retry-After``, a rate-limit count), None when absent or
+    not a number."""
     try:
         return float(value) if value not in (None, "") else None
     except ValueError:
@@ -87,7 +89,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     section 10.2.3); None when absent or unreadable, never negative."""
     if value is None or not value.strip():
         return None
-    seconds = _float(value.strip())
+    seconds = header_number(value.strip())
     if seconds is not None:
         return max(seconds, 0.0)
     try:

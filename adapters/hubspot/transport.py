@@ -38,6 +38,7 @@ from adapters.common.retry import (
     call_with_retries,
     crm_error,
     error_class,
+    header_number,
     parse_retry_after,
 )
 from adapters.hubspot.auth import TokenProvider
@@ -55,23 +56,16 @@ __all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "error_m
 DEFAULT_API_BASE = "https://api.hubapi.com"
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 def retry_after_hint(resp: requests.Response) -> float | None:
     """Seconds HubSpot asks us to wait, from Retry-After or the rate-limit headers."""
     after = parse_retry_after(resp.headers.get("Retry-After"))
     if after is not None:
         return max(after, 0.0)
-    interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-    remaining = _float(resp.headers.get("X-HubSpot-RateLimit-Remaining"))
+    interval_ms = header_number(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+    remaining = header_number(resp.headers.get("X-HubSpot-RateLimit-Remaining"))
     if interval_ms is not None and (remaining is None or remaining <= 0):
         return interval_ms / 1000.0 / 10.0
-    if _float(resp.headers.get("X-HubSpot-RateLimit-Secondly-Remaining")) == 0:
+    if header_number(resp.headers.get("X-HubSpot-RateLimit-Secondly-Remaining")) == 0:
         return 1.0
     return None
 
@@ -177,8 +171,8 @@ class Transport:
         (190 per 10 s for private apps on Professional/Enterprise, 100 or 110 for public
         apps and Free/Starter portals)."""
         learn = getattr(self._budget, "learn", None)
-        limit = _float(resp.headers.get("X-HubSpot-RateLimit-Max"))
-        interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        limit = header_number(resp.headers.get("X-HubSpot-RateLimit-Max"))
+        interval_ms = header_number(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
         if learn is not None and limit is not None and interval_ms is not None:
             learn(int(limit), interval_ms / 1000.0)
 
