@@ -14,7 +14,8 @@ attempt passes the :class:`CallBudget`, is counted, and failures become
 * 401 -> one token refresh (if the provider can) and one more try, then AuthenticationFailed.
 * other 4xx -> PermanentCrmError (never retried).
 
-Attempts and total time are bounded by :class:`RetryPolicy`; when they run out the last
+Attempts and total time are bounded by :class:`RetryPolicy` (the engine and the status table
+are :mod:`adapters.common.retry`, shared with the Salesforce clients); when they run out the last
 ``TransientCrmError``/``RateLimited`` is raised. ``max_total_seconds`` bounds the whole
 call end to end: each attempt's connect and read timeouts and its wait for the call budget
 are cut to the time left, and no backoff sleep runs past it.
@@ -22,28 +23,29 @@ are cut to the time left, and no backoff sleep runs past it.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-import tenacity
 
 from adapters.common.deadline import ThreadDeadline
-from adapters.common.retry import RetryPolicy
+from adapters.common.retry import (
+    RetryPolicy,
+    call_with_retries,
+    crm_error,
+    error_class,
+    header_number,
+    parse_retry_after,
+)
 from adapters.hubspot.auth import TokenProvider
 from adapters.hubspot.budget import CallBudget, UnlimitedBudget
 from connector.core.errors import (
     AuthenticationFailed,
     CrmError,
-    PermanentCrmError,
-    RateLimited,
     TransientCrmError,
 )
 
@@ -54,39 +56,16 @@ __all__ = ["DEFAULT_API_BASE", "RetryPolicy", "Transport", "error_for", "error_m
 DEFAULT_API_BASE = "https://api.hubapi.com"
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` value: delta-seconds or an HTTP-date (RFC 9110)."""
-    if value is None or not value.strip():
-        return None
-    seconds = _float(value.strip())
-    if seconds is not None:
-        return max(seconds, 0.0)
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP-date is always GMT
-        when = when.replace(tzinfo=UTC)
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
-
-
 def retry_after_hint(resp: requests.Response) -> float | None:
     """Seconds HubSpot asks us to wait, from Retry-After or the rate-limit headers."""
     after = parse_retry_after(resp.headers.get("Retry-After"))
     if after is not None:
         return max(after, 0.0)
-    interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
-    remaining = _float(resp.headers.get("X-HubSpot-RateLimit-Remaining"))
+    interval_ms = header_number(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+    remaining = header_number(resp.headers.get("X-HubSpot-RateLimit-Remaining"))
     if interval_ms is not None and (remaining is None or remaining <= 0):
         return interval_ms / 1000.0 / 10.0
-    if _float(resp.headers.get("X-HubSpot-RateLimit-Secondly-Remaining")) == 0:
+    if header_number(resp.headers.get("X-HubSpot-RateLimit-Secondly-Remaining")) == 0:
         return 1.0
     return None
 
@@ -118,16 +97,12 @@ def error_for(resp: requests.Response) -> CrmError:
     category = body.get("category") or body.get("errorType")
     if status == 429:
         policy = body.get("policyName")
-        err = RateLimited(message, retry_after=retry_after_hint(resp), status=status,
-                          code=policy or category)
+        err = crm_error(error_class(status), message, retry_after=retry_after_hint(resp),
+                        status=status, code=policy or category)
         if policy == "DAILY":
             err.retryable = False
         return err
-    if status == 401:
-        return AuthenticationFailed(message, status=status, code=category)
-    if status >= 500:
-        return TransientCrmError(message, status=status, code=category)
-    return PermanentCrmError(message, status=status, code=category)
+    return crm_error(error_class(status), message, status=status, code=category)
 
 
 class Transport:
@@ -161,15 +136,6 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        policy = self.retry
-        exp = min(policy.backoff_max, policy.backoff_base * 2 ** (state.attempt_number - 1))
-        wait = random.uniform(0, exp)
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            wait = max(wait, min(exc.retry_after, policy.retry_after_cap))
-        return wait
-
     def request(
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
     ) -> requests.Response:
@@ -177,17 +143,9 @@ class Transport:
         deadline = time.monotonic() + self.retry.max_total_seconds
         deadline = min(deadline, self._deadline.value or deadline)
 
-        def past_deadline(state: tenacity.RetryCallState) -> bool:
-            return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
-            stop=tenacity.stop_after_attempt(self.retry.max_attempts) | past_deadline,
-            wait=self._wait,
-            sleep=self._sleep,
-            reraise=True,
-        )
-        return retrying(self._attempt_with_refresh, method, path, json, params, deadline)
+        return call_with_retries(
+            lambda: self._attempt_with_refresh(method, path, json, params, deadline),
+            self.retry, deadline=deadline, sleep=self._sleep)
 
     @contextmanager
     def time_limit(self, seconds: float | None = None) -> Iterator[None]:
@@ -213,8 +171,8 @@ class Transport:
         (190 per 10 s for private apps on Professional/Enterprise, 100 or 110 for public
         apps and Free/Starter portals)."""
         learn = getattr(self._budget, "learn", None)
-        limit = _float(resp.headers.get("X-HubSpot-RateLimit-Max"))
-        interval_ms = _float(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+        limit = header_number(resp.headers.get("X-HubSpot-RateLimit-Max"))
+        interval_ms = header_number(resp.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"))
         if learn is not None and limit is not None and interval_ms is not None:
             learn(int(limit), interval_ms / 1000.0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.common.retry import STATUS_ERRORS, crm_error, error_class
 from connector.core.errors import (
     AuthenticationFailed,
     CrmError,
@@ -220,12 +221,12 @@ REST_ERRORS: dict[str, ErrorKind] = {
 RETRYABLE_RECORD_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 
 
+#: the shared status table, where a 401 means the token must be renewed
+STATUS_ERRORS_SF = {**STATUS_ERRORS, 401: InvalidToken}
+
+
 def _by_status(status: int) -> type[CrmError]:
-    if status == 429 or status >= 500:
-        return RateLimited if status == 429 else TransientCrmError
-    if status == 401:
-        return InvalidToken
-    return PermanentCrmError
+    return error_class(status, STATUS_ERRORS_SF)
 
 
 def interaction_error(status: int, body: Any, operation: str,
@@ -246,10 +247,8 @@ def interaction_error(status: int, body: Any, operation: str,
     message = f"Interaction Service {operation} failed: {readable}"
     if text and kind and text != kind.message:
         message += f" ({text})"
-    kw: dict[str, Any] = {"status": status, "code": str(code) if code is not None else None}
-    if cls is RateLimited:
-        return RateLimited(message, retry_after=retry_after, **kw)
-    return cls(message, **kw)
+    return crm_error(cls, message, status=status, code=str(code) if code is not None else None,
+                     retry_after=retry_after)
 
 
 def rest_error(status: int, body: Any, operation: str,
@@ -263,6 +262,4 @@ def rest_error(status: int, body: Any, operation: str,
     kind = REST_ERRORS.get(code or "")
     cls = kind.error if kind else _by_status(status)
     message = f"Salesforce {operation} failed: {text or (kind.message if kind else status)}"
-    if cls is RateLimited:
-        return RateLimited(message, retry_after=retry_after, status=status, code=code)
-    return cls(message, status=status, code=code)
+    return crm_error(cls, message, status=status, code=code, retry_after=retry_after)

@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from tests.support.migrations import READY_LINE
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```sh (shell-[12])\n(.*?)^```", re.S | re.M)
@@ -187,15 +188,13 @@ def _wait_for_owner(port: int, contact: str, owner: str) -> None:
     """The README's ``sleep 2`` is what a reader waits; on a loaded machine routing may take
     longer, so the owner is polled here before failing."""
     url = f"http://127.0.0.1:{port}/crm/v3/objects/contacts/{contact}"
-    deadline = time.monotonic() + 60
-    while True:
+
+    def current() -> str | None:
         found = requests.get(url, params={"properties": "hubspot_owner_id"}, timeout=5,
                              headers={"Authorization": "Bearer fake-private-app-token"})
-        current = found.json()["properties"].get("hubspot_owner_id")
-        if current or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert current == owner, found.text
+        return found.json()["properties"].get("hubspot_owner_id")
+
+    assert wait_until(current, 60, f"an owner on contact {contact}", interval=0.5) == owner
 
 
 def _console_sign_in(port: int, shell: Shell, router: str) -> None:

@@ -6,13 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import requests
 
 from connector.store.db import Database
 from tests.conftest import JWT_SECRET
 from tests.support.migrations import READY_LINE
+from tests.support.waiting import wait_until
 
 
 def _free_port() -> int:
@@ -23,14 +23,13 @@ def _free_port() -> int:
 
 def _healthz(process: subprocess.Popen, port: int) -> requests.Response:
     """The first answer of a starting server (polled: it is another process)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-        except requests.ConnectionError:
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "serve did not come up in 60 s"
-            time.sleep(0.2)
+
+    def answer() -> tuple[requests.Response]:  # a tuple: any status counts as an answer
+        assert process.poll() is None, process.stdout.read()
+        return (requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2),)
+
+    return wait_until(answer, 60, "serve to come up", interval=0.2,
+                      ignore=(requests.ConnectionError,))[0]
 
 
 def test_serve_migrates_an_empty_database_and_answers(tmp_path):

@@ -16,7 +16,8 @@ from connector.config import Config
 from connector.jobs import inbox, leases
 from connector.jobs.celery_executor import Dispatcher
 from connector.jobs.executors import ThreadExecutor
-from tests.scale.celery_helpers import KIND, RecordingHandler, store, wait_until
+from tests.scale.celery_helpers import KIND, RecordingHandler, store
+from tests.support.waiting import wait_until
 
 LINGER = 0.4
 
@@ -44,8 +45,8 @@ def test_partial_batch_waits_while_another_is_in_flight(db):
     store(db, 3)
     left = inbox.linger_left(db, limit=100, linger=LINGER, kinds=[KIND])
     assert 0.0 < left <= LINGER
-    time.sleep(left)
-    assert inbox.linger_left(db, limit=100, linger=LINGER, kinds=[KIND]) == 0.0
+    wait_until(lambda: inbox.linger_left(db, limit=100, linger=LINGER, kinds=[KIND]) == 0.0,
+               5, "the linger to pass")
 
 
 def test_full_batch_and_off_switch_never_wait(db):
@@ -86,8 +87,7 @@ def test_dispatcher_coalesces_webhooks_into_one_batch(config):
             store(container.db, 2, start=10 + 2 * n)
             assert dispatcher.dispatch_once() == 0
             assert 0 < dispatcher.hold <= LINGER
-        time.sleep(dispatcher.hold)
-        assert dispatcher.dispatch_once() == 6
+        assert wait_until(dispatcher.dispatch_once, 5, "the batch after the linger") == 6
         assert [len(ids) for ids in broker.sent] == [2, 6]
     finally:
         container.close()
@@ -110,8 +110,7 @@ def test_partial_batches_stay_in_the_inbox_while_a_message_waits(config):
         assert dispatcher.dispatch_once() == 10  # now a full one
         dispatcher.queued = lambda: 0  # the queue drained
         store(container.db, 1, start=30)
-        time.sleep(LINGER)
-        assert dispatcher.dispatch_once() == 1
+        assert wait_until(dispatcher.dispatch_once, 5, "the last partial batch") == 1
         assert [len(ids) for ids in broker.sent] == [10, 10, 10, 1]
     finally:
         container.close()

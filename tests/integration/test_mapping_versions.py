@@ -4,7 +4,6 @@ executors picking up a saved version for the next event without a restart."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -13,6 +12,7 @@ from connector.jobs import inbox
 from connector.jobs.executors import InlineExecutor, ThreadExecutor
 from connector.mapping import MappingError, MappingRegistry, versions
 from connector.store import mapping_repository
+from tests.support.waiting import wait_until
 
 DEAL = "mappings/hubspot/deal.yaml"
 
@@ -262,14 +262,6 @@ def test_a_record_failing_a_required_field_is_kept_with_its_reason_and_replayed(
         (2, "No pipeline", None)]
 
 
-def _wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
-
-
 def test_thread_executor_uses_a_new_version_without_a_restart(config):
     seen: list[dict] = []
     container = _connected(bootstrap(config))
@@ -279,14 +271,14 @@ def test_thread_executor_uses_a_new_version_without_a_restart(config):
     try:
         inbox.store_events(container.db, [_event(1, {"amount": "10.5"})])
         executor.notify()
-        _wait_until(lambda: len(seen) == 1)
+        wait_until(lambda: len(seen) == 1)
         versions.save_version(container.db, "hubspot", "deal", deal_text(container.db).replace(
             "amount: {source: amount, type: number}",
             "amount: {source: amount, type: integer}"), "ana", "whole amounts")
         inbox.store_events(container.db, [_event(2, {"amount": "10.5"}),
                                           _event(3, {"amount": "11"})])
         executor.notify()
-        _wait_until(lambda: len(seen) == 2 and inbox.counts(container.db).get("failed") == 1)
+        wait_until(lambda: len(seen) == 2 and inbox.counts(container.db).get("failed") == 1)
     finally:
         executor.stop()
         container.close()

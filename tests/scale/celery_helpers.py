@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,15 +42,6 @@ def store(db: Any, count: int, *, start: int = 0) -> int:
     return inbox.store_events(db, [
         inbox.NewEvent("test", "acct", f"e{n}", KIND, {"n": n})
         for n in range(start, start + count)])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def unique_queue() -> str:

@@ -12,6 +12,7 @@ from connector.jobs import inbox, leases
 from connector.jobs.celery_app import TASK_NAME, process
 from connector.jobs.celery_executor import CeleryExecutor, Dispatcher
 from connector.jobs.executors import build_executor
+from tests.support.waiting import wait_until
 
 from .celery_helpers import (
     KIND,
@@ -21,7 +22,6 @@ from .celery_helpers import (
     celery_worker,
     store,
     unique_queue,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq,

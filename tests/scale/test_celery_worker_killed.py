@@ -16,6 +16,7 @@ from connector.config import Config
 from connector.jobs import inbox
 from connector.jobs.celery_app import make_celery
 from connector.jobs.celery_executor import Dispatcher
+from tests.support.waiting import wait_until
 
 from .celery_helpers import (
     KIND,
@@ -24,7 +25,6 @@ from .celery_helpers import (
     celery_worker,
     store,
     unique_queue,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(180)]

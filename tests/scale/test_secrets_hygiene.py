@@ -65,7 +65,7 @@ def test_secrets_absent_from_logs_and_encrypted_at_rest(tmp_path, caplog):
                                    headers={"X-HubSpot-Signature-v3": "AAAA",
                                             "X-HubSpot-Request-Timestamp": "1"})
             assert forged.status_code == 401
-            time.sleep(1.5)
+            wait_for(lambda: "expired" in caplog.text, what="the refused token logged")
             assert service.container.extras["hubspot"].portals._load_tokens("999") \
                 .access_token == OAUTH_ACCESS
             stored = _database_text(service.container)

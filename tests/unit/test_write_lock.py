@@ -10,16 +10,7 @@ import pytest
 
 from connector.jobs import inbox
 from connector.store.db import Database, WriteLock
-
-
-def _wait_for(condition: Callable[[], bool]) -> None:
-    """Until ``condition`` holds (a thread has queued); a bounded loop, not a sleep."""
-    event = threading.Event()
-    for _ in range(5000):
-        if condition():
-            return
-        event.wait(0.001)
-    raise AssertionError("a waiter never queued")
+from tests.support.waiting import wait_until
 
 
 def _queue(lock: WriteLock, name: str, order: list[str], *, priority: bool = False,
@@ -38,7 +29,8 @@ def _queue(lock: WriteLock, name: str, order: list[str], *, priority: bool = Fal
 
     thread = threading.Thread(target=run)
     thread.start()
-    _wait_for(lambda: len(lock._priority) + len(lock._ordinary) > queued)
+    wait_until(lambda: len(lock._priority) + len(lock._ordinary) > queued, 5,
+               "the thread queued", interval=0.001)
     return thread
 
 
@@ -108,7 +100,8 @@ def test_a_webhook_insert_is_not_queued_behind_waiting_dispatches(tmp_path):
         thread = threading.Thread(target=dispatch_transaction)
         queued = len(lock._ordinary)
         thread.start()
-        _wait_for(lambda q=queued: len(lock._ordinary) > q)
+        wait_until(lambda q=queued: len(lock._ordinary) > q, 5, "a waiter queued",
+                   interval=0.001)
         waiting.append(thread)
 
     def acknowledge() -> None:
@@ -117,7 +110,8 @@ def test_a_webhook_insert_is_not_queued_behind_waiting_dispatches(tmp_path):
 
     ack = threading.Thread(target=acknowledge)
     ack.start()
-    _wait_for(lambda: len(lock._priority) == 1)
+    wait_until(lambda: len(lock._priority) == 1, 5, "the priority waiter queued",
+               interval=0.001)
     lock.release()
     for thread in [ack, *waiting]:
         thread.join(10)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,6 +14,7 @@ from connector.config import Config
 from connector.store.models import DecisionRow, InboxEventRow
 from connector.web import create_app
 from connector.web.auth import issue_token
+from tests.support.waiting import wait_until as wait_for  # noqa: F401 (the e2e tests' name)
 
 CLIENT_SECRET = "app-client-secret-for-tests"
 JWT_SECRET = "e2e-jwt-secret-" + "y" * 20
@@ -59,10 +58,3 @@ class Running:
         return self.count(DecisionRow)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")

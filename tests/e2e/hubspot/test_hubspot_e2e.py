@@ -55,7 +55,8 @@ def test_redelivered_batches_change_nothing(service, fake, portal):
     for _ in range(3):  # HubSpot re-delivers with the same key (attemptNumber may differ)
         again = [{**e, "attemptNumber": 1} for e in events]
         assert service.sender.send(again).status_code == 204
-    time.sleep(1.5)
+    wait_for(lambda: service.count(InboxEventRow, InboxEventRow.status.in_(
+        ("pending", "processing"))) == 0, what="the inbox idle")
     assert (service.inbox_count(), service.decisions(), len(fake.owner_writes)) == before
 
 

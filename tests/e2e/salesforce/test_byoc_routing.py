@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.salesforce_demo import wait_for
+from connector.service import byoc
+from tests.support.waiting import wait_until as wait_for
 
 
 def calls(fake, conversation: str) -> list[str]:
@@ -126,7 +128,9 @@ def test_a_late_assigned_leaves_an_accepted_conversation_accepted_and_unswept(ma
     env.byoc.send([env.byoc.work_result("conv-late", "Accepted", work_id=work),
                    env.byoc.work_result("conv-late", "Assigned", work_id=work)])
     env.wait_state("conv-late", "accepted")
-    time.sleep(4)  # several sweeps past the pending timeout
+    # a sweep a minute later, far past the 2-second pending timeout
+    assert byoc.sweep_stale(env.container.db, env.ports,
+                            now=datetime.now(UTC) + timedelta(seconds=60)) == 0
 
     assert env.wait_state("conv-late", "accepted")["state"] == "accepted"
     assert env.fake.deleted_routes == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from connector.salesforce_demo import wait_for
 from connector.store.models import DecisionRow
+from tests.support.waiting import wait_until as wait_for
 
 
 def _decisions(env):

@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from connector.jobs import inbox
-from connector.salesforce_demo import wait_for
 from connector.service.api_keys import create_key
 from connector.service.sources import link_source
 from connector.store.models import ObjectRow
+from tests.support.waiting import wait_until as wait_for
 
 
 @pytest.fixture
