@@ -11,7 +11,7 @@ a scanner.
   clocks whose stored ``next_check_at`` has passed, claims each with a conditional
   UPDATE, and in that same transaction sends the reminders and runs the escalation stage
   due: notify, reassign through the router to a rep who has not had the record (the
-  first rep's assignment taken off their cap counters), set the old owner AWAY. A breach
+  first rep's assignment credited back in the rotation and caps), set the old owner AWAY. A breach
   therefore escalates once, whatever the number of scanners or restarts.
 
 The clock arithmetic is ``connector.core.sla``.
@@ -479,7 +479,7 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     if old is not None:  # the first rep's assignment no longer counts against their caps
         repo.uncount_assignment(session, clock.router_id, old.id,
                                 period_keys(old, first_start))
-        _credit_rotation(session, clock, old.id)
+        _credit_rotation(session, clock, old.id, now)
     new = decision.rep
     clock.rep_id, clock.decision_id = new.id, outcome.decision_id
     clock.reps = [*clock.reps, new.id]
@@ -493,14 +493,38 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     return f"reassigned to {new.email}"
 
 
-def _credit_rotation(session, clock: SlaClockRow, rep_id: str) -> None:
-    """Give the late rep their turn back in a weighted rotation (``core.credit_back``);
-    the router row is locked by the reassignment's dispatch."""
-    from connector.core.distribution import RotationState
+def _credit_rotation(session, clock: SlaClockRow, rep_id: str, now: datetime) -> None:
+    """Give the late rep their turn back; the router row is locked by the reassignment's
+    dispatch. Whatever the model, the first decision is marked credited, so a
+    load-balanced router's window stops counting it as the rep's load. Then:
 
+    - a router with a fairness policy: one credit in its ledger
+      (``routing_depth.credit_reassigned``), paid by the policy;
+    - weighted: what the pick cost, given back (``core.credit_back``);
+    - round robin: one credit in the same ledger, which the rotation pays as a turn
+      outside the walk, so nobody else's turn moves (``dispatch`` honours it).
+    """
+    from connector.core.distribution import RotationState
+    from connector.core.model import DistributionModel
+    from connector.store import routing_depth_repo
+    from connector.store.models import DecisionRow
+
+    from . import routing_depth
+
+    first = session.get(DecisionRow, clock.decision_id) if clock.decision_id else None
+    if first is not None and first.rep_id == rep_id:
+        first.credited_at = now
     router_row = repositories.get_router(session, clock.account_id, clock.router_id or "")
     router = repositories.router_to_domain(router_row) if router_row else None
     if router is None or router.settings is None:
+        return
+    depth = routing_depth.depth_settings(router_row.settings)
+    if depth is not None and depth.fairness is not None:
+        if depth.credits and rep_id in {m.rep_id for m in router.settings.members}:
+            routing_depth_repo.add_credit(session, clock.account_id, router_row.id, rep_id)
+        return
+    if router.settings.model == DistributionModel.ROUND_ROBIN:
+        routing_depth_repo.add_credit(session, clock.account_id, router_row.id, rep_id)
         return
     state = RotationState(router_row.rr_last_position, dict(router_row.current_weights or {}))
     after = core.credit_back(router.settings.model, state, rep_id, router.settings.members)

@@ -482,3 +482,70 @@ def test_a_stage_that_fails_after_reassigning_counts_and_writes_back_nothing(
     assert len(view["reps"]) == 1 and view["stages_done"] == 0  # all rolled back
     again = sla.scan(container.db, clock(), notify=notify)
     assert again.reassigned == 1
+
+
+def _router_of(client, headers, reps: list[str], model: str) -> str:
+    created = client.post("/routers", headers=headers, json={
+        "name": model, "object_type": "contact", "published": True,
+        "settings": {"users": [{"user_id": r[4:]} for r in reps], "distribution": model}})
+    assert created.status_code == 201, created.json
+    return created.json["id"]
+
+
+def test_a_round_robin_router_gives_the_late_rep_their_turn_back(client, v1, headers,
+                                                                 container, clock, sent):
+    from connector.store import routing_depth_repo
+
+    reps = [make_rep(client, v1, f"{n}@company.com") for n in ("ann", "bob", "cy")]
+    router = _router_of(client, headers, reps, "round_robin")
+    make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_ROUTER",
+                                                   "router_id": router}])
+    _monitor(client, v1, router, reminders=[])
+    assert _lead(client, v1, "one@example.com")["owner"]["id"] == reps[0]
+    clock.advance(minutes=10)
+    assert _scan(container, clock, sent).reassigned == 1  # to bob, the next in turn
+    with detached(container.db) as session:
+        assert routing_depth_repo.balances(session, router) == {reps[0][4:]: (1, 0)}
+    # ann is owed a record: she gets the next one outside the rotation, which stays at
+    # bob, so cy's turn does not move (without the credit: cy, then ann)
+    owners = [_lead(client, v1, f"{n}@example.com")["owner"]["id"]
+              for n in ("two", "three", "four")]
+    assert owners == [reps[0], reps[2], reps[0]]
+    with detached(container.db) as session:
+        assert routing_depth_repo.balances(session, router) == {reps[0][4:]: (0, 0)}
+        paid = session.scalars(select(DecisionRow).where(
+            DecisionRow.router_id == router, DecisionRow.assigned.is_(True))
+            .order_by(DecisionRow.created_at, DecisionRow.id)).all()
+    assert any("owed 1 record" in str(d.reason) for d in paid)
+
+
+def test_a_load_balanced_router_stops_counting_the_reassigned_record(client, v1, headers,
+                                                                     container, clock, sent):
+    from connector.service.dispatch import load_state, router_and_reps
+    from connector.store.models import RouterRow
+
+    reps = [make_rep(client, v1, f"{n}@company.com") for n in ("ann", "bob")]
+    router = _router_of(client, headers, reps, "load_balanced")
+    make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_ROUTER",
+                                                   "router_id": router}])
+    _monitor(client, v1, router, reminders=[])
+    lead = _lead(client, v1)
+    assert lead["owner"]["id"] == reps[0]
+
+    def window() -> dict:
+        with container.db.session() as session:
+            row = session.get(RouterRow, router)
+            domain, people = router_and_reps(container.db, session, row.account_id, row)
+            return dict(load_state(session, row, domain, people, clock()).window_counts)
+
+    assert window() == {reps[0][4:]: 1}
+    clock.advance(minutes=10)
+    assert _scan(container, clock, sent).reassigned == 1
+    # the record is bob's load now, and no longer ann's
+    assert window() == {reps[1][4:]: 1}
+    with detached(container.db) as session:
+        first = session.scalars(select(DecisionRow).where(
+            DecisionRow.router_id == router, DecisionRow.rep_id == reps[0][4:])).one()
+    assert first.credited_at is not None and first.assigned
+    # so ann, with no load, takes the next lead
+    assert _lead(client, v1, "two@example.com")["owner"]["id"] == reps[0]
