@@ -549,3 +549,73 @@ def test_a_load_balanced_router_stops_counting_the_reassigned_record(client, v1,
     assert first.credited_at is not None and first.assigned
     # so ann, with no load, takes the next lead
     assert _lead(client, v1, "two@example.com")["owner"]["id"] == reps[0]
+
+
+def test_a_new_status_through_patch_contacts_stops_status_changed_clocks(
+        client, v1, headers, container, clock, sent):
+    reps, router, _ = _setup(client, v1, headers)
+    _monitor(client, v1, router, name="Status", condition="status_changed",
+             duration="PT1H", reminders=[], stages=[])
+    lead = _lead(client, v1)
+    contact = lead["contact_id"]
+    clock.advance(minutes=20)
+    # a call is a touch, not a status change
+    client.post(f"/v1/contacts/{contact}/activities", json={"type": "CALL"}, headers=v1)
+    views = {v["condition"]: v for v in _clocks(client, v1, contact)}
+    assert views["status_changed"]["state"] == "running"
+    assert views["first_touch"]["state"] == "met"
+
+    changed = client.patch(f"/v1/contacts/{contact}", json={"status": "Working"},
+                           headers=v1)
+    assert changed.status_code == 200, changed.json
+    assert changed.json["fields"]["status"] == "Working"
+    [view] = [v for v in _clocks(client, v1, contact) if v["condition"] == "status_changed"]
+    assert view["state"] == "met"
+    assert view["stopped_by"]["source"] == "api" and view["stopped_by"]["signal"] == "status"
+    assert view["stopped_by"]["detail"] == {"status": "Working", "previous": None}
+    assert view["sla_left_seconds"] == 40 * 60
+
+
+def test_an_unchanged_status_or_other_fields_stop_nothing(client, v1, headers, container,
+                                                          clock, sent):
+    reps, router, _ = _setup(client, v1, headers)
+    _monitor(client, v1, router, name="Status", condition="status_changed",
+             duration="PT1H", reminders=[], stages=[])
+    contact = client.post("/v1/contacts", json={"email": "pat@example.com",
+                                                "fields": {"status": "New"}},
+                          headers=v1).json["id"]
+    lead = _lead(client, v1)
+    assert lead["contact_id"] == contact
+
+    def state() -> str:
+        [view] = [v for v in _clocks(client, v1, contact)
+                  if v["condition"] == "status_changed"]
+        return view["state"]
+
+    assert client.patch(f"/v1/contacts/{contact}", json={"first_name": "Pat"},
+                        headers=v1).status_code == 200
+    assert client.patch(f"/v1/contacts/{contact}", json={"status": "New"},
+                        headers=v1).status_code == 200
+    assert state() == "running"
+    # the upsert changes a status too, and that counts the same
+    assert client.post("/v1/contacts", json={"email": "pat@example.com",
+                                             "fields": {"status": "Qualified"}},
+                       headers=v1).status_code == 200
+    assert state() == "met"
+
+
+def test_patch_contacts_errors(client, v1, headers):
+    contact = client.post("/v1/contacts", json={"email": "pat@example.com"},
+                          headers=v1).json["id"]
+    empty = client.patch(f"/v1/contacts/{contact}", json={}, headers=v1)
+    assert empty.status_code == 422 and "status" in str(empty.json)
+    blank = client.patch(f"/v1/contacts/{contact}", json={"status": "  "}, headers=v1)
+    assert blank.status_code == 422 and "status" in blank.json["error"]["fields"]
+    unknown = client.patch(f"/v1/contacts/{contact}", json={"email": "x@example.com"},
+                           headers=v1)
+    assert unknown.status_code == 422 and "email" in unknown.json["error"]["fields"]
+    missing = client.patch("/v1/contacts/con_nope", json={"status": "Working"}, headers=v1)
+    assert missing.status_code == 404
+    spec = client.get("/v1/openapi.json").json
+    assert spec["paths"]["/contacts/{contact_id}"]["patch"]["x-scope"] == "contacts:write"
+    assert "patch" in client.get("/openapi.json").json["paths"]["/v1/contacts/{contact_id}"]

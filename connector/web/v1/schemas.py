@@ -175,6 +175,32 @@ class ContactIn(Strict):
         return self
 
 
+class ContactPatch(Strict):
+    """What ``PATCH /v1/contacts/{id}`` changes; ``status`` is the lead's status (a new
+    value stops the contact's "status changed" SLA clocks)."""
+
+    status: str | None = Field(default=None, min_length=1, max_length=100)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    company: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    fields: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _something(self) -> ContactPatch:
+        if not self.model_fields_set - {"fields"} and not self.fields:
+            raise ValueError("give at least one field to change, e.g. 'status'")
+        return self
+
+
 class ActivityIn(Strict):
     type: Literal["CALL", "MEETING", "EMAIL", "NOTE"]
     notes: str = Field(default="", max_length=10000)
