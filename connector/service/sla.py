@@ -607,6 +607,91 @@ def _process(db: Database, session, clock_id: str, now: datetime, notify: Notify
     clock.updated_at = now
 
 
+def clock_of(db: Database, account_id: str, clock_id: str,
+             now: datetime) -> dict[str, Any] | None:
+    """One of the account's clocks as :func:`clock_view` shows it, or None."""
+    with detached(db) as session:
+        clock = session.get(SlaClockRow, clock_id)
+        if clock is None or clock.account_id != account_id:
+            return None
+        return _views(session, account_id, [clock], now)[0]
+
+
+def accept(db: Database, account_id: str, clock_id: str, now: datetime, *,
+           by: str) -> bool:
+    """The owner (or a manager) accepts the record from the notification's link: a touch
+    that stops this clock, whatever its condition. False when it was no longer running."""
+    with db.session() as session:
+        clock = session.get(SlaClockRow, clock_id)
+        if clock is None or clock.account_id != account_id or clock.state != "running":
+            return False
+        if not repo.claim(session, clock):
+            return False
+        _stop(clock, "met", now, {"source": "console", "signal": "accepted",
+                                  "at": now.isoformat(), "late": now > clock.deadline_at,
+                                  "detail": {"by": by, "rep_id": clock.rep_id}})
+        return True
+
+
+def run_next_stage(db: Database, account_id: str, clock_id: str, now: datetime, *,
+                   notify: Notify | None = None, sync: Any = None) -> str | None:
+    """Run the clock's next escalation stage now, as the scanner would at its time (the
+    notification's "Reassign" link). What the stage did, or None when the clock is not
+    running or has no stage left."""
+    notify = notify or default_notify
+    done = ScanResult()
+    with db.session() as session:
+        clock = session.get(SlaClockRow, clock_id)
+        if clock is None or clock.account_id != account_id or clock.state != "running":
+            return None
+        monitor_row = session.get(SlaMonitorRow, clock.monitor_id)
+        monitor = to_monitor(monitor_row) if monitor_row is not None else None
+        if monitor is None or clock.stages_done >= len(monitor.stages):
+            return None
+        if not repo.claim(session, clock):
+            return None  # a scanner has it this instant
+        obj = repositories.get_object(session, clock.account_id, clock.object_id)
+        _run_stage(db, session, notify, clock, monitor_row, monitor, clock.stages_done, obj,
+                   now, done)
+        clock.events = [*clock.events[:-1], {**clock.events[-1], "by": "console"}]
+        after = _schedule(clock, monitor, _rep(session, clock.account_id, clock.rep_id), now)
+        if after.next_check is None and after.breached:
+            clock.state = "breached"
+        clock.updated_at = now
+        what = clock.events[-1].get("reassign") or "notified"
+    _write_back(db, sync, done)
+    return what
+
+
+def _write_back(db: Database, sync: Any, result: ScanResult) -> None:
+    if sync is None:
+        return
+    from . import dispatch as dispatch_service
+
+    for account_id, obj, rep, decision_id in result.write_backs:
+        dispatch_service.write_back(db, sync, account_id, obj, rep, decision_id)
+
+
+def with_links(notify: Notify, public_url: str | None) -> Notify:
+    """``notify`` with the console's Accept and Reassign links in each payload, when the
+    connector knows its public address (``CONNECTOR_PUBLIC_URL``). Both open a console
+    page behind the sign-in, where a POST with the CSRF token acts: a link in a chat
+    message is fetched by previews and scanners, so it must never change anything."""
+    if not public_url:
+        return notify
+    base = public_url.rstrip("/")
+
+    def linked(session, **kwargs: Any) -> None:
+        payload = dict(kwargs.get("payload") or {})
+        if payload.get("clock_id"):
+            page = f"{base}/admin/sla/clocks/{payload['clock_id']}"
+            payload.update(accept_url=f"{page}?action=accept",
+                           reassign_url=f"{page}?action=reassign")
+        notify(session, **{**kwargs, "payload": payload})
+
+    return linked
+
+
 def default_notify(session, **kwargs: Any) -> None:
     from .notifications import enqueue_notification
 
@@ -633,11 +718,7 @@ def scan(db: Database, now: datetime, *, notify: Notify | None = None,
         result.stages += done.stages
         result.reassigned += done.reassigned
         result.write_backs.extend(done.write_backs)
-    if sync is not None:
-        from . import dispatch as dispatch_service
-
-        for account_id, obj, rep, decision_id in result.write_backs:
-            dispatch_service.write_back(db, sync, account_id, obj, rep, decision_id)
+    _write_back(db, sync, result)
     return result
 
 
@@ -646,6 +727,7 @@ def scan_now(container: Any) -> int:
     and notifier (``extras["notify"]``); how many reminders and stages it ran."""
     clock = container.extras.get("now")
     now = clock() if clock is not None else datetime.now(UTC)
-    result = scan(container.db, now, notify=container.extras.get("notify"),
-                  sync=container.owner_sync)
+    result = scan(container.db, now, notify=with_links(
+        container.extras.get("notify") or default_notify, container.config.public_url),
+        sync=container.owner_sync)
     return result.reminders + result.stages

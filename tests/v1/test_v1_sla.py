@@ -619,3 +619,30 @@ def test_patch_contacts_errors(client, v1, headers):
     spec = client.get("/v1/openapi.json").json
     assert spec["paths"]["/contacts/{contact_id}"]["patch"]["x-scope"] == "contacts:write"
     assert "patch" in client.get("/openapi.json").json["paths"]["/v1/contacts/{contact_id}"]
+
+
+def test_the_payload_links_to_the_consoles_accept_and_reassign_pages(
+        client, v1, headers, container, clock, sent):
+    import dataclasses
+
+    from connector.service.notifications import blocks
+
+    reps, _, _ = _setup(client, v1, headers)
+    _lead(client, v1)
+    clock.advance(minutes=5)
+    container.config = dataclasses.replace(container.config, public_url=None)
+    assert sla.scan_now(container) == 1  # the reminder, without links
+    assert "accept_url" not in sent.calls[0]["payload"]
+    clock.advance(minutes=5)
+    container.config = dataclasses.replace(container.config,
+                                           public_url="https://connector.example.com/")
+    assert sla.scan_now(container) == 1  # the breach
+    breach = sent.calls[1]
+    page = f"https://connector.example.com/admin/sla/clocks/{breach['payload']['clock_id']}"
+    assert breach["payload"]["accept_url"] == page + "?action=accept"
+    assert breach["payload"]["reassign_url"] == page + "?action=reassign"
+    assert sent.calls[2]["kind"] == "sla.reassigned"
+    assert sent.calls[2]["payload"]["accept_url"].startswith(page)
+    buttons = [e for b in blocks(breach)
+               for e in b.get("elements", []) if e.get("type") == "button"]
+    assert {b["url"] for b in buttons} == {page + "?action=accept", page + "?action=reassign"}
