@@ -153,15 +153,20 @@ class LeadSample(LeadIn):
         return None if value is None else value.strip().lower()
 
 
-class ContactIn(Strict):
-    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
-    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+class _ContactDetails(Strict):
+    """The details both the upsert and ``PATCH`` change."""
+
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
     company: str | None = Field(default=None, max_length=200)
     job_title: str | None = Field(default=None, max_length=200)
     fields: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+
+
+class ContactIn(_ContactDetails):
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("email")
     @classmethod
@@ -175,17 +180,11 @@ class ContactIn(Strict):
         return self
 
 
-class ContactPatch(Strict):
+class ContactPatch(_ContactDetails):
     """What ``PATCH /v1/contacts/{id}`` changes; ``status`` is the lead's status (a new
     value stops the contact's "status changed" SLA clocks)."""
 
     status: str | None = Field(default=None, min_length=1, max_length=100)
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
-    company: str | None = Field(default=None, max_length=200)
-    job_title: str | None = Field(default=None, max_length=200)
-    fields: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
 
     @field_validator("status")
     @classmethod
