@@ -479,7 +479,7 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     if old is not None:  # the first rep's assignment no longer counts against their caps
         repo.uncount_assignment(session, clock.router_id, old.id,
                                 period_keys(old, first_start))
-        _credit_rotation(session, clock, old.id, now)
+        _credit_rotation(session, clock, old.id, decision, now)
     new = decision.rep
     clock.rep_id, clock.decision_id = new.id, outcome.decision_id
     clock.reps = [*clock.reps, new.id]
@@ -493,7 +493,8 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     return f"reassigned to {new.email}"
 
 
-def _credit_rotation(session, clock: SlaClockRow, rep_id: str, now: datetime) -> None:
+def _credit_rotation(session, clock: SlaClockRow, rep_id: str, decision: Any,
+                     now: datetime) -> None:
     """Give the late rep their turn back; the router row is locked by the reassignment's
     dispatch. Whatever the model, the first decision is marked credited, so a
     load-balanced router's window stops counting it as the rep's load. Then:
@@ -506,7 +507,6 @@ def _credit_rotation(session, clock: SlaClockRow, rep_id: str, now: datetime) ->
     """
     from connector.core.distribution import RotationState
     from connector.core.model import DistributionModel
-    from connector.store import routing_depth_repo
     from connector.store.models import DecisionRow
 
     from . import routing_depth
@@ -519,12 +519,12 @@ def _credit_rotation(session, clock: SlaClockRow, rep_id: str, now: datetime) ->
     if router is None or router.settings is None:
         return
     depth = routing_depth.depth_settings(router_row.settings)
-    if depth is not None and depth.fairness is not None:
-        if depth.credits and rep_id in {m.rep_id for m in router.settings.members}:
-            routing_depth_repo.add_credit(session, clock.account_id, router_row.id, rep_id)
-        return
-    if router.settings.model == DistributionModel.ROUND_ROBIN:
-        routing_depth_repo.add_credit(session, clock.account_id, router_row.id, rep_id)
+    if depth is None or depth.fairness is None:
+        depth = routing_depth.OWED_TURNS \
+            if router.settings.model == DistributionModel.ROUND_ROBIN else None
+    if depth is not None:
+        routing_depth.credit_reassigned(session, clock.account_id, router_row, depth, rep_id,
+                                        decision, {m.rep_id for m in router.settings.members})
         return
     state = RotationState(router_row.rr_last_position, dict(router_row.current_weights or {}))
     after = core.credit_back(router.settings.model, state, rep_id, router.settings.members)
