@@ -281,8 +281,9 @@ def credit_back(model: DistributionModel, state: RotationState, rep_id: str,
     """The rotation after a rep's record was taken away by an SLA reassignment: in the
     weighted model the pick had cost the rep the sum of the weights, which is given back
     (with everyone's weight now), so the rep is owed that record. Round robin and load
-    balancing keep their state: the rotation moves by position, and handing a turn back
-    would shift everyone else's."""
+    balancing keep their state here: the rotation moves by position, and handing a turn
+    back would shift everyone else's; round robin's turn is paid through the fairness
+    ledger, and load balancing stops counting the record in its window."""
     if model != DistributionModel.WEIGHTED or rep_id not in state.current_weights:
         return state
     total = sum(max(m.weight, 0) for m in members)

@@ -9,7 +9,7 @@ are not changed here (the CRM is the truth for them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,8 @@ OUTCOMES = ("POSITIVE", "NEUTRAL", "NEGATIVE", "NO_ANSWER")
 #: the SLA signal of each activity type: a call, an email or a meeting reaches the lead
 #: (as HubSpot's "last contacted" counts them); a note is written about it, not to it
 TOUCHES = {"CALL": "touch", "EMAIL": "touch", "MEETING": "meeting"}
+#: the contact field holding the lead's status, set by ``PATCH /v1/contacts/{id}``
+STATUS = "status"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Upserted:
     created: bool
 
 
-def upsert_contact(db: Database, account_id: str, values: dict[str, Any]) -> Upserted:
+def upsert_contact(db: Database, account_id: str, values: dict[str, Any],
+                   now: datetime | None = None) -> Upserted:
     fields = {k: v for k, v in values.items() if k not in ("email", "external_id", "fields")
               and v is not None}
     fields.update(values.get("fields") or {})
@@ -55,13 +58,44 @@ def upsert_contact(db: Database, account_id: str, values: dict[str, Any]) -> Ups
                     row.email = values["email"]
                 if values.get("external_id"):
                     row.external_id = values["external_id"]
+                before = row.fields.get(STATUS)
                 row.fields = {**row.fields, **fields}
+                _status_signal(session, row, before, now or datetime.now(UTC))
                 session.flush()
             return Upserted(row, False)
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
         raise V1Error(409, "Another contact already has this email or external_id") from None
+
+
+def _status_signal(session, row: ObjectRow, before: Any, at: datetime) -> None:
+    """A new ``status`` is the "status changed" SLA signal (as HubSpot's Lead Status is)."""
+    after = row.fields.get(STATUS)
+    if after is not None and after != before:
+        sla.record_touch(session, row.account_id, row.id, "status", at, source="api",
+                         detail={"status": after, "previous": before})
+
+
+def patch_contact(db: Database, account_id: str, contact_id: str, values: dict[str, Any],
+                  now: datetime) -> ObjectRow:
+    """Change an API contact's fields; a CRM's contact is refused, its CRM being the truth
+    for them (its status comes from the CRM's own signal)."""
+    fields = {k: v for k, v in values.items() if k != "fields" and v is not None}
+    fields.update(values.get("fields") or {})
+    with db.session() as session:
+        row = repo.contact(session, account_id, contact_id)
+        if row is None:
+            raise V1Error(404, "Contact not found")
+        if row.source != "api":
+            raise V1Error(409, f"This contact is mirrored from {row.source}: change it there "
+                          "(its status arrives with the CRM's own changes)")
+        before = row.fields.get(STATUS)
+        row.fields = {**row.fields, **fields}
+        row.updated_at = now
+        _status_signal(session, row, before, now)
+        session.flush()
+        return row
 
 
 def get_contact(db: Database, account_id: str, contact_id: str) -> ObjectRow:

@@ -166,7 +166,8 @@ def dispatch(
                 state = load_state(session, router_row, router, reps, now)
             else:
                 reps = {}
-        depth = routing_depth.settings_for(router_row, router)
+        depth = routing_depth.owed_turns(session, router_row, router,
+                                         routing_depth.settings_for(router_row, router))
         extra = None
         if depth is None:
             decision = decide(account=account, router=router, obj=obj, reps=reps,

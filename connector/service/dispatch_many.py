@@ -77,8 +77,11 @@ def dispatch_many(db: Database, account_id: str, router_id: str, object_ids: Seq
         router = router_and_reps(db, session, account_id, router_row)[0] \
             if router_row is not None else None
         if router is None or router.settings is None or not router.published \
-                or routing_depth.settings_for(router_row, router) is not None:
-            simple = True  # (a router with routing depth extras decides one by one)
+                or routing_depth.owed_turns(
+                    session, router_row, router,
+                    routing_depth.settings_for(router_row, router)) is not None:
+            simple = True  # (a router with routing depth extras or owed turns decides
+            # one by one)
         else:
             simple = False
             account = repo.account_to_domain(account_row)

@@ -38,6 +38,7 @@ from connector.store.models import (
     RepRow,
     new_id,
 )
+from connector.store.reads import detached
 
 from .v1_errors import V1Error
 
@@ -369,6 +370,18 @@ def delete_channel(db: Database, account_id: str, channel_id: str) -> None:
         if row is None or row.account_id != account_id:
             raise V1Error(404, "The requested resource does not exist.")
         session.delete(row)
+
+
+def preferences(db: Database, account_id: str, rep_id: str) -> dict[str, Any] | None:
+    """A rep's stored choice (every channel, nothing muted when none is stored), or None
+    when the rep is not the account's."""
+    with detached(db) as session:
+        rep = session.get(RepRow, rep_id)
+        if rep is None or rep.account_id != account_id:
+            return None
+        row = session.get(NotificationPreferenceRow, rep_id)
+        return {"rep_id": rep_id, "channel_ids": row.channel_ids if row else None,
+                "muted_kinds": list(row.muted_kinds or []) if row else []}
 
 
 def set_preferences(db: Database, account_id: str, rep_id: str, body: Any) -> dict[str, Any]:

@@ -182,6 +182,23 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
+#: a round-robin router without a fairness policy whose ledger owes a rep a record (an SLA
+#: reassignment took one back): the owed turn is paid as ``keep_position`` pays it, outside
+#: the rotation, which stays where it was
+OWED_TURNS = DepthSettings(fairness=ReturnPolicy.KEEP_POSITION)
+
+
+def owed_turns(session, router_row: RouterRow | None, router: Router | None,
+               depth: DepthSettings | None) -> DepthSettings | None:
+    """``depth``, or :data:`OWED_TURNS` for a round-robin router without extras whose
+    ledger holds credits; the ledger is looked at only for such routers."""
+    if depth is not None or router_row is None or router is None \
+            or router.settings is None \
+            or router.settings.model != DistributionModel.ROUND_ROBIN:
+        return depth
+    return OWED_TURNS if depth_repo.has_credits(session, router_row.id) else None
+
+
 def decide_with_depth(session, *, account: Account | None, router: Router | None,
                       router_row: RouterRow | None, obj: RoutableObject | None,
                       reps: Mapping[str, Rep], state: RouterState, now: datetime,
@@ -300,6 +317,7 @@ def save(session, account_id: str, router_row: RouterRow, outcome: DepthOutcome)
         depth_repo.save_ledger(session, account_id, router_row.id, *outcome.ledger)
 
 
-__all__ = ["DepthOutcome", "DepthSettings", "MatchPorts", "credit_reassigned",
-           "decide_with_depth", "depth_settings", "ports", "save", "settings_for",
+__all__ = ["OWED_TURNS", "DepthOutcome", "DepthSettings", "MatchPorts", "credit_reassigned",
+           "decide_with_depth", "depth_settings", "owed_turns", "ports", "save",
+           "settings_for",
            "use_ports"]

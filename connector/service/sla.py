@@ -11,7 +11,7 @@ a scanner.
   clocks whose stored ``next_check_at`` has passed, claims each with a conditional
   UPDATE, and in that same transaction sends the reminders and runs the escalation stage
   due: notify, reassign through the router to a rep who has not had the record (the
-  first rep's assignment taken off their cap counters), set the old owner AWAY. A breach
+  first rep's assignment credited back in the rotation and caps), set the old owner AWAY. A breach
   therefore escalates once, whatever the number of scanners or restarts.
 
 The clock arithmetic is ``connector.core.sla``.
@@ -479,7 +479,7 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     if old is not None:  # the first rep's assignment no longer counts against their caps
         repo.uncount_assignment(session, clock.router_id, old.id,
                                 period_keys(old, first_start))
-        _credit_rotation(session, clock, old.id)
+        _credit_rotation(session, clock, old.id, decision, now)
     new = decision.rep
     clock.rep_id, clock.decision_id = new.id, outcome.decision_id
     clock.reps = [*clock.reps, new.id]
@@ -493,14 +493,38 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     return f"reassigned to {new.email}"
 
 
-def _credit_rotation(session, clock: SlaClockRow, rep_id: str) -> None:
-    """Give the late rep their turn back in a weighted rotation (``core.credit_back``);
-    the router row is locked by the reassignment's dispatch."""
-    from connector.core.distribution import RotationState
+def _credit_rotation(session, clock: SlaClockRow, rep_id: str, decision: Any,
+                     now: datetime) -> None:
+    """Give the late rep their turn back; the router row is locked by the reassignment's
+    dispatch. Whatever the model, the first decision is marked credited, so a
+    load-balanced router's window stops counting it as the rep's load. Then:
 
+    - a router with a fairness policy: one credit in its ledger
+      (``routing_depth.credit_reassigned``), paid by the policy;
+    - weighted: what the pick cost, given back (``core.credit_back``);
+    - round robin: one credit in the same ledger, which the rotation pays as a turn
+      outside the walk, so nobody else's turn moves (``dispatch`` honours it).
+    """
+    from connector.core.distribution import RotationState
+    from connector.core.model import DistributionModel
+    from connector.store.models import DecisionRow
+
+    from . import routing_depth
+
+    first = session.get(DecisionRow, clock.decision_id) if clock.decision_id else None
+    if first is not None and first.rep_id == rep_id:
+        first.credited_at = now
     router_row = repositories.get_router(session, clock.account_id, clock.router_id or "")
     router = repositories.router_to_domain(router_row) if router_row else None
     if router is None or router.settings is None:
+        return
+    depth = routing_depth.depth_settings(router_row.settings)
+    if depth is None or depth.fairness is None:
+        depth = routing_depth.OWED_TURNS \
+            if router.settings.model == DistributionModel.ROUND_ROBIN else None
+    if depth is not None:
+        routing_depth.credit_reassigned(session, clock.account_id, router_row, depth, rep_id,
+                                        decision, {m.rep_id for m in router.settings.members})
         return
     state = RotationState(router_row.rr_last_position, dict(router_row.current_weights or {}))
     after = core.credit_back(router.settings.model, state, rep_id, router.settings.members)
@@ -583,6 +607,91 @@ def _process(db: Database, session, clock_id: str, now: datetime, notify: Notify
     clock.updated_at = now
 
 
+def clock_of(db: Database, account_id: str, clock_id: str,
+             now: datetime) -> dict[str, Any] | None:
+    """One of the account's clocks as :func:`clock_view` shows it, or None."""
+    with detached(db) as session:
+        clock = session.get(SlaClockRow, clock_id)
+        if clock is None or clock.account_id != account_id:
+            return None
+        return _views(session, account_id, [clock], now)[0]
+
+
+def accept(db: Database, account_id: str, clock_id: str, now: datetime, *,
+           by: str) -> bool:
+    """The owner (or a manager) accepts the record from the notification's link: a touch
+    that stops this clock, whatever its condition. False when it was no longer running."""
+    with db.session() as session:
+        clock = session.get(SlaClockRow, clock_id)
+        if clock is None or clock.account_id != account_id or clock.state != "running":
+            return False
+        if not repo.claim(session, clock):
+            return False
+        _stop(clock, "met", now, {"source": "console", "signal": "accepted",
+                                  "at": now.isoformat(), "late": now > clock.deadline_at,
+                                  "detail": {"by": by, "rep_id": clock.rep_id}})
+        return True
+
+
+def run_next_stage(db: Database, account_id: str, clock_id: str, now: datetime, *,
+                   notify: Notify | None = None, sync: Any = None) -> str | None:
+    """Run the clock's next escalation stage now, as the scanner would at its time (the
+    notification's "Reassign" link). What the stage did, or None when the clock is not
+    running or has no stage left."""
+    notify = notify or default_notify
+    done = ScanResult()
+    with db.session() as session:
+        clock = session.get(SlaClockRow, clock_id)
+        if clock is None or clock.account_id != account_id or clock.state != "running":
+            return None
+        monitor_row = session.get(SlaMonitorRow, clock.monitor_id)
+        monitor = to_monitor(monitor_row) if monitor_row is not None else None
+        if monitor is None or clock.stages_done >= len(monitor.stages):
+            return None
+        if not repo.claim(session, clock):
+            return None  # a scanner has it this instant
+        obj = repositories.get_object(session, clock.account_id, clock.object_id)
+        _run_stage(db, session, notify, clock, monitor_row, monitor, clock.stages_done, obj,
+                   now, done)
+        clock.events = [*clock.events[:-1], {**clock.events[-1], "by": "console"}]
+        after = _schedule(clock, monitor, _rep(session, clock.account_id, clock.rep_id), now)
+        if after.next_check is None and after.breached:
+            clock.state = "breached"
+        clock.updated_at = now
+        what = clock.events[-1].get("reassign") or "notified"
+    _write_back(db, sync, done)
+    return what
+
+
+def _write_back(db: Database, sync: Any, result: ScanResult) -> None:
+    if sync is None:
+        return
+    from . import dispatch as dispatch_service
+
+    for account_id, obj, rep, decision_id in result.write_backs:
+        dispatch_service.write_back(db, sync, account_id, obj, rep, decision_id)
+
+
+def with_links(notify: Notify, public_url: str | None) -> Notify:
+    """``notify`` with the console's Accept and Reassign links in each payload, when the
+    connector knows its public address (``CONNECTOR_PUBLIC_URL``). Both open a console
+    page behind the sign-in, where a POST with the CSRF token acts: a link in a chat
+    message is fetched by previews and scanners, so it must never change anything."""
+    if not public_url:
+        return notify
+    base = public_url.rstrip("/")
+
+    def linked(session, **kwargs: Any) -> None:
+        payload = dict(kwargs.get("payload") or {})
+        if payload.get("clock_id"):
+            page = f"{base}/admin/sla/clocks/{payload['clock_id']}"
+            payload.update(accept_url=f"{page}?action=accept",
+                           reassign_url=f"{page}?action=reassign")
+        notify(session, **{**kwargs, "payload": payload})
+
+    return linked
+
+
 def default_notify(session, **kwargs: Any) -> None:
     from .notifications import enqueue_notification
 
@@ -609,11 +718,7 @@ def scan(db: Database, now: datetime, *, notify: Notify | None = None,
         result.stages += done.stages
         result.reassigned += done.reassigned
         result.write_backs.extend(done.write_backs)
-    if sync is not None:
-        from . import dispatch as dispatch_service
-
-        for account_id, obj, rep, decision_id in result.write_backs:
-            dispatch_service.write_back(db, sync, account_id, obj, rep, decision_id)
+    _write_back(db, sync, result)
     return result
 
 
@@ -622,6 +727,7 @@ def scan_now(container: Any) -> int:
     and notifier (``extras["notify"]``); how many reminders and stages it ran."""
     clock = container.extras.get("now")
     now = clock() if clock is not None else datetime.now(UTC)
-    result = scan(container.db, now, notify=container.extras.get("notify"),
-                  sync=container.owner_sync)
+    result = scan(container.db, now, notify=with_links(
+        container.extras.get("notify") or default_notify, container.config.public_url),
+        sync=container.owner_sync)
     return result.reminders + result.stages

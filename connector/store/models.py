@@ -197,6 +197,9 @@ class DecisionRow(Base):
     #: the inbox event that produced this decision: a re-processed event finds it and
     #: neither routes the record again nor counts it twice
     inbox_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: set when an SLA reassignment took the record back from the rep: a load-balanced
+    #: router's window no longer counts it as theirs
+    credited_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class InboxEventRow(Base):

@@ -125,7 +125,8 @@ def load_router_state(session: Session, router: RouterRow, rep_ids: Sequence[str
         rows = session.execute(
             select(DecisionRow.rep_id, func.count())
             .where(DecisionRow.router_id == router.id, DecisionRow.assigned.is_(True),
-                   DecisionRow.created_at >= window_start)
+                   DecisionRow.created_at >= window_start,
+                   DecisionRow.credited_at.is_(None))
             .group_by(DecisionRow.rep_id))
         window_counts = {rep: n for rep, n in rows if rep}
     rotation = RotationState(router.rr_last_position, dict(router.current_weights or {}))

@@ -143,6 +143,13 @@ def add_credit(session: Session, account_id: str, router_id: str, rep_id: str) -
     row.credits = (row.credits or 0) + 1
 
 
+def has_credits(session: Session, router_id: str) -> bool:
+    """Whether a rep of the router is owed a record (one indexed lookup)."""
+    return session.scalar(select(FairnessLedgerRow.rep_id)
+                          .where(FairnessLedgerRow.router_id == router_id,
+                                 FairnessLedgerRow.credits > 0).limit(1)) is not None
+
+
 def add_calibration(session: Session, account_id: str, router_id: str, rep_id: str,
                     delta: int, by: str, why: str, at: datetime) -> FairnessCalibrationRow:
     row = _ledger_row(session, account_id, router_id, rep_id)

@@ -98,3 +98,77 @@ def test_a_decision_page_shows_the_records_sla_clock_and_what_stopped_it(client,
     assert "SLA clocks of this record" in page and "Speed to lead" in page
     assert "touch from api" in page and ">met<" in page
     assert ">met<" in html_of(client.get("/admin/sla"))
+
+
+def _running_clock(client, container, acme, email: str) -> str:
+    from connector.store.models import SlaClockRow
+
+    headers = auth(acme.account_id)
+    contact = make_contact(client, headers, email=email, country="DE")
+    routed = client.post("/dispatch/router", headers=headers,
+                         json={"router_id": acme.router_id, "object_id": contact})
+    assert routed.status_code == 200, routed.get_json()
+    with container.db.session() as session:
+        clock = session.scalars(select(SlaClockRow).where(
+            SlaClockRow.object_id == contact)).one()
+        assert clock.state == "running"
+        return clock.id
+
+
+def test_the_accept_and_reassign_links_act_only_by_a_signed_in_post(client, two,
+                                                                    container):
+    from connector.store.models import SlaClockRow
+
+    acme, globex = two
+    calls: list[dict] = []
+    container.extras["notify"] = lambda session, **kw: calls.append(kw)
+    client.patch(f"/users/{acme.bob}", headers=auth(acme.account_id),
+                 json={"status": "available"})
+    sign_in(client, acme.email)
+    client.post("/admin/sla", data={"csrf_token": csrf(client, "/admin/sla"),
+                                    **_form(acme.router_id, stage2_on="")})
+    accepted = _running_clock(client, container, acme, "one@acme.example")
+    page = f"/admin/sla/clocks/{accepted}"
+    shown = html_of(client.get(page + "?action=accept"))
+    assert "Accept this record" in shown and f"{page}/accept" in shown
+    assert f"{page}/reassign" in shown and "<script>" not in shown
+    # a GET (a link preview) and a POST without the console's token change nothing
+    assert client.post(f"{page}/accept").status_code == 400
+    with container.db.session() as session:
+        assert session.get(SlaClockRow, accepted).state == "running"
+    done = client.post(f"{page}/accept", data={"csrf_token": csrf(client, page)})
+    assert done.status_code == 302
+    with container.db.session() as session:
+        clock = session.get(SlaClockRow, accepted)
+        assert clock.state == "met"
+        assert (clock.stopped_by["source"], clock.stopped_by["signal"]) == \
+            ("console", "accepted")
+        assert clock.stopped_by["detail"]["by"] == acme.email
+    again = client.post(f"{page}/accept", data={"csrf_token": csrf(client, page)},
+                        follow_redirects=True)
+    assert "no longer running" in html_of(again)
+
+    late = _running_clock(client, container, acme, "two@acme.example")
+    page = f"/admin/sla/clocks/{late}"
+    with container.db.session() as session:
+        first_owner = session.get(SlaClockRow, late).rep_id
+    ran = client.post(f"{page}/reassign", data={"csrf_token": csrf(client, page)},
+                      follow_redirects=True)
+    assert "Ran the next stage: reassigned to" in html_of(ran)
+    with container.db.session() as session:
+        clock = session.get(SlaClockRow, late)
+        assert clock.stages_done == 1 and clock.rep_id != first_owner
+        assert clock.reps == [first_owner, clock.rep_id]
+        assert clock.events[-1]["by"] == "console"
+    assert [c["kind"] for c in calls] == ["sla.breach", "sla.reassigned"]
+    # the only stage is done: nothing more to run
+    more = client.post(f"{page}/reassign", data={"csrf_token": csrf(client, page)},
+                       follow_redirects=True)
+    assert "no stage left" in html_of(more)
+
+    client.post("/admin/logout", data={"csrf_token": csrf(client, "/admin/sla")})
+    assert client.get(page).status_code == 302  # to the sign-in
+    sign_in(client, globex.email)
+    assert client.get(page).status_code == 404
+    assert client.post(f"{page}/reassign",
+                       data={"csrf_token": csrf(client, "/admin/sla")}).status_code == 404

@@ -79,3 +79,30 @@ def test_same_decisions_as_one_by_one(tmp_path, config, distribution, caps):
     assert routers[0] == routers[1] and owners[0] == owners[1]
     assert {o for o, _ in outcomes[0]} >= {"ASSIGNED", "TRIGGER_NOT_MATCHED",
                                            "CANNOT_OVERWRITE", "OBJECT_NOT_FOUND"}
+
+
+def test_a_round_robin_credit_is_paid_in_a_batch_as_one_by_one(tmp_path, config):
+    """A credit (an SLA reassignment took a record from rep2) is paid first, outside the
+    rotation, by both paths."""
+    from connector.store import routing_depth_repo
+
+    ids = ["o01", "o02", "o04"]
+    outcomes, balances = [], []
+    for name in ("one", "many"):
+        c = bootstrap(config.with_overrides({"database_url":
+                                             f"sqlite:///{tmp_path / name}.db"}))
+        try:
+            _world(c, "round_robin", [None, None, None])
+            with c.db.session() as session:
+                routing_depth_repo.add_credit(session, "acc", "router", "rep2")
+            if name == "one":
+                results = [dispatch(c.db, "acc", "router", i, now=NOW) for i in ids]
+            else:
+                results = dispatch_many(c.db, "acc", "router", ids, now=NOW)
+            outcomes.append([r.decision.rep.id for r in results])
+            with c.db.session() as session:
+                balances.append(routing_depth_repo.balances(session, "router"))
+        finally:
+            c.close()
+    assert outcomes[0] == outcomes[1] == ["rep2", "rep0", "rep1"]
+    assert balances[0] == balances[1] == {"rep2": (0, 0)}

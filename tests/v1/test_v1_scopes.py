@@ -32,6 +32,8 @@ ENDPOINTS = [
     ("get_lead", "GET", "/v1/leads/{lead}", None, "leads:read"),
     ("upsert_contact", "POST", "/v1/contacts", {"email": "c@example.com"}, "contacts:write"),
     ("get_contact", "GET", "/v1/contacts/{contact}", None, "contacts:read"),
+    ("patch_contact", "PATCH", "/v1/contacts/{contact}", {"status": "Working"},
+     "contacts:write"),
     ("log_activity", "POST", "/v1/contacts/{contact}/activities", {"type": "NOTE"},
      "activities:write"),
     ("list_activities", "GET", "/v1/contacts/{contact}/activities", None, "activities:read"),

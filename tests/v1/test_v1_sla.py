@@ -482,3 +482,167 @@ def test_a_stage_that_fails_after_reassigning_counts_and_writes_back_nothing(
     assert len(view["reps"]) == 1 and view["stages_done"] == 0  # all rolled back
     again = sla.scan(container.db, clock(), notify=notify)
     assert again.reassigned == 1
+
+
+def _router_of(client, headers, reps: list[str], model: str) -> str:
+    created = client.post("/routers", headers=headers, json={
+        "name": model, "object_type": "contact", "published": True,
+        "settings": {"users": [{"user_id": r[4:]} for r in reps], "distribution": model}})
+    assert created.status_code == 201, created.json
+    return created.json["id"]
+
+
+def test_a_round_robin_router_gives_the_late_rep_their_turn_back(client, v1, headers,
+                                                                 container, clock, sent):
+    from connector.store import routing_depth_repo
+
+    reps = [make_rep(client, v1, f"{n}@company.com") for n in ("ann", "bob", "cy")]
+    router = _router_of(client, headers, reps, "round_robin")
+    make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_ROUTER",
+                                                   "router_id": router}])
+    _monitor(client, v1, router, reminders=[])
+    assert _lead(client, v1, "one@example.com")["owner"]["id"] == reps[0]
+    clock.advance(minutes=10)
+    assert _scan(container, clock, sent).reassigned == 1  # to bob, the next in turn
+    with detached(container.db) as session:
+        assert routing_depth_repo.balances(session, router) == {reps[0][4:]: (1, 0)}
+    # ann is owed a record: she gets the next one outside the rotation, which stays at
+    # bob, so cy's turn does not move (without the credit: cy, then ann)
+    owners = [_lead(client, v1, f"{n}@example.com")["owner"]["id"]
+              for n in ("two", "three", "four")]
+    assert owners == [reps[0], reps[2], reps[0]]
+    with detached(container.db) as session:
+        assert routing_depth_repo.balances(session, router) == {reps[0][4:]: (0, 0)}
+        paid = session.scalars(select(DecisionRow).where(
+            DecisionRow.router_id == router, DecisionRow.assigned.is_(True))
+            .order_by(DecisionRow.created_at, DecisionRow.id)).all()
+    assert any("owed 1 record" in str(d.reason) for d in paid)
+
+
+def test_a_load_balanced_router_stops_counting_the_reassigned_record(client, v1, headers,
+                                                                     container, clock, sent):
+    from connector.service.dispatch import load_state, router_and_reps
+    from connector.store.models import RouterRow
+
+    reps = [make_rep(client, v1, f"{n}@company.com") for n in ("ann", "bob")]
+    router = _router_of(client, headers, reps, "load_balanced")
+    make_ruleset(client, v1, [], default_actions=[{"type": "ASSIGN_ROUTER",
+                                                   "router_id": router}])
+    _monitor(client, v1, router, reminders=[])
+    lead = _lead(client, v1)
+    assert lead["owner"]["id"] == reps[0]
+
+    def window() -> dict:
+        with container.db.session() as session:
+            row = session.get(RouterRow, router)
+            domain, people = router_and_reps(container.db, session, row.account_id, row)
+            return dict(load_state(session, row, domain, people, clock()).window_counts)
+
+    assert window() == {reps[0][4:]: 1}
+    clock.advance(minutes=10)
+    assert _scan(container, clock, sent).reassigned == 1
+    # the record is bob's load now, and no longer ann's
+    assert window() == {reps[1][4:]: 1}
+    with detached(container.db) as session:
+        first = session.scalars(select(DecisionRow).where(
+            DecisionRow.router_id == router, DecisionRow.rep_id == reps[0][4:])).one()
+    assert first.credited_at is not None and first.assigned
+    # so ann, with no load, takes the next lead
+    assert _lead(client, v1, "two@example.com")["owner"]["id"] == reps[0]
+
+
+def test_a_new_status_through_patch_contacts_stops_status_changed_clocks(
+        client, v1, headers, container, clock, sent):
+    reps, router, _ = _setup(client, v1, headers)
+    _monitor(client, v1, router, name="Status", condition="status_changed",
+             duration="PT1H", reminders=[], stages=[])
+    lead = _lead(client, v1)
+    contact = lead["contact_id"]
+    clock.advance(minutes=20)
+    # a call is a touch, not a status change
+    client.post(f"/v1/contacts/{contact}/activities", json={"type": "CALL"}, headers=v1)
+    views = {v["condition"]: v for v in _clocks(client, v1, contact)}
+    assert views["status_changed"]["state"] == "running"
+    assert views["first_touch"]["state"] == "met"
+
+    changed = client.patch(f"/v1/contacts/{contact}", json={"status": "Working"},
+                           headers=v1)
+    assert changed.status_code == 200, changed.json
+    assert changed.json["fields"]["status"] == "Working"
+    [view] = [v for v in _clocks(client, v1, contact) if v["condition"] == "status_changed"]
+    assert view["state"] == "met"
+    assert view["stopped_by"]["source"] == "api" and view["stopped_by"]["signal"] == "status"
+    assert view["stopped_by"]["detail"] == {"status": "Working", "previous": None}
+    assert view["sla_left_seconds"] == 40 * 60
+
+
+def test_an_unchanged_status_or_other_fields_stop_nothing(client, v1, headers, container,
+                                                          clock, sent):
+    reps, router, _ = _setup(client, v1, headers)
+    _monitor(client, v1, router, name="Status", condition="status_changed",
+             duration="PT1H", reminders=[], stages=[])
+    contact = client.post("/v1/contacts", json={"email": "pat@example.com",
+                                                "fields": {"status": "New"}},
+                          headers=v1).json["id"]
+    lead = _lead(client, v1)
+    assert lead["contact_id"] == contact
+
+    def state() -> str:
+        [view] = [v for v in _clocks(client, v1, contact)
+                  if v["condition"] == "status_changed"]
+        return view["state"]
+
+    assert client.patch(f"/v1/contacts/{contact}", json={"first_name": "Pat"},
+                        headers=v1).status_code == 200
+    assert client.patch(f"/v1/contacts/{contact}", json={"status": "New"},
+                        headers=v1).status_code == 200
+    assert state() == "running"
+    # the upsert changes a status too, and that counts the same
+    assert client.post("/v1/contacts", json={"email": "pat@example.com",
+                                             "fields": {"status": "Qualified"}},
+                       headers=v1).status_code == 200
+    assert state() == "met"
+
+
+def test_patch_contacts_errors(client, v1, headers):
+    contact = client.post("/v1/contacts", json={"email": "pat@example.com"},
+                          headers=v1).json["id"]
+    empty = client.patch(f"/v1/contacts/{contact}", json={}, headers=v1)
+    assert empty.status_code == 422 and "status" in str(empty.json)
+    blank = client.patch(f"/v1/contacts/{contact}", json={"status": "  "}, headers=v1)
+    assert blank.status_code == 422 and "status" in blank.json["error"]["fields"]
+    unknown = client.patch(f"/v1/contacts/{contact}", json={"email": "x@example.com"},
+                           headers=v1)
+    assert unknown.status_code == 422 and "email" in unknown.json["error"]["fields"]
+    missing = client.patch("/v1/contacts/con_nope", json={"status": "Working"}, headers=v1)
+    assert missing.status_code == 404
+    spec = client.get("/v1/openapi.json").json
+    assert spec["paths"]["/contacts/{contact_id}"]["patch"]["x-scope"] == "contacts:write"
+    assert "patch" in client.get("/openapi.json").json["paths"]["/v1/contacts/{contact_id}"]
+
+
+def test_the_payload_links_to_the_consoles_accept_and_reassign_pages(
+        client, v1, headers, container, clock, sent):
+    import dataclasses
+
+    from connector.service.notifications import blocks
+
+    reps, _, _ = _setup(client, v1, headers)
+    _lead(client, v1)
+    clock.advance(minutes=5)
+    container.config = dataclasses.replace(container.config, public_url=None)
+    assert sla.scan_now(container) == 1  # the reminder, without links
+    assert "accept_url" not in sent.calls[0]["payload"]
+    clock.advance(minutes=5)
+    container.config = dataclasses.replace(container.config,
+                                           public_url="https://connector.example.com/")
+    assert sla.scan_now(container) == 1  # the breach
+    breach = sent.calls[1]
+    page = f"https://connector.example.com/admin/sla/clocks/{breach['payload']['clock_id']}"
+    assert breach["payload"]["accept_url"] == page + "?action=accept"
+    assert breach["payload"]["reassign_url"] == page + "?action=reassign"
+    assert sent.calls[2]["kind"] == "sla.reassigned"
+    assert sent.calls[2]["payload"]["accept_url"].startswith(page)
+    buttons = [e for b in blocks(breach)
+               for e in b.get("elements", []) if e.get("type") == "button"]
+    assert {b["url"] for b in buttons} == {page + "?action=accept", page + "?action=reassign"}

@@ -15,7 +15,12 @@ from .security import AdminError, login_required
 
 
 def _page(*, errors=(), status: int = 200):
-    return render_template("admin/notifications.html",
+    from connector.store import admin_repo
+    from connector.store.reads import detached
+
+    with detached(container().db) as session:
+        reps = admin_repo.reps(session, g.account_id)
+    return render_template("admin/notifications.html", reps=reps,
                            channels=service.list_channels(container().db, g.account_id),
                            types=service.TYPES, kinds=service.KINDS, fields=service.FIELDS,
                            errors=list(errors), form=request.form), status
@@ -69,3 +74,45 @@ def notifications_delete(channel_id: str):
         raise AdminError(404, "Channel not found in your account.") from None
     flash("Channel removed.")
     return redirect(url_for("admin.notifications_page"))
+
+
+# -- a rep's preferences (as ``PUT /v1/reps/{id}/notification-preferences``) -------------
+
+def _rep_page(rep, prefs: dict, *, errors=(), status: int = 200):
+    return render_template("admin/notification_preferences.html", rep=rep, prefs=prefs,
+                           channels=service.list_channels(container().db, g.account_id),
+                           kinds=service.KINDS, errors=list(errors)), status
+
+
+def _rep(rep_id: str):
+    from connector.store import reps_repo
+    from connector.store.reads import detached
+
+    with detached(container().db) as session:
+        rep = reps_repo.get(session, g.account_id, rep_id)
+    prefs = service.preferences(container().db, g.account_id, rep_id) if rep else None
+    if rep is None or prefs is None:
+        raise AdminError(404, "Rep not found in your account.")
+    return rep, prefs
+
+
+@bp.get("/settings/notifications/reps/<rep_id>")
+@login_required
+def notification_preferences(rep_id: str):
+    return _rep_page(*_rep(rep_id))
+
+
+@bp.post("/settings/notifications/reps/<rep_id>")
+@login_required
+def notification_preferences_save(rep_id: str):
+    rep, prefs = _rep(rep_id)
+    body = {"channel_ids": None if request.form.get("all_channels")
+            else request.form.getlist("channel_ids"),
+            "muted_kinds": request.form.getlist("muted_kinds")}
+    try:
+        service.set_preferences(container().db, g.account_id, rep.id, body)
+    except V1Error as exc:
+        return _rep_page(rep, {**prefs, **body}, status=400, errors=[
+            f"{field}: {problem}" for field, problem in exc.fields.items()] or [exc.message])
+    flash(f"Saved the notification preferences of {rep.email}.")
+    return redirect(url_for("admin.notification_preferences", rep_id=rep.id))

@@ -129,3 +129,53 @@ def sla_delete(monitor_id: str):
     service.delete_monitor(container().db, g.account_id, row.id)
     flash(f"Deleted the SLA monitor {row.name} and its clocks.")
     return redirect(url_for("admin.sla_list"))
+
+
+# -- a clock, and the Accept / Reassign links of its notifications -----------------------
+#
+# The links in a Slack message open this page (signed in); only its forms, POSTed with
+# the console's CSRF token, act: link previews and mail scanners fetch URLs, so a GET
+# never changes a clock.
+
+ACTIONS = ("accept", "reassign")
+
+
+def _clock(clock_id: str) -> dict[str, Any]:
+    view = service.clock_of(container().db, g.account_id, clock_id, _now())
+    if view is None:
+        raise AdminError(404, "SLA clock not found in your account.")
+    return view
+
+
+@bp.get("/sla/clocks/<clock_id>")
+@login_required
+def sla_clock(clock_id: str):
+    action = request.args.get("action")
+    return render_template("admin/sla_clock.html", clock=_clock(clock_id),
+                           action=action if action in ACTIONS else None)
+
+
+@bp.post("/sla/clocks/<clock_id>/accept")
+@login_required
+def sla_clock_accept(clock_id: str):
+    _clock(clock_id)
+    if service.accept(container().db, g.account_id, clock_id, _now(), by=g.admin.email):
+        flash("Accepted: the SLA clock is stopped.")
+    else:
+        flash("The SLA clock was no longer running; nothing changed.")
+    return redirect(url_for("admin.sla_clock", clock_id=clock_id))
+
+
+@bp.post("/sla/clocks/<clock_id>/reassign")
+@login_required
+def sla_clock_reassign(clock_id: str):
+    _clock(clock_id)
+    c = container()
+    what = service.run_next_stage(c.db, g.account_id, clock_id, _now(),
+                                  notify=service.with_links(
+                                      c.extras.get("notify") or service.default_notify,
+                                      c.config.public_url),
+                                  sync=c.owner_sync)
+    flash(f"Ran the next stage: {what}." if what is not None else
+          "The SLA clock is not running or has no stage left; nothing changed.")
+    return redirect(url_for("admin.sla_clock", clock_id=clock_id))

@@ -9,7 +9,7 @@ from connector.service import activities as service
 from ..common import container
 from . import bp, now, render, scoped
 from .common import body, encode_cursor, internal, limit_arg, time_cursor
-from .schemas import ActivityIn, ContactIn
+from .schemas import ActivityIn, ContactIn, ContactPatch
 
 
 @bp.post("/contacts")
@@ -18,8 +18,18 @@ def upsert_contact():
     """201 when created, 200 when an existing contact (same external id or email) was
     updated."""
     result = service.upsert_contact(container().db, g.account_id,
-                                    body(ContactIn).model_dump(mode="json"))
+                                    body(ContactIn).model_dump(mode="json"), now())
     return jsonify(render.contact(result.contact)), 201 if result.created else 200
+
+
+@bp.patch("/contacts/<contact_id>")
+@scoped("contacts:write")
+def patch_contact(contact_id: str):
+    """Change an API contact; a new ``status`` stops its "status changed" SLA clocks."""
+    values = body(ContactPatch).model_dump(mode="json", exclude_unset=True)
+    row = service.patch_contact(container().db, g.account_id,
+                                internal("contact", contact_id), values, now())
+    return jsonify(render.contact(row))
 
 
 @bp.get("/contacts/<contact_id>")

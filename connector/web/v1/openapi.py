@@ -14,6 +14,7 @@ from . import SCOPE_OF, bp
 from .schemas import (
     ActivityIn,
     ContactIn,
+    ContactPatch,
     LeadIn,
     LeadSample,
     RepIn,
@@ -255,6 +256,7 @@ def spec() -> dict[str, Any]:
     from . import openapi_routing
 
     models = [RepIn, RepPatch, RulesetIn, RulesetPatch, LeadIn, LeadSample, ContactIn,
+              ContactPatch,
               ActivityIn, SlaMonitorIn, SlaMonitorPatch, *openapi_routing.MODELS]
     _, schemas = models_json_schema([(m, "validation") for m in models],
                                     ref_template=_REF + "{model}")
@@ -335,7 +337,12 @@ def spec() -> dict[str, Any]:
         "/contacts/{contact_id}": {
             "get": _op("get_contact", "Get a contact", _ok("200", "The contact",
                                                            _ref("Contact")),
-                       params=(_path("contact_id"),), errors=("404",))},
+                       params=(_path("contact_id"),), errors=("404",)),
+            "patch": _op("patch_contact", "Change an API contact; a new status stops its "
+                         "\"status changed\" SLA clocks", _ok("200", "Updated",
+                                                              _ref("Contact")),
+                         body="ContactPatch", params=(_path("contact_id"),),
+                         errors=("404", "409"))},
         "/contacts/{contact_id}/activities": {
             "post": _op("log_activity", "Log a call, meeting, email or note",
                         _ok("201", "Logged", _ref("Activity")), body="ActivityIn",

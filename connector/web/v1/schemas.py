@@ -153,15 +153,20 @@ class LeadSample(LeadIn):
         return None if value is None else value.strip().lower()
 
 
-class ContactIn(Strict):
-    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
-    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+class _ContactDetails(Strict):
+    """The details both the upsert and ``PATCH`` change."""
+
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
     company: str | None = Field(default=None, max_length=200)
     job_title: str | None = Field(default=None, max_length=200)
     fields: dict[str, Scalar] = Field(default_factory=dict, max_length=100)
+
+
+class ContactIn(_ContactDetails):
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("email")
     @classmethod
@@ -172,6 +177,26 @@ class ContactIn(Strict):
     def _identified(self) -> ContactIn:
         if not self.email and not self.external_id:
             raise ValueError("give 'email' or 'external_id' to upsert by")
+        return self
+
+
+class ContactPatch(_ContactDetails):
+    """What ``PATCH /v1/contacts/{id}`` changes; ``status`` is the lead's status (a new
+    value stops the contact's "status changed" SLA clocks)."""
+
+    status: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _something(self) -> ContactPatch:
+        if not self.model_fields_set - {"fields"} and not self.fields:
+            raise ValueError("give at least one field to change, e.g. 'status'")
         return self
 
 
