@@ -290,8 +290,8 @@ def write_owner(container: Any, account_id: str, obj: ObjectRow, rep: Rep | None
     from .hubspot_owner_sync import queue_retries
 
     error = _write_now(container, obj, rep, decision_id, router_id)
-    if error is None:
-        return None
+    if error is None or error == NOT_CONFIGURED:  # no org to write to: nothing to retry
+        return error
     org = obj.source_account
     if not org:
         with container.db.read_session() as session:

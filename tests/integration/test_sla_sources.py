@@ -250,7 +250,7 @@ class RefusingWriter(FakeWriter):
 
 
 def _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer, *,
-                                      refuse: int = 0):
+                                      refuse: int = 0, scan: bool = True):
     reps = [make_user(client, headers, f"{n}@example.com",
                       crm_ids={"salesforce": f"005{n}"}) for n in ("ana", "ben")]
     router = make_router(client, headers, reps, object_type="lead")
@@ -271,7 +271,8 @@ def _stage_reassigned_salesforce_lead(container, client, headers, account_id, wr
     container.extras["now"] = lambda: datetime.now(UTC) + timedelta(minutes=6)
     container.extras["notify"] = lambda session, **kw: None
     writer.refuse = refuse
-    assert sla.scan_now(container) == 1  # the stage, with no further Outbound Message
+    if scan:  # the stage, with no further Outbound Message
+        assert sla.scan_now(container) == 1
 
 
 def test_a_salesforce_record_reassigned_by_a_stage_is_written_at_once(container, client,
@@ -323,3 +324,54 @@ def test_a_refused_salesforce_reassignment_is_failed_and_retried(container, clie
     drain(container)
     assert writer.written[-1] == ("Lead", "00Q000000000007AAA", "005ben")
     assert (decision().sync_status, retry().status) == ("synced", "done")
+
+
+def test_a_stage_run_from_the_console_writes_salesforce_and_a_stale_retry_is_dropped(
+        container, client, headers, account_id):
+    """``run_next_stage`` (the console's Reassign) writes at once too; a refused write's
+    retry is dropped, unwritten, once the record has another owner."""
+    writer = RefusingWriter()
+    _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer, refuse=1)
+    object_id = _mirror_id(container, "00Q000000000007AAA")
+    first = _clock(container, object_id)
+    assert writer.written[-1][2] == "005ana"  # the stage's write to ben was refused
+    again = sla.create_monitor(container.db, account_id, {
+        "name": "again", "router_id": first.router_id, "condition": "first_touch",
+        "duration": "PT5M", "clock": "wall", "reminders": [], "manager_emails": [],
+        "active": True, "stages": [{"after": "PT1H", "notify": [], "reassign": True}]}).id
+    with container.db.session() as session:  # a clock of the new monitor for ben's record
+        sla.start_clocks(session, account_id, object_id, first.rep_id, datetime.now(UTC),
+                         router_id=first.router_id)
+    second = _clock(container, object_id, again)
+    what = sla.run_next_stage(container.db, account_id, second.id, datetime.now(UTC),
+                              notify=lambda session, **kw: None,
+                              salesforce=sla.salesforce_writer(container))
+    assert what == "reassigned to ana@example.com"
+    assert writer.written[-1] == ("Lead", "00Q000000000007AAA", "005ana")
+    before = len(writer.written)
+    with container.db.session() as session:
+        session.execute(update(InboxEventRow).where(
+            InboxEventRow.kind == "salesforce_owner").values(
+            next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+    drain(container)
+    assert len(writer.written) == before  # ben's write is not retried over ana
+    with detached(container.db) as session:
+        retry = session.scalars(select(InboxEventRow).where(
+            InboxEventRow.kind == "salesforce_owner")).one()
+    assert retry.status == "done"
+
+
+def test_without_salesforce_write_back_the_reassignment_fails_and_queues_nothing(
+        container, client, headers, account_id):
+    writer = RefusingWriter()
+    _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer,
+                                      scan=False)
+    container.extras["salesforce_ports"].writer = None  # the org's JWT settings are gone
+    assert sla.scan_now(container) == 1
+    clock = _clock(container, _mirror_id(container, "00Q000000000007AAA"))
+    with detached(container.db) as session:
+        decision = session.get(DecisionRow, clock.decision_id)
+        queued = session.scalars(select(InboxEventRow).where(
+            InboxEventRow.kind == "salesforce_owner")).all()
+    assert decision.sync_status == "failed" and "SALESFORCE_CLIENT_ID" in decision.sync_error
+    assert queued == []
