@@ -83,10 +83,12 @@ def wire_salesforce(container: Container, *, start_sweeper: bool = False) -> Non
     from connector.config import ConfigError
     from connector.service.byoc import SalesforcePorts
     from connector.service.salesforce_events import handle_events
+    from connector.service.salesforce_records import KIND_OWNER, handle_owner_writes
     from connector.web import salesforce as salesforce_web
 
     extras = container.extras
     extras.setdefault("handlers", {}).setdefault("salesforce", handle_events)
+    extras["handlers"].setdefault(KIND_OWNER, handle_owner_writes)
     extras.setdefault("blueprints", []).append(salesforce_web.register)
     config = container.config
     if "salesforce_ports" not in extras:

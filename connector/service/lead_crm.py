@@ -171,7 +171,7 @@ class LeadCrm:
     def _link_salesforce(self, account_id: str, org: str, lead: LeadRow,
                          contact: ObjectRow, decision: DecisionRow | None, rep: Any, *,
                          interactive: bool) -> str | None:
-        from .salesforce_records import _owner_id
+        from .salesforce_records import _owner_id, write_one
 
         ports = self.container.extras.get("salesforce_ports")
         writer = getattr(ports, "writer", None)
@@ -202,10 +202,7 @@ class LeadCrm:
                         record_id, created = writer.create_lead(fields), True
                 self._set_record(lead.id, SALESFORCE, record_id)
                 if owner and not created and decision is not None:
-                    result = writer.write_owners([OwnerWrite(sobject, record_id, owner)])[0]
-                    if not result.ok:
-                        raise CrmError(result.error or "not written",
-                                       retryable=result.retryable)
+                    write_one(writer, OwnerWrite(sobject, record_id, owner))
         except CrmError as exc:
             return str(exc)
         with self.db.session() as session:

@@ -8,6 +8,12 @@ A retried event reuses its earlier assignment instead of deciding again, so a
 write-back that failed is retried without moving the record to another rep; every
 decision stores its inbox event, so an event processed again after a crash never routes
 its record twice. A record failing its mapping is a dead letter at once.
+
+A record that another path reassigns (an SLA stage) has its OwnerId written at once by
+``write_owner``, through the same owner lookup and ``Sforce-Auto-Assign: FALSE`` write: an
+untouched record may never send another Outbound Message. A failed write marks the
+decision ``failed`` and queues a ``salesforce_owner`` inbox event (``queue_retries``, as a
+``/v1`` lead's CRM link does), which writes it again on the inbox's retry schedule.
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ from sqlalchemy import select
 from connector.core.errors import CrmError
 from connector.core.model import Rep
 from connector.core.ports import OwnerWrite
+from connector.jobs import inbox
 from connector.jobs.inbox import Permanent
 from connector.mapping import MappingError
 from connector.service import sla
 from connector.service.dispatch import dispatch
 from connector.store import salesforce as store
-from connector.store.models import DecisionRow
+from connector.store import sources_repo
+from connector.store.models import DecisionRow, ObjectRow
+from connector.store.reads import detached
 
 from .byoc import SalesforcePorts, rep_by_id
 from .companies import mirror_salesforce_account
@@ -36,6 +45,10 @@ from .companies import mirror_salesforce_account
 log = logging.getLogger(__name__)
 
 OBJECTS = {"Lead": "lead", "Contact": "contact", "Case": "case"}
+SOBJECTS = {v: k for k, v in OBJECTS.items()}
+#: inbox kind of an OwnerId write to retry (``write_owner``)
+KIND_OWNER = "salesforce_owner"
+NOT_CONFIGURED = "Salesforce write-back is not configured (SALESFORCE_CLIENT_ID)"
 
 
 @dataclass
@@ -200,8 +213,7 @@ def _write(container: Any, ports: SalesforcePorts, pending: list[Pending],
            results: dict[str, str | None]) -> None:
     if ports.writer is None:
         for item in pending:
-            _mark(container, item.decision_id, ok=False,
-                  error="Salesforce write-back is not configured (SALESFORCE_CLIENT_ID)")
+            _mark(container, item.decision_id, ok=False, error=NOT_CONFIGURED)
         return
     newest: dict[str, Pending] = {}
     for item in pending:  # one write per record: the newest decision wins
@@ -240,3 +252,72 @@ def _write(container: Any, ports: SalesforcePorts, pending: list[Pending],
 def _mark(container: Any, decision_id: str, *, ok: bool, error: str | None = None) -> None:
     with container.db.session() as session:
         store.mark_decision(session, decision_id, ok=ok, error=error)
+
+
+def write_one(writer: Any, write: OwnerWrite) -> None:
+    """One record's OwnerId through the batch write (``Sforce-Auto-Assign: FALSE``);
+    raises ``CrmError`` with Salesforce's error when the record is refused."""
+    result = writer.write_owners([write])[0]
+    if not result.ok:
+        raise CrmError(result.error or "not written", retryable=result.retryable)
+
+
+def _write_now(container: Any, obj: ObjectRow, rep: Rep | None, decision_id: str,
+               router_id: str | None) -> str | None:
+    """Write the decision's owner on ``obj`` and record the outcome; the error, or None."""
+    ports = container.extras.get("salesforce_ports") or SalesforcePorts()
+    sobject = SOBJECTS.get(obj.object_type)
+    try:
+        if ports.writer is None:
+            raise CrmError(NOT_CONFIGURED)
+        if sobject is None or not obj.source_id:
+            raise CrmError(f"a {obj.object_type} has no Salesforce record to write")
+        write_one(ports.writer, OwnerWrite(sobject, obj.source_id,
+                                           _owner_id(container, ports, router_id, rep)))
+    except CrmError as exc:
+        _mark(container, decision_id, ok=False, error=str(exc))
+        return str(exc)
+    _mark(container, decision_id, ok=True)
+    return None
+
+
+def write_owner(container: Any, account_id: str, obj: ObjectRow, rep: Rep | None,
+                decision_id: str, router_id: str | None) -> str | None:
+    """Write a reassigned Salesforce record's OwnerId now, rather than on its next
+    Outbound Message (which an untouched record may never send). A failure is kept: the
+    decision says ``failed`` with Salesforce's error and a ``salesforce_owner`` event
+    retries the write on the inbox's schedule. The error, or None."""
+    from .hubspot_owner_sync import queue_retries
+
+    error = _write_now(container, obj, rep, decision_id, router_id)
+    if error is None or error == NOT_CONFIGURED:  # no org to write to: nothing to retry
+        return error
+    org = obj.source_account
+    if not org:
+        with container.db.read_session() as session:
+            org = next((key for source, key in sources_repo.keys_for_account(
+                session, account_id) if source == "salesforce"), None)
+    if org is None:
+        log.warning("decision %s: no connected Salesforce org to retry its write", decision_id)
+        return error
+    queue_retries(container.db, [inbox.NewEvent(
+        "salesforce", org, f"sla-owner:{decision_id}", KIND_OWNER,
+        {"account_id": account_id, "decision_id": decision_id})], [error])
+    return error
+
+
+def handle_owner_writes(container: Any, events: Sequence[Any]) -> dict[str, str | None]:
+    """Inbox handler for ``salesforce_owner``: write again the owners whose write failed.
+    A decision that is synced, or whose record has another owner since, is done."""
+    results: dict[str, str | None] = {}
+    for event in events:
+        results[event.id] = None
+        with detached(container.db) as session:
+            decision = session.get(DecisionRow, str(event.payload.get("decision_id")))
+            obj = session.get(ObjectRow, decision.object_id) if decision is not None else None
+        if decision is None or obj is None or decision.sync_status == "synced" \
+                or obj.owner_rep_id != decision.rep_id:
+            continue
+        results[event.id] = _write_now(container, obj, rep_by_id(container.db, decision.rep_id),
+                                       decision.id, decision.router_id)
+    return results

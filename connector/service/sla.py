@@ -19,6 +19,7 @@ The clock arithmetic is ``connector.core.sla``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -406,8 +407,9 @@ class ScanResult:
     reminders: int = 0
     stages: int = 0
     reassigned: int = 0
-    #: write-backs to do after the commit: (account id, object row, rep, decision id)
-    write_backs: list[tuple[str, ObjectRow, Rep, str]] = field(default_factory=list)
+    #: write-backs to do after the commit: (account id, object row, rep, decision id,
+    #: router id)
+    write_backs: list[tuple[str, ObjectRow, Rep, str, str]] = field(default_factory=list)
 
 
 def _record_ref(obj: ObjectRow | None, object_id: str) -> dict[str, Any]:
@@ -486,10 +488,9 @@ def _reassign(db: Database, session, clock: SlaClockRow, monitor: core.Monitor,
     clock.started_at, clock.reminders_sent = now, 0
     clock.deadline_at = core.deadline(monitor, now, new)
     result.reassigned += 1
-    if obj.source == "hubspot":
-        # written back after the commit; a Salesforce record's decision stays pending and
-        # its next Outbound Message writes the OwnerId (``salesforce_records``)
-        result.write_backs.append((clock.account_id, obj, new, outcome.decision_id))
+    if obj.source in ("hubspot", "salesforce"):  # written back after the commit
+        result.write_backs.append((clock.account_id, obj, new, outcome.decision_id,
+                                   clock.router_id))
     return f"reassigned to {new.email}"
 
 
@@ -634,7 +635,8 @@ def accept(db: Database, account_id: str, clock_id: str, now: datetime, *,
 
 
 def run_next_stage(db: Database, account_id: str, clock_id: str, now: datetime, *,
-                   notify: Notify | None = None, sync: Any = None) -> str | None:
+                   notify: Notify | None = None, sync: Any = None,
+                   salesforce: SalesforceWrite | None = None) -> str | None:
     """Run the clock's next escalation stage now, as the scanner would at its time (the
     notification's "Reassign" link). What the stage did, or None when the clock is not
     running or has no stage left."""
@@ -659,17 +661,35 @@ def run_next_stage(db: Database, account_id: str, clock_id: str, now: datetime, 
             clock.state = "breached"
         clock.updated_at = now
         what = clock.events[-1].get("reassign") or "notified"
-    _write_back(db, sync, done)
+    _write_back(db, sync, done, salesforce)
     return what
 
 
-def _write_back(db: Database, sync: Any, result: ScanResult) -> None:
-    if sync is None:
-        return
+#: writes a reassigned Salesforce record's OwnerId: (account id, object row, rep,
+#: decision id, router id) -> the error, or None (``salesforce_records.write_owner``)
+SalesforceWrite = Callable[[str, ObjectRow, Rep, str, str], str | None]
+
+
+def _write_back(db: Database, sync: Any, result: ScanResult,
+                salesforce: SalesforceWrite | None = None) -> None:
+    """The reassignments' owners, to the CRM each record came from. HubSpot's go through
+    ``sync`` (the dispatch write-back); Salesforce's through ``salesforce``, which keeps
+    and retries a failed write itself."""
     from . import dispatch as dispatch_service
 
-    for account_id, obj, rep, decision_id in result.write_backs:
-        dispatch_service.write_back(db, sync, account_id, obj, rep, decision_id)
+    for account_id, obj, rep, decision_id, router_id in result.write_backs:
+        if obj.source == "salesforce":
+            if salesforce is not None:
+                salesforce(account_id, obj, rep, decision_id, router_id)
+        elif sync is not None:
+            dispatch_service.write_back(db, sync, account_id, obj, rep, decision_id)
+
+
+def salesforce_writer(container: Any) -> SalesforceWrite:
+    """The container's Salesforce OwnerId write, for ``scan`` and ``run_next_stage``."""
+    from .salesforce_records import write_owner
+
+    return functools.partial(write_owner, container)
 
 
 def with_links(notify: Notify, public_url: str | None) -> Notify:
@@ -699,9 +719,11 @@ def default_notify(session, **kwargs: Any) -> None:
 
 
 def scan(db: Database, now: datetime, *, notify: Notify | None = None,
-         sync: Any = None, limit: int = 200) -> ScanResult:
+         sync: Any = None, salesforce: SalesforceWrite | None = None,
+         limit: int = 200) -> ScanResult:
     """One round: every clock due at ``now`` (at most ``limit``), each claimed and acted
-    on in a transaction of its own; then the reassignments' write-backs to the CRM."""
+    on in a transaction of its own; then the reassignments' write-backs to the CRM
+    (HubSpot's through ``sync``, Salesforce's through ``salesforce``)."""
     notify = notify or default_notify
     result = ScanResult()
     with detached(db) as session:
@@ -718,7 +740,7 @@ def scan(db: Database, now: datetime, *, notify: Notify | None = None,
         result.stages += done.stages
         result.reassigned += done.reassigned
         result.write_backs.extend(done.write_backs)
-    _write_back(db, sync, result)
+    _write_back(db, sync, result, salesforce)
     return result
 
 
@@ -729,5 +751,5 @@ def scan_now(container: Any) -> int:
     now = clock() if clock is not None else datetime.now(UTC)
     result = scan(container.db, now, notify=with_links(
         container.extras.get("notify") or default_notify, container.config.public_url),
-        sync=container.owner_sync)
+        sync=container.owner_sync, salesforce=salesforce_writer(container))
     return result.reminders + result.stages

@@ -8,15 +8,22 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from connector.core.ports import WriteResult
 from connector.jobs import inbox
 from connector.service import sla
 from connector.service.byoc import SalesforcePorts
 from connector.service.hubspot_subscriptions import wanted_subscriptions
 from connector.service.salesforce_events import work_result
 from connector.service.sources import link_source
-from connector.store.models import ConversationRow, ObjectRow, SlaClockRow
+from connector.store.models import (
+    ConversationRow,
+    DecisionRow,
+    InboxEventRow,
+    ObjectRow,
+    SlaClockRow,
+)
 from connector.store.reads import detached
 
 from . import test_hubspot_processing as hubspot
@@ -225,3 +232,146 @@ def test_a_task_outbound_message_stops_the_clock_of_a_routed_lead(container, cli
                          "CompletedDateTime": done.isoformat().replace("+00:00", "Z")})
     clock = _clock(container, object_id)
     assert clock.state == "met" and clock.stopped_by["source"] == "salesforce"
+
+
+class RefusingWriter(FakeWriter):
+    """Salesforce refusing the next ``refuse`` writes, as a validation rule does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = 0
+
+    def write_owners(self, writes):
+        if self.refuse:
+            self.refuse -= 1
+            return [WriteResult(w.record_id, False, "FIELD_CUSTOM_VALIDATION_EXCEPTION: "
+                                "Owner is locked") for w in writes]
+        return super().write_owners(writes)
+
+
+def _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer, *,
+                                      refuse: int = 0, scan: bool = True):
+    reps = [make_user(client, headers, f"{n}@example.com",
+                      crm_ids={"salesforce": f"005{n}"}) for n in ("ana", "ben")]
+    router = make_router(client, headers, reps, object_type="lead")
+    sla.create_monitor(container.db, account_id, {
+        "name": "m", "router_id": router, "condition": "first_touch", "duration": "PT5M",
+        "clock": "wall", "reminders": [], "manager_emails": [], "active": True,
+        "stages": [{"after": "PT0S", "notify": ["owner"], "reassign": True}]})
+    container.extras["salesforce_ports"] = SalesforcePorts(
+        writer=writer, conversations=FakeConversations(), account_id=account_id)
+    link_source(container.db, account_id, "salesforce", ORG)
+    inbox.store_events(container.db, [inbox.NewEvent(
+        "salesforce", ORG, "outbound:1", "salesforce",
+        {"eventType": "OutboundMessage", "sobject": "Lead",
+         "record": {"Id": "00Q000000000007AAA", "Email": "a@x.org"},
+         "received_at": time.time()})])
+    drain(container)
+    assert writer.written == [("Lead", "00Q000000000007AAA", "005ana")]
+    container.extras["now"] = lambda: datetime.now(UTC) + timedelta(minutes=6)
+    container.extras["notify"] = lambda session, **kw: None
+    writer.refuse = refuse
+    if scan:  # the stage, with no further Outbound Message
+        assert sla.scan_now(container) == 1
+
+
+def test_a_salesforce_record_reassigned_by_a_stage_is_written_at_once(container, client,
+                                                                      headers, account_id):
+    writer = RefusingWriter()
+    _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer)
+    assert writer.written[-1] == ("Lead", "00Q000000000007AAA", "005ben")
+    clock = _clock(container, _mirror_id(container, "00Q000000000007AAA"))
+    with detached(container.db) as session:
+        decision = session.get(DecisionRow, clock.decision_id)
+    assert (decision.sync_status, decision.sync_error) == ("synced", None)
+
+
+def test_a_refused_salesforce_reassignment_is_failed_and_retried(container, client,
+                                                                 headers, account_id):
+    writer = RefusingWriter()  # the reassignment's write and its first retry are refused
+    _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer, refuse=2)
+    clock = _clock(container, _mirror_id(container, "00Q000000000007AAA"))
+
+    def decision() -> DecisionRow:
+        with detached(container.db) as session:
+            return session.get(DecisionRow, clock.decision_id)
+
+    def retry() -> InboxEventRow:
+        with detached(container.db) as session:
+            return session.scalars(select(InboxEventRow).where(
+                InboxEventRow.kind == "salesforce_owner")).one()
+
+    assert writer.written[-1][2] == "005ana"
+    assert decision().sync_status == "failed"
+    assert decision().sync_error.startswith("FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    queued = retry()
+    assert (queued.status, queued.attempts) == ("failed", 1)  # to retry
+    assert queued.next_attempt_at > datetime.now(UTC)  # the schedule's first step
+    drain(container)
+    assert writer.written[-1][2] == "005ana"  # not due yet
+
+    def due() -> None:  # the schedule's wait has passed
+        with container.db.session() as session:
+            session.execute(update(InboxEventRow).where(
+                InboxEventRow.kind == "salesforce_owner").values(
+                next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+    due()
+    drain(container)
+    assert writer.written[-1][2] == "005ana" and decision().sync_status == "failed"
+    assert retry().attempts == 2
+    due()
+    drain(container)
+    assert writer.written[-1] == ("Lead", "00Q000000000007AAA", "005ben")
+    assert (decision().sync_status, retry().status) == ("synced", "done")
+
+
+def test_a_stage_run_from_the_console_writes_salesforce_and_a_stale_retry_is_dropped(
+        container, client, headers, account_id):
+    """``run_next_stage`` (the console's Reassign) writes at once too; a refused write's
+    retry is dropped, unwritten, once the record has another owner."""
+    writer = RefusingWriter()
+    _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer, refuse=1)
+    object_id = _mirror_id(container, "00Q000000000007AAA")
+    first = _clock(container, object_id)
+    assert writer.written[-1][2] == "005ana"  # the stage's write to ben was refused
+    again = sla.create_monitor(container.db, account_id, {
+        "name": "again", "router_id": first.router_id, "condition": "first_touch",
+        "duration": "PT5M", "clock": "wall", "reminders": [], "manager_emails": [],
+        "active": True, "stages": [{"after": "PT1H", "notify": [], "reassign": True}]}).id
+    with container.db.session() as session:  # a clock of the new monitor for ben's record
+        sla.start_clocks(session, account_id, object_id, first.rep_id, datetime.now(UTC),
+                         router_id=first.router_id)
+    second = _clock(container, object_id, again)
+    what = sla.run_next_stage(container.db, account_id, second.id, datetime.now(UTC),
+                              notify=lambda session, **kw: None,
+                              salesforce=sla.salesforce_writer(container))
+    assert what == "reassigned to ana@example.com"
+    assert writer.written[-1] == ("Lead", "00Q000000000007AAA", "005ana")
+    before = len(writer.written)
+    with container.db.session() as session:
+        session.execute(update(InboxEventRow).where(
+            InboxEventRow.kind == "salesforce_owner").values(
+            next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+    drain(container)
+    assert len(writer.written) == before  # ben's write is not retried over ana
+    with detached(container.db) as session:
+        retry = session.scalars(select(InboxEventRow).where(
+            InboxEventRow.kind == "salesforce_owner")).one()
+    assert retry.status == "done"
+
+
+def test_without_salesforce_write_back_the_reassignment_fails_and_queues_nothing(
+        container, client, headers, account_id):
+    writer = RefusingWriter()
+    _stage_reassigned_salesforce_lead(container, client, headers, account_id, writer,
+                                      scan=False)
+    container.extras["salesforce_ports"].writer = None  # the org's JWT settings are gone
+    assert sla.scan_now(container) == 1
+    clock = _clock(container, _mirror_id(container, "00Q000000000007AAA"))
+    with detached(container.db) as session:
+        decision = session.get(DecisionRow, clock.decision_id)
+        queued = session.scalars(select(InboxEventRow).where(
+            InboxEventRow.kind == "salesforce_owner")).all()
+    assert decision.sync_status == "failed" and "SALESFORCE_CLIENT_ID" in decision.sync_error
+    assert queued == []

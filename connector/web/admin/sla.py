@@ -175,7 +175,8 @@ def sla_clock_reassign(clock_id: str):
                                   notify=service.with_links(
                                       c.extras.get("notify") or service.default_notify,
                                       c.config.public_url),
-                                  sync=c.owner_sync)
+                                  sync=c.owner_sync,
+                                  salesforce=service.salesforce_writer(c))
     flash(f"Ran the next stage: {what}." if what is not None else
           "The SLA clock is not running or has no stage left; nothing changed.")
     return redirect(url_for("admin.sla_clock", clock_id=clock_id))
